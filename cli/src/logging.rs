@@ -1,0 +1,21 @@
+//! Log setup: human-readable lines on stderr, level from `-v` or `RUST_LOG`.
+//!
+//! The one rule for everything logged anywhere in tunggal: no NIK, name or biometric. Logs
+//! name packets by object path and enrollments by `enrollment_id`, never by person.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global tracing subscriber; `verbose` counts `-v` flags.
+pub fn init(verbose: u8) {
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

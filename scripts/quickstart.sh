@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# First run on a fresh machine: build tunggal, synthesize a small country into the embedded
+# default store (./tunggal-data, a local folder — no servers), run the nightly job and show
+# what happened. Safe to run again: the second run finds nothing new to do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PEOPLE="${PEOPLE:-2000}"
+SEED="${SEED:-1}"
+
+echo "== building tunggal (debug profile with optimised dependencies; first build takes ~15 min)"
+cargo build --workspace --bins
+TUNGGAL="${CARGO_TARGET_DIR:-target}/debug/tunggal"
+
+echo "== synthesizing a country of ${PEOPLE} enrollees (seed ${SEED}) into ./tunggal-data"
+"$TUNGGAL" synth --people "$PEOPLE" --seed "$SEED"
+
+echo "== nightly job"
+"$TUNGGAL" nightly
+
+echo "== what landed, by status and reason"
+"$TUNGGAL" sql "SELECT status, reason_code, count(*) AS packets FROM packets GROUP BY status, reason_code ORDER BY packets DESC"

@@ -1,0 +1,1 @@
+//! Synthetic fingerprints (being written).

@@ -1,0 +1,1 @@
+//! Synthetic IrisCodes (being written).
