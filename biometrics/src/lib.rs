@@ -10,7 +10,11 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod eval;
+pub mod finger;
+pub mod fusion;
 pub mod iris;
 pub mod iso19794;
+pub mod matcher;
 
 pub use error::TemplateError;

@@ -1,1 +1,80 @@
-//! placeholder (being written in this session)
+//! Ingest: every object in `landing/` becomes exactly one `packets` row — accepted (and
+//! extracted into `enrollments`, `fingerprints`, `irises`) or rejected with a stable reason
+//! code and a human sentence.
+//!
+//! Entry point: [`ingest`]. The one idea to hold in mind is *exactly once*:
+//! - an object is done when its `packets` row is committed; runs skip done objects, so
+//!   re-running changes nothing;
+//! - a chunk's child rows are committed before its `packets` rows, and a new run first
+//!   deletes child rows that no accepted `packets` row names (left by a killed run), so a
+//!   crash at any point ends, after the next run, with every packet recorded once and no
+//!   enrollment twice;
+//! - `enrollment_id` is derived from the packet id, so redoing a packet yields the same ids.
+//!
+//! Validation ([`validate`]) is a pure, CPU-bound function run on rayon; fetching uses
+//! bounded concurrency; nothing personal (NIK, name, biometrics) is logged.
+
+pub mod chunk;
+mod error;
+pub mod extract;
+pub mod ledger;
+mod options;
+mod pipeline;
+mod progress;
+pub mod recovery;
+pub mod registry;
+mod summary;
+pub mod validate;
+
+pub use error::IngestError;
+pub use options::IngestOptions;
+pub use pipeline::LANDING;
+pub use summary::IngestSummary;
+
+/// Stage name of ingest in the `runs` table.
+pub const STAGE: &str = "ingest";
+
+/// Runs ingest over the store: records every object of `landing/` not yet in `packets`,
+/// and records the run in `runs` (`succeeded`, or `failed` with the error).
+///
+/// A failed run keeps everything it committed; running again continues where it stopped.
+pub async fn ingest(
+    store: &lake::Store,
+    options: &IngestOptions,
+) -> Result<IngestSummary, IngestError> {
+    let run = lake::run::start(store, STAGE).await?;
+    tracing::info!(run_id = %run.run_id, "ingest run started");
+    match pipeline::run(store, options, &run.run_id).await {
+        Ok(summary) => {
+            let counts = lake::run::RunCounts {
+                seen: summary.seen as i64,
+                processed: summary.processed as i64,
+                accepted: summary.accepted as i64,
+                rejected: summary.rejected as i64,
+            };
+            run.finish(
+                store,
+                lake::run::SUCCEEDED,
+                &counts,
+                Some(&summary.detail_json()),
+            )
+            .await?;
+            Ok(summary)
+        }
+        Err(err) => {
+            let detail = serde_json::json!({ "error": err.to_string() }).to_string();
+            if let Err(finish_err) = run
+                .finish(
+                    store,
+                    lake::run::FAILED,
+                    &lake::run::RunCounts::default(),
+                    Some(&detail),
+                )
+                .await
+            {
+                tracing::error!(error = %finish_err, "could not record the failed run");
+            }
+            Err(err)
+        }
+    }
+}

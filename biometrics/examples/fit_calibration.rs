@@ -1,0 +1,24 @@
+//! Fits the fingerprint [`biometrics::fusion::Calibration`] on the FVC genuine/impostor scores
+//! of a folder of `<finger>_<impression>.iso` records and prints the knots (the provisional
+//! `Calibration::finger_default()` came from FVC2002 DB1_B this way).
+
+fn main() {
+    let dir = std::env::args().nth(1).expect("usage: fit_calibration DIR");
+    let mut templates = Vec::new();
+    for e in std::fs::read_dir(&dir).expect("readable folder").flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "iso") {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            templates.push((name, std::fs::read(&p).unwrap()));
+        }
+    }
+    templates.sort();
+    let s = biometrics::eval::fvc_scores(&templates).expect("valid templates");
+    let c = biometrics::fusion::Calibration::fit(&s.genuine, &s.impostor);
+    let knots: Vec<String> = c
+        .knots
+        .iter()
+        .map(|(x, y)| format!("({x:.4}, {y:.3})"))
+        .collect();
+    println!("&[{}]", knots.join(", "));
+}

@@ -1,0 +1,75 @@
+//! The FVC verification protocol: genuine pairs are every two impressions of one finger,
+//! impostor pairs every two impressions of different fingers; each pair is compared once
+//! (the matcher is exactly symmetric, so this equals the max of both directions).
+
+use rayon::prelude::*;
+
+use super::{error_rates, EvalError, FvcReport};
+use crate::finger::{compare, prepare, FingerTemplate};
+use crate::iso19794;
+
+/// Genuine and impostor scores of an FVC run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FvcScores {
+    /// Scores of pairs of impressions of the same finger.
+    pub genuine: Vec<f32>,
+    /// Scores of pairs of impressions of different fingers.
+    pub impostor: Vec<f32>,
+}
+
+/// Splits `<finger>_<impression>[.ext]` into the finger part.
+fn finger_of(name: &str) -> Result<&str, EvalError> {
+    let stem = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let stem = stem.split('.').next().unwrap_or(stem);
+    match stem.rsplit_once('_') {
+        Some((f, imp)) if !f.is_empty() && !imp.is_empty() => Ok(f),
+        _ => Err(EvalError::BadName(name.to_string())),
+    }
+}
+
+/// Parses and prepares every template, then scores all genuine and impostor pairs.
+pub fn fvc_scores(templates: &[(String, Vec<u8>)]) -> Result<FvcScores, EvalError> {
+    let prepared: Vec<(String, FingerTemplate)> = templates
+        .iter()
+        .map(|(name, bytes)| {
+            let rec = iso19794::parse(bytes).map_err(|source| EvalError::Template {
+                name: name.clone(),
+                source,
+            })?;
+            let view = rec
+                .views
+                .first()
+                .ok_or_else(|| EvalError::NoView(name.clone()))?;
+            Ok((
+                finger_of(name)?.to_string(),
+                prepare(view, rec.res_x, rec.res_y),
+            ))
+        })
+        .collect::<Result<_, EvalError>>()?;
+    let n = prepared.len();
+    let pairs: Vec<(usize, usize)> = (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+        .collect();
+    let scored: Vec<(bool, f32)> = pairs
+        .par_iter()
+        .map(|&(i, j)| {
+            (
+                prepared[i].0 == prepared[j].0,
+                compare(&prepared[i].1, &prepared[j].1),
+            )
+        })
+        .collect();
+    let genuine: Vec<f32> = scored.iter().filter(|s| s.0).map(|s| s.1).collect();
+    let impostor: Vec<f32> = scored.iter().filter(|s| !s.0).map(|s| s.1).collect();
+    if genuine.is_empty() || impostor.is_empty() {
+        return Err(EvalError::TooFew);
+    }
+    Ok(FvcScores { genuine, impostor })
+}
+
+/// Runs the FVC protocol over `(name, ISO 19794-2 bytes)` templates named
+/// `<finger>_<impression>` and reports EER and FNMR at FMR 1 %, 0.1 % and 0.
+pub fn fvc_protocol(templates: &[(String, Vec<u8>)]) -> Result<FvcReport, EvalError> {
+    let s = fvc_scores(templates)?;
+    Ok(error_rates(&s.genuine, &s.impostor))
+}

@@ -1,0 +1,130 @@
+//! Minutia Cylinder-Code descriptors, bit-wise variant: for each minutia a cylinder of
+//! N_S × N_S × N_D cells around it, aligned to its direction, whose bits say "a neighbour with
+//! this relative direction sits here". Cells outside the disc of radius R or outside the
+//! (enlarged) fingerprint area are invalid and take no part in comparisons.
+//!
+//! Built once per template in [`super::prepare`]; the matcher then only runs popcounts.
+
+use std::f32::consts::PI;
+
+use super::geometry::{angle_diff, dist, erf, near_hull, Point};
+use super::params::*;
+
+/// Words of cell bits per cylinder: N_S² · N_D / 64.
+pub const CELL_WORDS: usize = NS * NS * ND / 64;
+/// Words of the spatial validity mask (shared by all angular sections): N_S² / 64.
+pub const MASK_WORDS: usize = NS * NS / 64;
+
+/// One cylinder: the activation bits (section `k`, cell `c` at bit `k·N_S² + c`) and the
+/// spatial validity mask (cell `c` at bit `c`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cylinder {
+    /// Activation bits, N_D sections of N_S² cells.
+    pub bits: [u64; CELL_WORDS],
+    /// Validity of each spatial cell.
+    pub mask: [u64; MASK_WORDS],
+    /// Whether the cylinder has enough valid cells and neighbours to be compared at all.
+    pub valid: bool,
+}
+
+/// Number of cells of the N_S × N_S grid whose centre lies inside the disc of radius R.
+pub const DISC_CELLS: u32 = count_disc_cells();
+
+const fn count_disc_cells() -> u32 {
+    let delta = 2.0 * CYL_RADIUS / NS as f32;
+    let half = NS as f32 / 2.0;
+    let mut n = 0;
+    let mut i = 0;
+    while i < NS {
+        let mut j = 0;
+        while j < NS {
+            let u = (i as f32 + 0.5 - half) * delta;
+            let v = (j as f32 + 0.5 - half) * delta;
+            if u * u + v * v <= CYL_RADIUS * CYL_RADIUS {
+                n += 1;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// Offset of cell (i, j)'s centre from the cylinder centre, in the minutia's own frame.
+#[inline]
+fn cell_offset(i: usize, j: usize, delta: f32) -> (f32, f32) {
+    let half = NS as f32 / 2.0;
+    (
+        (i as f32 + 0.5 - half) * delta,
+        (j as f32 + 0.5 - half) * delta,
+    )
+}
+
+/// Builds the cylinders of all minutiae of one template.
+/// `hull` is the convex hull of the minutiae (the foreground estimate).
+pub fn build(points: &[Point], hull: &[(f32, f32)]) -> Vec<Cylinder> {
+    let delta_s = 2.0 * CYL_RADIUS / NS as f32;
+    let delta_d = 2.0 * PI / ND as f32;
+    let reach = 3.0 * SIGMA_S;
+    let gs_norm = 1.0 / (SIGMA_S * (2.0 * PI).sqrt());
+    let min_cells = (MIN_VALID_CELLS * DISC_CELLS as f32).ceil() as u32;
+    // Directional contribution of a neighbour whose direction difference is `a` to section k.
+    let cd = |alpha: f32| {
+        let s = SIGMA_D * std::f32::consts::SQRT_2;
+        0.5 * (erf((alpha + delta_d / 2.0) / s) - erf((alpha - delta_d / 2.0) / s))
+    };
+    points
+        .iter()
+        .enumerate()
+        .map(|(mi, m)| {
+            let (sin, cos) = m.theta.sin_cos();
+            let neighbours: Vec<(f32, f32, f32)> = points
+                .iter()
+                .enumerate()
+                .filter(|&(ti, t)| ti != mi && dist(m.x, m.y, t.x, t.y) <= CYL_RADIUS + reach)
+                .map(|(_, t)| (t.x, t.y, angle_diff(m.theta, t.theta)))
+                .collect();
+            let mut cyl = Cylinder {
+                bits: [0; CELL_WORDS],
+                mask: [0; MASK_WORDS],
+                valid: false,
+            };
+            let mut valid_cells = 0;
+            for i in 0..NS {
+                for j in 0..NS {
+                    let (u, v) = cell_offset(i, j, delta_s);
+                    if u * u + v * v > CYL_RADIUS * CYL_RADIUS {
+                        continue;
+                    }
+                    let (px, py) = (m.x + cos * u - sin * v, m.y + sin * u + cos * v);
+                    if !near_hull(hull, (px, py), HULL_OFFSET) {
+                        continue;
+                    }
+                    let c = i * NS + j;
+                    cyl.mask[c / 64] |= 1 << (c % 64);
+                    valid_cells += 1;
+                    let mut sums = [0f32; ND];
+                    for &(tx, ty, dtheta) in &neighbours {
+                        let d = dist(px, py, tx, ty);
+                        if d > reach {
+                            continue;
+                        }
+                        let gs = gs_norm * (-d * d / (2.0 * SIGMA_S * SIGMA_S)).exp();
+                        for (k, sum) in sums.iter_mut().enumerate() {
+                            let dphi_k = -PI + (k as f32 + 0.5) * delta_d;
+                            *sum += gs * cd(angle_diff(dphi_k, dtheta));
+                        }
+                    }
+                    for (k, sum) in sums.iter().enumerate() {
+                        if *sum > MU_PSI {
+                            let b = k * NS * NS + c;
+                            cyl.bits[b / 64] |= 1 << (b % 64);
+                        }
+                    }
+                }
+            }
+            cyl.valid = valid_cells >= min_cells && neighbours.len() >= MIN_NEIGHBOURS;
+            cyl
+        })
+        .collect()
+}

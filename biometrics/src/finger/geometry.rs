@@ -1,0 +1,147 @@
+//! Geometry shared by descriptor building and matching: normalised minutiae, angle arithmetic
+//! and the enlarged convex hull that approximates the fingerprint foreground.
+
+use std::f32::consts::PI;
+
+/// A minutia in the normalised frame: 500 dpi pixels, y axis pointing up, direction in
+/// radians counter-clockwise from the x axis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    /// x in 500 dpi pixels.
+    pub x: f32,
+    /// y in 500 dpi pixels (up).
+    pub y: f32,
+    /// Direction in radians, [0, 2π).
+    pub theta: f32,
+}
+
+/// Difference of two angles, normalised to [-π, π).
+#[inline]
+pub fn angle_diff(a: f32, b: f32) -> f32 {
+    let d = a - b;
+    let d = d - (2.0 * PI) * ((d + PI) / (2.0 * PI)).floor();
+    if d >= PI {
+        d - 2.0 * PI
+    } else {
+        d
+    }
+}
+
+/// Euclidean distance of two points.
+#[inline]
+pub fn dist(ax: f32, ay: f32, bx: f32, by: f32) -> f32 {
+    ((ax - bx).powi(2) + (ay - by).powi(2)).sqrt()
+}
+
+/// Convex hull of the points (counter-clockwise, no repeated first vertex), by the monotone
+/// chain method.
+pub fn convex_hull(points: &[(f32, f32)]) -> Vec<(f32, f32)> {
+    let mut p: Vec<(f32, f32)> = points.to_vec();
+    p.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    p.dedup();
+    if p.len() < 3 {
+        return p;
+    }
+    let cross = |o: (f32, f32), a: (f32, f32), b: (f32, f32)| {
+        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+    };
+    let mut hull: Vec<(f32, f32)> = Vec::with_capacity(2 * p.len());
+    for pass in 0..2 {
+        let start = hull.len();
+        let iter: Box<dyn Iterator<Item = &(f32, f32)>> = if pass == 0 {
+            Box::new(p.iter())
+        } else {
+            Box::new(p.iter().rev())
+        };
+        for &q in iter {
+            while hull.len() >= start + 2
+                && cross(hull[hull.len() - 2], hull[hull.len() - 1], q) <= 0.0
+            {
+                hull.pop();
+            }
+            hull.push(q);
+        }
+        hull.pop();
+    }
+    hull
+}
+
+/// Whether `q` lies inside the convex `hull` or within `offset` of its boundary.
+pub fn near_hull(hull: &[(f32, f32)], q: (f32, f32), offset: f32) -> bool {
+    let n = hull.len();
+    if n == 0 {
+        return false;
+    }
+    if n >= 3 {
+        let inside = (0..n).all(|i| {
+            let (a, b) = (hull[i], hull[(i + 1) % n]);
+            (b.0 - a.0) * (q.1 - a.1) - (b.1 - a.1) * (q.0 - a.0) >= 0.0
+        });
+        if inside {
+            return true;
+        }
+    }
+    let off2 = offset * offset;
+    (0..n).any(|i| {
+        let (a, b) = (hull[i], hull[(i + 1) % n]);
+        segment_dist2(a, b, q) <= off2
+    })
+}
+
+/// Squared distance from `q` to the segment `a`–`b`.
+fn segment_dist2(a: (f32, f32), b: (f32, f32), q: (f32, f32)) -> f32 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (((q.0 - a.0) * dx + (q.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (px, py) = (a.0 + t * dx, a.1 + t * dy);
+    (q.0 - px).powi(2) + (q.1 - py).powi(2)
+}
+
+/// Error function (Abramowitz & Stegun 7.1.26, absolute error below 1.5e-7).
+pub fn erf(x: f32) -> f32 {
+    let s = x.signum();
+    let x = x.abs() as f64;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let y = 1.0
+        - (((((1.061_405_429 * t - 1.453_152_027) * t) + 1.421_413_741) * t - 0.284_496_736) * t
+            + 0.254_829_592)
+            * t
+            * (-x * x).exp();
+    s * y as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn angle_diff_wraps() {
+        assert!((angle_diff(0.1, 2.0 * PI - 0.1) - 0.2).abs() < 1e-5);
+        assert!((angle_diff(2.0 * PI - 0.1, 0.1) + 0.2).abs() < 1e-5);
+    }
+
+    #[test]
+    fn hull_and_offset() {
+        let h = convex_hull(&[
+            (0.0, 0.0),
+            (10.0, 0.0),
+            (10.0, 10.0),
+            (0.0, 10.0),
+            (5.0, 5.0),
+        ]);
+        assert_eq!(h.len(), 4);
+        assert!(near_hull(&h, (5.0, 5.0), 0.0));
+        assert!(near_hull(&h, (15.0, 5.0), 6.0));
+        assert!(!near_hull(&h, (17.0, 5.0), 6.0));
+    }
+
+    #[test]
+    fn erf_values() {
+        assert!((erf(0.5) - 0.520_499_9).abs() < 1e-5);
+        assert!((erf(-1.0) + 0.842_700_8).abs() < 1e-5);
+    }
+}

@@ -1,0 +1,81 @@
+//! Every tuning constant of the fingerprint matcher, in one place, with what it controls.
+//!
+//! Distances are in pixels at 500 dpi (templates are rescaled to that grid in
+//! [`super::prepare`]), angles in radians. The Minutia Cylinder-Code values are those published
+//! for 500 dpi by Cappelli, Ferrara and Maltoni (IEEE TPAMI 32(12), 2010); the consolidation
+//! constants were chosen on FVC2002 DB1 only (see `docs/biometrics.md`).
+
+use std::f32::consts::PI;
+
+/// Target resolution of normalised coordinates: 500 dpi in pixels per centimetre.
+pub const TARGET_PX_PER_CM: f32 = 500.0 / 2.54;
+
+// --- Minutia Cylinder-Code (descriptor) ---
+
+/// Cylinder radius R: how far around a minutia its neighbourhood descriptor looks.
+pub const CYL_RADIUS: f32 = 70.0;
+/// Spatial cells per side N_S of the cylinder base (N_S × N_S cells).
+pub const NS: usize = 16;
+/// Angular sections N_D of the cylinder (direction-difference bins).
+pub const ND: usize = 6;
+/// Gaussian spread σ_S of a neighbour's spatial contribution to a cell.
+pub const SIGMA_S: f32 = 28.0 / 3.0;
+/// Gaussian spread σ_D of a neighbour's directional contribution to a section.
+pub const SIGMA_D: f32 = 2.0 * PI / 9.0;
+/// Threshold μ_Ψ of the cell activation: a cell bit is set when its summed contribution
+/// exceeds this (the bit-wise MCC variant).
+pub const MU_PSI: f32 = 0.01;
+/// Enlargement Ω of the minutiae convex hull used as the foreground: cells outside it are
+/// invalid (unknown, not empty), so partial prints are not penalised for missing area.
+pub const HULL_OFFSET: f32 = 50.0;
+/// Minimum fraction of a cylinder's in-disc cells that must be valid for the cylinder to be used.
+pub const MIN_VALID_CELLS: f32 = 0.75;
+/// Minimum number of neighbours within R + 3σ_S for a cylinder to be used.
+pub const MIN_NEIGHBOURS: usize = 2;
+/// Minimum fraction of in-disc cells valid in both cylinders for two cylinders to be compared.
+pub const MIN_MATCHABLE_CELLS: f32 = 0.60;
+/// Largest direction difference δ_θ between two minutiae whose cylinders are compared.
+pub const MAX_LOCAL_ROTATION: f32 = PI / 2.0;
+
+// --- Local Similarity Sort with Relaxation (LSS-R) ---
+
+/// Smallest number of top pairs n_P averaged into the MCC score.
+pub const MIN_NP: f32 = 4.0;
+/// Largest number of top pairs n_P averaged into the MCC score.
+pub const MAX_NP: f32 = 12.0;
+/// Midpoint μ_P of the sigmoid mapping min(n_A, n_B) to n_P.
+pub const MU_P: f32 = 20.0;
+/// Slope τ_P of the sigmoid mapping min(n_A, n_B) to n_P.
+pub const TAU_P: f32 = 0.4;
+/// Relaxation iterations n_rel.
+pub const RELAX_ITERATIONS: usize = 5;
+/// Weight w_R of a pair's own similarity against its neighbours' support in each iteration.
+pub const RELAX_WEIGHT: f32 = 0.5;
+/// Midpoint of the compatibility sigmoid on the distance difference of two pairs (pixels).
+pub const RHO_MU_DIST: f32 = 5.0;
+/// Slope of the compatibility sigmoid on the distance difference.
+pub const RHO_TAU_DIST: f32 = -8.0 / 5.0;
+/// Midpoint of the compatibility sigmoids on the two angle differences of two pairs.
+pub const RHO_MU_ANGLE: f32 = PI / 12.0;
+/// Slope of the compatibility sigmoids on the angle differences.
+pub const RHO_TAU_ANGLE: f32 = -30.0;
+
+// --- Global consolidation ---
+
+/// Number of top LSS-R pairs tried as anchors of a global rigid alignment.
+pub const GLOBAL_SEEDS: usize = 5;
+/// Largest distance between an aligned minutia of A and its partner in B (pixels); covers
+/// skin distortion away from the anchor.
+pub const GLOBAL_DIST_TOL: f32 = 20.0;
+/// Largest direction difference between an aligned minutia of A and its partner in B.
+pub const GLOBAL_ANGLE_TOL: f32 = PI / 6.0;
+/// Margin around the other print's hull within which a minutia counts as in the overlap.
+pub const OVERLAP_MARGIN: f32 = 10.0;
+/// Floor on the overlap minutiae counts, so a tiny overlap with few pairs cannot score high.
+pub const MIN_OVERLAP_MINUTIAE: usize = 12;
+/// Each consistent pair counts `SIM_COUNT_WEIGHT ×` its local similarity (capped at one pair
+/// per pair) in the consolidation score.
+pub const SIM_COUNT_WEIGHT: f32 = 2.0;
+/// Exponent of the consolidation score in the final similarity `LSS-R · global^e`: how hard
+/// global inconsistency pulls a locally similar pair of prints down.
+pub const GLOBAL_EXPONENT: f32 = 0.5;

@@ -1,0 +1,135 @@
+//! The ledger: what `packets` already records, read once at the start of a run.
+//!
+//! It answers the two questions of exactly-once ingest: "is this object already recorded?"
+//! (then skip it) and "was the same packet already accepted at another path?" (then it is a
+//! `DUPLICATE_PACKET`). The run adds each committed chunk to it, so duplicates within one
+//! run are found too.
+
+use std::collections::{HashMap, HashSet};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::DataType;
+use datafusion::prelude::SessionContext;
+use lake::tables::packets::{PacketRecord, STATUS_ACCEPTED};
+
+use crate::error::IngestError;
+
+/// Recorded object paths, and the accepted packets by packet id and by SHA-256.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    recorded: HashSet<String>,
+    accepted_ids: HashMap<String, String>,
+    accepted_hashes: HashMap<String, String>,
+}
+
+impl Ledger {
+    /// Reads `packets` through `ctx` (a context from [`lake::lake_context`]).
+    pub async fn load(ctx: &SessionContext) -> Result<Ledger, IngestError> {
+        let batches = ctx
+            .sql("SELECT object_path, packet_id, sha256, status FROM packets")
+            .await?
+            .collect()
+            .await?;
+        let mut ledger = Ledger::default();
+        for batch in &batches {
+            let paths = utf8(batch, 0)?;
+            let ids = utf8(batch, 1)?;
+            let hashes = utf8(batch, 2)?;
+            let statuses = utf8(batch, 3)?;
+            for i in 0..batch.num_rows() {
+                let path = paths.value(i).to_string();
+                if statuses.value(i) == STATUS_ACCEPTED {
+                    if ids.is_valid(i) {
+                        ledger
+                            .accepted_ids
+                            .insert(ids.value(i).to_string(), path.clone());
+                    }
+                    ledger
+                        .accepted_hashes
+                        .insert(hashes.value(i).to_string(), path.clone());
+                }
+                ledger.recorded.insert(path);
+            }
+        }
+        Ok(ledger)
+    }
+
+    /// Whether `packets` already has a row for this object path.
+    pub fn is_recorded(&self, object_path: &str) -> bool {
+        self.recorded.contains(object_path)
+    }
+
+    /// Number of recorded objects.
+    pub fn len(&self) -> usize {
+        self.recorded.len()
+    }
+
+    /// Whether nothing is recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.recorded.is_empty()
+    }
+
+    /// The object path of an earlier accepted packet with the same bytes or the same packet
+    /// id, if any.
+    pub fn duplicate_of(&self, sha256: &str, packet_id: Option<&str>) -> Option<&str> {
+        self.accepted_hashes
+            .get(sha256)
+            .or_else(|| packet_id.and_then(|id| self.accepted_ids.get(id)))
+            .map(String::as_str)
+    }
+
+    /// Adds a row (about to be committed) to the ledger.
+    pub fn record(&mut self, row: &PacketRecord) {
+        if row.status == STATUS_ACCEPTED {
+            if let Some(id) = &row.packet_id {
+                self.accepted_ids
+                    .insert(id.clone(), row.object_path.clone());
+            }
+            self.accepted_hashes
+                .insert(row.sha256.clone(), row.object_path.clone());
+        }
+        self.recorded.insert(row.object_path.clone());
+    }
+}
+
+/// Column `index` of `batch` as Utf8 (DataFusion may hand back Utf8View).
+fn utf8(batch: &RecordBatch, index: usize) -> Result<arrow::array::StringArray, IngestError> {
+    let column = arrow::compute::cast(batch.column(index), &DataType::Utf8)
+        .map_err(|e| IngestError::Query(e.into()))?;
+    Ok(column.as_string::<i32>().clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn row(path: &str, id: Option<&str>, sha: &str, status: &str) -> PacketRecord {
+        PacketRecord {
+            object_path: path.into(),
+            packet_id: id.map(Into::into),
+            size: 1,
+            sha256: sha.into(),
+            site: None,
+            received_time: Utc::now(),
+            status: status.into(),
+            reason_code: None,
+            reason_detail: None,
+            enrollment_id: None,
+            run_id: "r".into(),
+            ingested_time: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn duplicates_are_found_by_hash_or_by_id_of_accepted_packets_only() {
+        let mut ledger = Ledger::default();
+        ledger.record(&row("a", Some("p1"), "h1", "accepted"));
+        ledger.record(&row("b", None, "h2", "rejected"));
+        assert!(ledger.is_recorded("a") && ledger.is_recorded("b"));
+        assert_eq!(ledger.duplicate_of("h1", None), Some("a"));
+        assert_eq!(ledger.duplicate_of("hX", Some("p1")), Some("a"));
+        assert_eq!(ledger.duplicate_of("h2", None), None);
+        assert_eq!(ledger.len(), 2);
+    }
+}

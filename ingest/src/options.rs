@@ -1,0 +1,29 @@
+//! Knobs of an ingest run. The defaults suit both a laptop folder and an S3 bucket.
+
+use packet::Limits;
+
+/// How an ingest run is carried out (never *what* it decides: verdicts do not depend on
+/// these settings).
+#[derive(Clone, Debug)]
+pub struct IngestOptions {
+    /// Objects per chunk: one Delta commit per table per chunk. Larger chunks mean fewer,
+    /// larger files; smaller chunks lose less work to a crash.
+    pub chunk_size: usize,
+    /// Objects fetched from the store at the same time.
+    pub fetch_concurrency: usize,
+    /// Size limits for packets and their members.
+    pub limits: Limits,
+    /// Draw a progress bar when stderr is a terminal.
+    pub progress_bar: bool,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            chunk_size: 500,
+            fetch_concurrency: 16,
+            limits: Limits::default(),
+            progress_bar: true,
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The run: recover, read the ledger, list `landing/`, then fetch → validate → commit chunk
+//! after chunk.
+//!
+//! Fetching and validating overlap: a producer task fetches the next chunk (with bounded
+//! concurrency) while the current one is validated on the rayon pool and committed. At most
+//! two chunks are in memory at once.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::{StreamExt, TryStreamExt};
+use lake::Store;
+use object_store::ObjectMeta;
+use rayon::prelude::*;
+use tokio::sync::mpsc;
+
+use crate::chunk;
+use crate::error::IngestError;
+use crate::ledger::Ledger;
+use crate::options::IngestOptions;
+use crate::progress::Progress;
+use crate::recovery;
+use crate::registry::Registry;
+use crate::summary::IngestSummary;
+use crate::validate::{self, Landed};
+
+/// Folder (relative to the store root) where service points upload packets.
+pub const LANDING: &str = "landing";
+
+/// Carries out one ingest run under `run_id`; the caller records the run in `runs`.
+pub async fn run(
+    store: &Store,
+    options: &IngestOptions,
+    run_id: &str,
+) -> Result<IngestSummary, IngestError> {
+    let started = Instant::now();
+    let ctx = lake::lake_context(store).await?;
+    let orphans_removed = recovery::remove_orphans(store, &ctx).await?;
+    let mut ledger = Ledger::load(&ctx).await?;
+    let registry = Arc::new(Registry::load(store).await?);
+    let (stations, residents) = registry.sizes();
+    tracing::info!(stations, residents, recorded = ledger.len(), "ingest starting");
+
+    let listing = store.list(LANDING).await?;
+    let seen = listing.len();
+    let pending: Vec<ObjectMeta> = listing
+        .into_iter()
+        .filter(|m| !ledger.is_recorded(m.location.as_ref()))
+        .collect();
+    let mut summary = IngestSummary {
+        run_id: run_id.to_string(),
+        seen,
+        already_recorded: seen - pending.len(),
+        orphans_removed,
+        ..Default::default()
+    };
+    let mut progress = Progress::new(pending.len() as u64, options.progress_bar);
+
+    let (tx, mut rx) = mpsc::channel::<Result<Vec<Landed>, IngestError>>(1);
+    let producer = {
+        let store = store.clone();
+        let chunk_size = options.chunk_size.max(1);
+        let concurrency = options.fetch_concurrency.max(1);
+        tokio::spawn(async move {
+            for metas in pending.chunks(chunk_size) {
+                let fetched = fetch_chunk(&store, metas, concurrency).await;
+                let failed = fetched.is_err();
+                if tx.send(fetched).await.is_err() || failed {
+                    break;
+                }
+            }
+        })
+    };
+
+    while let Some(fetched) = rx.recv().await {
+        let landed = fetched?;
+        let count = landed.len();
+        summary.bytes += landed.iter().map(|l| l.size as u64).sum::<u64>();
+        let checked = {
+            let registry = registry.clone();
+            let limits = options.limits;
+            tokio::task::spawn_blocking(move || {
+                landed
+                    .into_par_iter()
+                    .map(|l| validate::check(l, &registry, &limits))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| IngestError::Worker(e.to_string()))?
+        };
+        let rows = chunk::decide(checked, &mut ledger, run_id);
+        chunk::commit(store, &rows).await?;
+        for row in &rows.packets {
+            summary.processed += 1;
+            match &row.reason_code {
+                None => summary.accepted += 1,
+                Some(code) => {
+                    summary.rejected += 1;
+                    *summary.by_reason.entry(code.clone()).or_default() += 1;
+                }
+            }
+        }
+        progress.advance(count as u64);
+    }
+    progress.finish();
+    producer
+        .await
+        .map_err(|e| IngestError::Worker(e.to_string()))?;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Fetches the objects of one chunk, `concurrency` at a time, keeping their order.
+async fn fetch_chunk(
+    store: &Store,
+    metas: &[ObjectMeta],
+    concurrency: usize,
+) -> Result<Vec<Landed>, IngestError> {
+    futures::stream::iter(metas.iter().cloned())
+        .map(|meta| {
+            let store = store.clone();
+            async move {
+                let path = meta.location.to_string();
+                let bytes = store
+                    .get(&path)
+                    .await
+                    .map_err(|source| IngestError::Fetch {
+                        path: path.clone(),
+                        source,
+                    })?;
+                Ok::<_, IngestError>(Landed {
+                    size: bytes.len() as i64,
+                    path,
+                    received: meta.last_modified,
+                    bytes,
+                })
+            }
+        })
+        .buffered(concurrency)
+        .try_collect()
+        .await
+}

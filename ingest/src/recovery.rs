@@ -1,0 +1,67 @@
+//! Recovery from an interrupted run: removing child rows that no `packets` row vouches for.
+//!
+//! Ingest commits each chunk to `enrollments`, `fingerprints` and `irises` first and to
+//! `packets` last; the `packets` commit is the chunk's marker. A run killed between those
+//! commits leaves child rows whose enrollment no accepted `packets` row names. The next run
+//! deletes them here (one atomic Delta delete per table) before it starts, then processes
+//! those packets again from scratch — so no enrollment is ever present twice, whatever
+//! point the previous run died at.
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::DataType;
+use datafusion::prelude::SessionContext;
+use lake::delta::{self, sql_literal};
+use lake::{Store, Table};
+
+use crate::error::IngestError;
+
+/// How many ids go into one `IN (…)` predicate.
+const IDS_PER_DELETE: usize = 500;
+
+/// Deletes orphaned child rows; returns how many distinct orphan enrollment ids were found
+/// (over all child tables).
+pub async fn remove_orphans(store: &Store, ctx: &SessionContext) -> Result<usize, IngestError> {
+    let mut found = 0;
+    for table in [Table::Enrollments, Table::Fingerprints, Table::Irises] {
+        let orphans = orphan_ids(ctx, table).await?;
+        if orphans.is_empty() {
+            continue;
+        }
+        tracing::warn!(
+            table = table.name(),
+            enrollments = orphans.len(),
+            "removing rows left by an interrupted ingest run"
+        );
+        found += orphans.len();
+        for ids in orphans.chunks(IDS_PER_DELETE) {
+            let list: Vec<String> = ids.iter().map(|id| sql_literal(id)).collect();
+            let predicate = format!("enrollment_id IN ({})", list.join(", "));
+            delta::delete_where(store, table, &predicate).await?;
+        }
+    }
+    Ok(found)
+}
+
+/// Enrollment ids present in `table` but named by no accepted `packets` row.
+async fn orphan_ids(ctx: &SessionContext, table: Table) -> Result<Vec<String>, IngestError> {
+    let sql = format!(
+        "SELECT DISTINCT t.enrollment_id FROM {} t \
+         LEFT ANTI JOIN (SELECT enrollment_id FROM packets WHERE enrollment_id IS NOT NULL) p \
+         ON t.enrollment_id = p.enrollment_id",
+        table.name()
+    );
+    let batches = ctx.sql(&sql).await?.collect().await?;
+    let mut ids = Vec::new();
+    for batch in &batches {
+        let column = arrow::compute::cast(batch.column(0), &DataType::Utf8)
+            .map_err(|e| IngestError::Query(e.into()))?;
+        let column = column.as_string::<i32>();
+        ids.extend(
+            (0..column.len())
+                .filter(|&i| column.is_valid(i))
+                .map(|i| column.value(i).to_string()),
+        );
+    }
+    ids.sort();
+    Ok(ids)
+}

@@ -1,0 +1,214 @@
+//! Delta Lake access: open-or-create a lake table on the store, append, delete and update
+//! with atomic commits.
+//!
+//! Tables are opened with *our* object store ([`Store::backend`]) handed to deltalake via
+//! `with_storage_backend`, so S3 works without deltalake's own AWS crate: deltalake's default
+//! log store commits with put-if-absent (`PutMode::Create`), which object_store's S3 client
+//! sends as `If-None-Match: *`. The S3 server must honour it (moto does; see
+//! docs/tables.md). Every commit made here passes through [`after_commit`], the fault-injection
+//! point the crash tests use.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Once};
+
+use arrow::array::RecordBatch;
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::StructType;
+use deltalake::logstore::{
+    default_logstore, logstore_factories, LogStore, LogStoreFactory, ObjectStoreRef,
+    StorageConfig,
+};
+use deltalake::protocol::SaveMode;
+use deltalake::{DeltaResult, DeltaTable, DeltaTableBuilder, DeltaTableError};
+use url::Url;
+
+use crate::error::{LakeError, Result};
+use crate::store::Store;
+use crate::tables::Table;
+
+/// Environment variable naming how many Delta commits this process may make before it
+/// aborts itself (`std::process::abort`, no unwinding, no cleanup): the crash tests set it to
+/// kill a run between any two commits. Unset in production.
+pub const FAULT_ABORT_AFTER_COMMITS: &str = "TUNGGAL_FAULT_ABORT_AFTER_COMMITS";
+
+static COMMITS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a successful commit and aborts the process when the fault-injection budget in
+/// [`FAULT_ABORT_AFTER_COMMITS`] is spent.
+pub fn after_commit() {
+    let done = COMMITS.fetch_add(1, Ordering::SeqCst) + 1;
+    if let Some(limit) = std::env::var(FAULT_ABORT_AFTER_COMMITS)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if done >= limit {
+            eprintln!("fault injection: aborting after {done} commits");
+            std::process::abort();
+        }
+    }
+}
+
+/// Log-store factory for `s3://` tables: deltalake's default (put-if-absent) log store over
+/// the object store we built.
+#[derive(Debug, Default)]
+struct S3LogStoreFactory;
+
+impl LogStoreFactory for S3LogStoreFactory {
+    fn with_options(
+        &self,
+        prefixed_store: ObjectStoreRef,
+        root_store: ObjectStoreRef,
+        location: &Url,
+        options: &StorageConfig,
+    ) -> DeltaResult<Arc<dyn LogStore>> {
+        Ok(default_logstore(
+            prefixed_store,
+            root_store,
+            location,
+            options,
+        ))
+    }
+}
+
+/// Registers the `s3://` log store with deltalake, once per process.
+pub(crate) fn register_s3_log_store() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if let Ok(scheme) = Url::parse("s3://") {
+            logstore_factories().insert(scheme, Arc::new(S3LogStoreFactory));
+        }
+    });
+}
+
+/// Opens a lake table without creating it; `Ok(None)` when it does not exist yet.
+pub async fn open_existing(store: &Store, table: Table) -> Result<Option<DeltaTable>> {
+    let mut delta = unloaded(store, table)?;
+    match delta.load().await {
+        Ok(()) => Ok(Some(delta)),
+        Err(DeltaTableError::NotATable(_)) => Ok(None),
+        Err(err) => Err(LakeError::delta(table.name(), err)),
+    }
+}
+
+/// Opens a lake table, creating it empty with its schema when it does not exist yet.
+///
+/// Creation is idempotent (`SaveMode::Ignore`), so two processes racing to create the same
+/// table both end with the one table.
+pub async fn open(store: &Store, table: Table) -> Result<DeltaTable> {
+    if let Some(delta) = open_existing(store, table).await? {
+        return Ok(delta);
+    }
+    let schema: StructType = table.schema().as_ref().try_into_kernel()?;
+    let delta = unloaded(store, table)?
+        .create()
+        .with_table_name(table.name())
+        .with_columns(schema.fields().cloned())
+        .with_save_mode(SaveMode::Ignore)
+        .await
+        .map_err(|e| LakeError::delta(table.name(), e))?;
+    after_commit();
+    Ok(delta)
+}
+
+fn unloaded(store: &Store, table: Table) -> Result<DeltaTable> {
+    let url = store.url_of(&table.folder())?;
+    DeltaTableBuilder::from_url(url.clone())
+        .and_then(|b| b.with_storage_backend(store.backend().clone(), url).build())
+        .map_err(|e| LakeError::delta(table.name(), e))
+}
+
+/// Appends `batches` to `table` in one atomic commit (one new table version).
+///
+/// With `txn = Some((app_id, version))` the commit also records a Delta application
+/// transaction, so a later reader can ask [`app_version`] whether this step already committed.
+/// Empty input commits nothing.
+pub async fn append(
+    store: &Store,
+    table: Table,
+    batches: Vec<RecordBatch>,
+    txn: Option<(&str, i64)>,
+) -> Result<()> {
+    if batches.iter().all(|b| b.num_rows() == 0) {
+        return Ok(());
+    }
+    let delta = open(store, table).await?;
+    let mut props = CommitProperties::default();
+    if let Some((app_id, version)) = txn {
+        props = props.with_application_transaction(deltalake::kernel::Transaction::new(
+            app_id, version,
+        ));
+    }
+    delta
+        .write(batches)
+        .with_save_mode(SaveMode::Append)
+        .with_commit_properties(props)
+        .await
+        .map_err(|e| LakeError::delta(table.name(), e))?;
+    after_commit();
+    Ok(())
+}
+
+/// The last application-transaction version recorded for `app_id` in `table`, if any.
+pub async fn app_version(store: &Store, table: Table, app_id: &str) -> Result<Option<i64>> {
+    let Some(delta) = open_existing(store, table).await? else {
+        return Ok(None);
+    };
+    let state = delta
+        .snapshot()
+        .map_err(|e| LakeError::delta(table.name(), e))?;
+    state
+        .transaction_version(delta.log_store().as_ref(), app_id)
+        .await
+        .map_err(|e| LakeError::delta(table.name(), e))
+}
+
+/// Deletes the rows matching the SQL `predicate` in one atomic commit; returns how many rows
+/// went (when deltalake can tell) — `None` when the count is unknown.
+pub async fn delete_where(store: &Store, table: Table, predicate: &str) -> Result<Option<usize>> {
+    let Some(delta) = open_existing(store, table).await? else {
+        return Ok(Some(0));
+    };
+    let (_, metrics) = delta
+        .delete()
+        .with_predicate(predicate.to_string())
+        .await
+        .map_err(|e| LakeError::delta(table.name(), e))?;
+    after_commit();
+    Ok(metrics.num_deleted_rows)
+}
+
+/// Sets `column = sql_value` for each pair on the rows matching the SQL `predicate`, in one
+/// atomic commit.
+pub async fn update_where(
+    store: &Store,
+    table: Table,
+    predicate: &str,
+    assignments: &[(&str, String)],
+) -> Result<()> {
+    let delta = open(store, table).await?;
+    let mut builder = delta.update().with_predicate(predicate.to_string());
+    for (column, value) in assignments {
+        builder = builder.with_update(*column, value.clone());
+    }
+    builder
+        .await
+        .map_err(|e| LakeError::delta(table.name(), e))?;
+    after_commit();
+    Ok(())
+}
+
+/// Quotes a string as a SQL literal (single quotes doubled), for predicates built here.
+pub fn sql_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_literal_escapes_quotes() {
+        assert_eq!(sql_literal("o'neil"), "'o''neil'");
+    }
+}

@@ -1,0 +1,260 @@
+//! The object store that holds everything: landing packets, lake tables, reference data.
+//!
+//! One root URL names the store: a local folder (the default, `./tunggal-data`), `file://…`,
+//! or `s3://bucket/prefix` for any S3-compatible server. Every verb goes through [`Store`], so
+//! the same code runs on a laptop folder and on a bucket. The one idea to hold in mind: paths
+//! given to [`Store`] methods are *relative to the store root* (`landing/…`, `lake/packets/`),
+//! never absolute, whatever the backend.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::prefix::PrefixStore;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+use url::Url;
+
+use crate::error::{LakeError, Result};
+
+/// The region used when neither `AWS_REGION` nor `AWS_DEFAULT_REGION` is set; S3-compatible
+/// test servers accept any region but object_store needs one to sign requests.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Handle on the store root: the backend object store, the prefix of our root inside it, and
+/// the root URL (always ending in `/`).
+///
+/// Cloning is cheap (reference counted); pass `&Store` to every verb.
+#[derive(Clone, Debug)]
+pub struct Store {
+    /// The backend with `/` at the backend's own root (the filesystem root, the bucket):
+    /// Delta Lake wants this form and applies the table prefix itself.
+    backend: Arc<dyn ObjectStore>,
+    /// The same backend seen from the store root, so `landing/x.zip` means our landing folder.
+    objects: Arc<dyn ObjectStore>,
+    /// The root URL, e.g. `file:///srv/tunggal/` or `s3://ektp/dc/`.
+    url: Url,
+}
+
+impl Store {
+    /// Opens the store at `location`: a plain path (created if missing), a `file://` URL, or
+    /// `s3://bucket/prefix`.
+    ///
+    /// For S3 the endpoint, credentials and region come from the usual AWS variables
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`, …);
+    /// the region defaults to [`DEFAULT_REGION`] and plain `http://` is allowed when the
+    /// endpoint is a loopback address (a test server) or `AWS_ALLOW_HTTP=true`.
+    pub fn open(location: &str) -> Result<Store> {
+        let invalid = |reason: &str| LakeError::InvalidLocation {
+            location: location.to_string(),
+            reason: reason.to_string(),
+        };
+        if location.trim().is_empty() {
+            return Err(invalid("empty location"));
+        }
+        match Url::parse(location) {
+            Ok(url) if url.scheme() == "s3" => Self::open_s3(location, &url),
+            Ok(url) if url.scheme() == "file" => {
+                let path = url
+                    .to_file_path()
+                    .map_err(|()| invalid("not a local file URL"))?;
+                Self::open_folder(&path)
+            }
+            // A single letter scheme is a Windows drive, anything else a real scheme.
+            Ok(url) if url.scheme().len() > 1 => Err(invalid(
+                "unsupported scheme: use a folder, file:// or s3://bucket/prefix",
+            )),
+            _ => Self::open_folder(std::path::Path::new(location)),
+        }
+    }
+
+    /// Opens (creating if needed) a store rooted at a local folder.
+    pub fn open_folder(folder: &std::path::Path) -> Result<Store> {
+        let folder_error = |source| LakeError::Folder {
+            path: folder.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(folder).map_err(folder_error)?;
+        let root = std::fs::canonicalize(folder).map_err(folder_error)?;
+        let url = Url::from_directory_path(&root).map_err(|()| LakeError::InvalidLocation {
+            location: root.display().to_string(),
+            reason: "not an absolute path".into(),
+        })?;
+        let objects: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(&root)?);
+        Ok(Store {
+            backend: Arc::new(LocalFileSystem::new()),
+            objects,
+            url,
+        })
+    }
+
+    fn open_s3(location: &str, url: &Url) -> Result<Store> {
+        let bucket = url
+            .host_str()
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| LakeError::InvalidLocation {
+                location: location.to_string(),
+                reason: "s3 URL without a bucket".into(),
+            })?
+            .to_string();
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(&bucket);
+        if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
+            builder = builder.with_region(DEFAULT_REGION);
+        }
+        if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+            if is_loopback_http(&endpoint) {
+                builder = builder.with_allow_http(true);
+            }
+            builder = builder.with_endpoint(endpoint);
+        }
+        let backend: Arc<dyn ObjectStore> = Arc::new(builder.build()?);
+        let prefix = url.path().trim_matches('/').to_string();
+        let objects: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            backend.clone()
+        } else {
+            Arc::new(PrefixStore::new(backend.clone(), Path::from(prefix.as_str())))
+        };
+        let mut root = format!("s3://{bucket}/");
+        if !prefix.is_empty() {
+            root.push_str(&prefix);
+            root.push('/');
+        }
+        let url = Url::parse(&root).map_err(|e| LakeError::InvalidLocation {
+            location: location.to_string(),
+            reason: e.to_string(),
+        })?;
+        crate::delta::register_s3_log_store();
+        Ok(Store {
+            backend,
+            objects,
+            url,
+        })
+    }
+
+    /// The root URL of the store, ending in `/`.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The object store seen from the store root: `landing/…` addresses our landing folder.
+    pub fn objects(&self) -> &Arc<dyn ObjectStore> {
+        &self.objects
+    }
+
+    /// The backend object store with `/` at its own root (filesystem root or bucket), the form
+    /// Delta Lake and DataFusion expect next to [`Store::url_of`].
+    pub fn backend(&self) -> &Arc<dyn ObjectStore> {
+        &self.backend
+    }
+
+    /// The absolute URL of a folder below the root (`relative` like `lake/packets`), ending
+    /// in `/`.
+    pub fn url_of(&self, relative: &str) -> Result<Url> {
+        let mut rel = relative.trim_matches('/').to_string();
+        rel.push('/');
+        self.url.join(&rel).map_err(|e| LakeError::InvalidLocation {
+            location: relative.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Lists every object below `prefix` (relative to the root), with paths relative to the
+    /// root, sorted by path so that runs process objects in a stable order.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>> {
+        let prefix = Path::from(prefix.trim_matches('/'));
+        let mut all: Vec<ObjectMeta> = self.objects.list(Some(&prefix)).try_collect().await?;
+        all.sort_by(|a, b| a.location.cmp(&b.location));
+        Ok(all)
+    }
+
+    /// Reads a whole object (path relative to the root).
+    pub async fn get(&self, path: &str) -> Result<Bytes> {
+        let bytes = self.objects.get(&Path::from(path)).await?.bytes().await?;
+        Ok(bytes)
+    }
+
+    /// Writes a whole object (path relative to the root), replacing any previous content.
+    pub async fn put(&self, path: &str, bytes: Bytes) -> Result<()> {
+        self.objects
+            .put(&Path::from(path), PutPayload::from_bytes(bytes))
+            .await?;
+        Ok(())
+    }
+}
+
+/// True when `endpoint` is plain HTTP to a loopback host, the shape of a local test server.
+fn is_loopback_http(endpoint: &str) -> bool {
+    let Ok(url) = Url::parse(endpoint) else {
+        return false;
+    };
+    url.scheme() == "http"
+        && match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_detection_accepts_only_local_http() {
+        assert!(is_loopback_http("http://127.0.0.1:9000"));
+        assert!(is_loopback_http("http://localhost:4568/"));
+        assert!(is_loopback_http("http://[::1]:80"));
+        assert!(!is_loopback_http("https://127.0.0.1:9000"));
+        assert!(!is_loopback_http("http://s3.example.com"));
+    }
+
+    #[test]
+    fn unknown_scheme_is_refused() {
+        let err = Store::open("ftp://host/x").unwrap_err();
+        assert!(err.to_string().contains("unsupported scheme"), "{err}");
+    }
+
+    #[test]
+    fn s3_url_needs_a_bucket() {
+        assert!(Store::open("s3:///prefix").is_err());
+    }
+
+    #[tokio::test]
+    async fn folder_store_round_trips_objects_under_relative_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("data").to_str().unwrap()).unwrap();
+        assert!(store.url().as_str().starts_with("file:///"));
+        assert!(store.url().as_str().ends_with("/data/"));
+        store
+            .put("landing/s1/2024-01-01/a.zip", Bytes::from_static(b"abc"))
+            .await
+            .unwrap();
+        store
+            .put("landing/s1/2024-01-01/0.zip", Bytes::from_static(b"z"))
+            .await
+            .unwrap();
+        let listed = store.list("landing").await.unwrap();
+        let names: Vec<String> = listed.iter().map(|m| m.location.to_string()).collect();
+        assert_eq!(
+            names,
+            ["landing/s1/2024-01-01/0.zip", "landing/s1/2024-01-01/a.zip"]
+        );
+        assert_eq!(&store.get("landing/s1/2024-01-01/a.zip").await.unwrap()[..], b"abc");
+        assert!(dir.path().join("data/landing/s1/2024-01-01/a.zip").exists());
+        assert_eq!(
+            store.url_of("lake/packets").unwrap().as_str(),
+            format!("{}lake/packets/", store.url())
+        );
+    }
+
+    #[tokio::test]
+    async fn file_url_and_plain_path_name_the_same_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let by_path = Store::open(dir.path().to_str().unwrap()).unwrap();
+        let by_url = Store::open(by_path.url().as_str()).unwrap();
+        assert_eq!(by_path.url(), by_url.url());
+    }
+}

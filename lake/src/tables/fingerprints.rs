@@ -1,0 +1,74 @@
+//! `fingerprints`: one row per finger position of each accepted enrollment.
+//!
+//! All ten positions are present for every enrollment: a finger that could not be captured
+//! has a null template and a `missing_reason`, never a missing row, so "how many amputees"
+//! is a query, not a guess.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use super::columns::{opt_binaries, opt_shorts, opt_strings, shorts, strings, text};
+use crate::error::Result;
+
+/// SQL name and folder name of the table.
+pub const NAME: &str = "fingerprints";
+
+/// Arrow schema of `fingerprints`.
+///
+/// | column | type | meaning |
+/// | --- | --- | --- |
+/// | `enrollment_id` | string | the enrollment (see `enrollments`) |
+/// | `position` | short | ISO/IEC 19794-2 finger position, 1 (right thumb) … 10 (left little) |
+/// | `template` | binary, null | the ISO/IEC 19794-2:2005 minutiae record as captured |
+/// | `minutiae_count` | short, null | number of minutiae in the template |
+/// | `quality` | short, null | finger quality 0..100 from the template |
+/// | `missing_reason` | string, null | why no template: `amputated`, `bandaged`, `unusable` |
+/// | `run_id` | string | the ingest run that wrote the row |
+pub fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        text("enrollment_id", false),
+        Field::new("position", DataType::Int16, false),
+        Field::new("template", DataType::Binary, true),
+        Field::new("minutiae_count", DataType::Int16, true),
+        Field::new("quality", DataType::Int16, true),
+        text("missing_reason", true),
+        text("run_id", false),
+    ]))
+}
+
+/// One row of `fingerprints`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FingerprintRecord {
+    /// The enrollment the finger belongs to.
+    pub enrollment_id: String,
+    /// ISO finger position 1..=10.
+    pub position: i16,
+    /// ISO 19794-2 record bytes, when captured.
+    pub template: Option<Vec<u8>>,
+    /// Minutiae count of the template.
+    pub minutiae_count: Option<i16>,
+    /// Finger quality 0..100.
+    pub quality: Option<i16>,
+    /// Declared reason for a missing finger.
+    pub missing_reason: Option<String>,
+    /// Ingest run that wrote the row.
+    pub run_id: String,
+}
+
+/// Builds a record batch of `fingerprints` rows.
+pub fn to_batch(rows: &[FingerprintRecord]) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new(
+        schema(),
+        vec![
+            strings(rows.iter().map(|r| r.enrollment_id.as_str())),
+            shorts(rows.iter().map(|r| r.position)),
+            opt_binaries(rows.iter().map(|r| r.template.as_deref())),
+            opt_shorts(rows.iter().map(|r| r.minutiae_count)),
+            opt_shorts(rows.iter().map(|r| r.quality)),
+            opt_strings(rows.iter().map(|r| r.missing_reason.as_deref())),
+            strings(rows.iter().map(|r| r.run_id.as_str())),
+        ],
+    )?)
+}

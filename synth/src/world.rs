@@ -1,0 +1,590 @@
+//! The plan of a batch: the SIAK population, who enrolls when and where, which situations are
+//! planted, and the station registry. Everything here is decided sequentially from the seed;
+//! turning a planned packet into bytes ([`crate::assemble`]) is then independent per packet
+//! and runs in parallel.
+
+use crate::biometric::Lineage;
+use crate::capture::CaptureQuality;
+use crate::cases::{Case, BAD_KINDS};
+use crate::config::SynthConfig;
+use crate::geography;
+use crate::ids::IdAllocator;
+use crate::population::{Generator, Population};
+use crate::SynthError;
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone};
+use packet::{Eye, MissingReason, ReasonCode};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use reference::{Nik, Resident, Station};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashSet};
+
+/// A biological person who appears in at least one packet.
+#[derive(Debug, Clone)]
+pub struct Person {
+    /// Truth id, unique across batches (`<tag>-P<index>`).
+    pub id: String,
+    /// Their own SIAK record (index into the population).
+    pub resident: usize,
+    /// Where their biometrics come from.
+    pub lineage: Lineage,
+    /// Fingers they cannot give, with the reason.
+    pub missing_fingers: Vec<(u8, MissingReason)>,
+    /// Eyes they cannot give, with the reason.
+    pub missing_eyes: Vec<(Eye, MissingReason)>,
+}
+
+impl Person {
+    /// Seed of personal, non-biometric traits (photo look, signature).
+    pub fn look_seed(&self) -> u64 {
+        match self.lineage {
+            Lineage::Own { seed } | Lineage::RelativeOf { seed, .. } => seed,
+        }
+    }
+}
+
+/// Whose biodata a packet carries.
+#[derive(Debug, Clone)]
+pub enum Identity {
+    /// A resident of this batch's SIAK extract (index).
+    Siak(usize),
+    /// A resident record with a NIK that is not in SIAK.
+    Ghost(Box<Resident>),
+}
+
+/// Which station signs a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signer {
+    /// A station of the registry (index into [`World::stations`]).
+    Registered(usize),
+    /// A station that is not in the registry (`UNKNOWN_STATION`), numbered per site.
+    Unregistered(u32),
+}
+
+/// One packet to land.
+#[derive(Debug, Clone)]
+pub struct PlannedPacket {
+    /// Packet id (UUID v5 of batch and index).
+    pub packet_id: String,
+    /// The person captured.
+    pub person: usize,
+    /// The biodata presented.
+    pub identity: Identity,
+    /// What the packet is, in truth.
+    pub case: Case,
+    /// Capture day, counted from the batch start.
+    pub day: u32,
+    /// Dotted district code of the enrollment site.
+    pub site: String,
+    /// The signing station.
+    pub signer: Signer,
+    /// Capture quality.
+    pub quality: CaptureQuality,
+    /// Seed of this capture's noise, photo pose and timestamps.
+    pub capture_seed: u64,
+    /// For a re-upload: the index of the packet whose bytes are copied.
+    pub copy_of: Option<usize>,
+}
+
+/// A registered station and the secrets that stay inside synth.
+#[derive(Debug, Clone)]
+pub struct StationPlan {
+    /// The registry row.
+    pub station: Station,
+    /// Seed of the Ed25519 signing key.
+    pub key_seed: [u8; 32],
+    /// NIK of the operator working at it.
+    pub operator: Nik,
+}
+
+/// The whole plan of one batch.
+#[derive(Debug)]
+pub struct World {
+    /// Batch id (file names of the batch's reference and truth files).
+    pub batch: String,
+    /// Short batch tag used inside ids.
+    pub tag: String,
+    /// First capture day.
+    pub start: NaiveDate,
+    /// The SIAK population of this batch.
+    pub population: Population,
+    /// People who appear in packets.
+    pub persons: Vec<Person>,
+    /// Packets in landing order.
+    pub packets: Vec<PlannedPacket>,
+    /// The station registry of this batch (active and retired).
+    pub stations: Vec<StationPlan>,
+}
+
+/// How many packets of each planted kind a batch of `n` gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub bad_each: usize,
+    pub fraud: usize,
+    pub reenroll: usize,
+    pub twin_pairs: usize,
+    pub family_pairs: usize,
+    pub missing: usize,
+    pub poor: usize,
+    pub unique: usize,
+}
+
+/// `ceil(n·rate)` for a positive rate, 0 otherwise.
+fn share(n: usize, rate: f64) -> usize {
+    if rate > 0.0 {
+        (n as f64 * rate).ceil() as usize
+    } else {
+        0
+    }
+}
+
+impl Counts {
+    /// Splits `n` packets over the planted kinds; every kind with a positive rate gets at
+    /// least one when `n` allows, and the rest are unique first enrollments.
+    pub(crate) fn for_batch(n: usize, duplicate_rate: f64, bad_rate: f64) -> Counts {
+        // Originals for fraud/re-enrollment/re-upload must exist: keep one unique back.
+        let reserve = usize::from(n > 1);
+        let take_after_reserve = |want: usize, cost: usize, left: &mut usize| {
+            let avail = left.saturating_sub(reserve);
+            let k = want.min(avail / cost.max(1));
+            *left -= k * cost;
+            k
+        };
+        let mut l = n;
+        let bad_each = take_after_reserve(
+            share(n, bad_rate).div_ceil(BAD_KINDS.len()),
+            BAD_KINDS.len(),
+            &mut l,
+        );
+        let fraud = take_after_reserve(share(n, duplicate_rate), 1, &mut l);
+        let reenroll = take_after_reserve(share(n, duplicate_rate / 2.0), 1, &mut l);
+        let twin_pairs = take_after_reserve(share(n, 0.003), 2, &mut l);
+        let family_pairs = take_after_reserve(share(n, 0.005), 2, &mut l);
+        let missing = take_after_reserve(share(n, 0.01), 1, &mut l);
+        let poor = take_after_reserve(share(n, 0.03), 1, &mut l);
+        Counts {
+            bad_each,
+            fraud,
+            reenroll,
+            twin_pairs,
+            family_pairs,
+            missing,
+            poor,
+            unique: l,
+        }
+    }
+}
+
+/// A seed derived from the batch seed and a label (independent streams).
+pub fn derive_seed(seed: u64, label: &str, index: u64) -> u64 {
+    let h = Sha256::new()
+        .chain_update(seed.to_le_bytes())
+        .chain_update(label.as_bytes())
+        .chain_update(index.to_le_bytes())
+        .finalize();
+    u64::from_le_bytes(h[..8].try_into().unwrap_or([0; 8]))
+}
+
+impl World {
+    /// Plans a batch, avoiding NIKs and KK numbers taken by `ids` (the existing extract).
+    pub fn plan(config: &SynthConfig, mut ids: IdAllocator) -> Result<World, SynthError> {
+        config.validate()?;
+        let tag = config.tag();
+        let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(config.seed, "world", 0));
+        let counts = Counts::for_batch(config.people, config.duplicate_rate, config.bad_rate);
+        let start = config.start;
+        let days = config.days;
+
+        let mut population = Population::default();
+        let mut gen = Generator::new(start, &mut ids);
+
+        // Twins and family households first, then enough others to leave unenrolled adults.
+        let mut twin_households = Vec::new();
+        for _ in 0..counts.twin_pairs {
+            gen.household(&mut population, true, &mut rng)?;
+            twin_households.push(population.households.len() - 1);
+        }
+        let bad_persons = counts.bad_each * (BAD_KINDS.len() - 1);
+        let singles_needed = counts.unique + counts.missing + counts.poor + bad_persons;
+        let mut family_households = Vec::new();
+        let mut wajib_pool = Vec::new();
+        while family_households.len() < counts.family_pairs
+            || wajib_pool.len() < singles_needed + singles_needed * 2 / 5 + 5
+        {
+            gen.household(&mut population, false, &mut rng)?;
+            let h = population.households.len() - 1;
+            let wajib: Vec<usize> = population.households[h]
+                .members()
+                .filter(|&i| population.residents[i].is_wajib_ktp(start))
+                .collect();
+            if family_households.len() < counts.family_pairs && wajib.len() >= 2 {
+                family_households.push(h);
+            } else {
+                wajib_pool.extend(wajib);
+            }
+        }
+        wajib_pool.shuffle(&mut rng);
+        let mut pool = wajib_pool.into_iter();
+
+        let mut persons: Vec<Person> = Vec::new();
+        let mut packets: Vec<PlannedPacket> = Vec::new();
+        let new_person = |persons: &mut Vec<Person>, resident: usize, lineage: Option<Lineage>| {
+            let index = persons.len() as u64;
+            let own = derive_seed(config.seed, "person", index);
+            persons.push(Person {
+                id: format!("{tag}-P{index:07}"),
+                resident,
+                lineage: lineage.unwrap_or(Lineage::Own { seed: own }),
+                missing_fingers: Vec::new(),
+                missing_eyes: Vec::new(),
+            });
+            persons.len() - 1
+        };
+        let regular = |rng: &mut ChaCha8Rng| {
+            if rng.gen_bool(0.72) {
+                CaptureQuality::Good
+            } else {
+                CaptureQuality::Fair
+            }
+        };
+        let mut plan_packet =
+            |packets: &mut Vec<PlannedPacket>, person: usize, identity: Identity, case: Case,
+             day: u32, quality: CaptureQuality| {
+                packets.push(PlannedPacket {
+                    packet_id: String::new(),
+                    person,
+                    identity,
+                    case,
+                    day,
+                    site: String::new(),
+                    signer: Signer::Registered(usize::MAX),
+                    quality,
+                    capture_seed: 0,
+                    copy_of: None,
+                });
+            };
+
+        let mut next_resident = |pool: &mut std::vec::IntoIter<usize>| {
+            pool.next().ok_or(SynthError::Config("population too small".into()))
+        };
+
+        // Unique first enrollments (also the originals of later duplicates).
+        let mut uniques = Vec::new();
+        for _ in 0..counts.unique {
+            let r = next_resident(&mut pool)?;
+            let p = new_person(&mut persons, r, None);
+            let day = rng.gen_range(0..days);
+            let q = regular(&mut rng);
+            plan_packet(&mut packets, p, Identity::Siak(r), Case::Unique, day, q);
+            uniques.push(packets.len() - 1);
+        }
+        for _ in 0..counts.missing {
+            let r = next_resident(&mut pool)?;
+            let p = new_person(&mut persons, r, None);
+            let k = rng.gen_range(1..=3);
+            let mut fingers: Vec<u8> = (1..=10).collect();
+            fingers.shuffle(&mut rng);
+            for &f in &fingers[..k] {
+                let reason = geography::pick_weighted(
+                    &[
+                        (MissingReason::Amputated, 0.4),
+                        (MissingReason::Bandaged, 0.4),
+                        (MissingReason::Unusable, 0.2),
+                    ],
+                    &mut rng,
+                );
+                persons[p].missing_fingers.push((f, reason));
+            }
+            persons[p].missing_fingers.sort_by_key(|m| m.0);
+            if rng.gen_bool(0.15) {
+                let eye = if rng.gen_bool(0.5) { Eye::Right } else { Eye::Left };
+                persons[p].missing_eyes.push((eye, MissingReason::Unusable));
+            }
+            let day = rng.gen_range(0..days);
+            let q = regular(&mut rng);
+            plan_packet(&mut packets, p, Identity::Siak(r), Case::MissingFingers, day, q);
+        }
+        for _ in 0..counts.poor {
+            let r = next_resident(&mut pool)?;
+            let p = new_person(&mut persons, r, None);
+            let day = rng.gen_range(0..days);
+            plan_packet(&mut packets, p, Identity::Siak(r), Case::PoorCapture, day, CaptureQuality::Poor);
+        }
+        // Twins and families: the second member's fingers derive from the first's.
+        for (&h, case) in twin_households
+            .iter()
+            .map(|h| (h, Case::Twin))
+            .chain(family_households.iter().map(|h| (h, Case::Family)))
+        {
+            let hh = &population.households[h];
+            let (a, b) = if case == Case::Twin {
+                (hh.first + hh.len - 2, hh.first + hh.len - 1)
+            } else {
+                let wajib: Vec<usize> = hh
+                    .members()
+                    .filter(|&i| population.residents[i].is_wajib_ktp(start))
+                    .collect();
+                (wajib[0], wajib[wajib.len() - 1])
+            };
+            let pa = new_person(&mut persons, a, None);
+            let base = persons[pa].look_seed();
+            let own = derive_seed(config.seed, "relative", pa as u64);
+            let pb = new_person(&mut persons, b, Some(Lineage::RelativeOf { base, seed: own }));
+            for (p, r) in [(pa, a), (pb, b)] {
+                let day = rng.gen_range(0..days);
+                let q = regular(&mut rng);
+                plan_packet(&mut packets, p, Identity::Siak(r), case, day, q);
+            }
+        }
+        // Fraud: a second SIAK identity for an already enrolling person.
+        for _ in 0..counts.fraud {
+            let Some(&orig) = uniques.choose(&mut rng) else { break };
+            let (person, day0) = (packets[orig].person, packets[orig].day);
+            let real = &population.residents[persons[person].resident];
+            let (sex, age) = (real.sex, real.age_on(start) + rng.gen_range(0..4));
+            let alias = gen.loner(&mut population, sex, age.max(17), &mut rng)?;
+            let day = rng.gen_range(day0..days);
+            let q = regular(&mut rng);
+            plan_packet(&mut packets, person, Identity::Siak(alias), Case::FraudDuplicate, day, q);
+        }
+        for _ in 0..counts.reenroll {
+            let Some(&orig) = uniques.choose(&mut rng) else { break };
+            let (person, day0) = (packets[orig].person, packets[orig].day);
+            let r = persons[person].resident;
+            let day = rng.gen_range(day0..days);
+            let q = regular(&mut rng);
+            plan_packet(&mut packets, person, Identity::Siak(r), Case::Reenrollment, day, q);
+        }
+        // Bad packets.
+        let mut reuploads = Vec::new();
+        for &code in BAD_KINDS {
+            for _ in 0..counts.bad_each {
+                if code == ReasonCode::DuplicatePacket {
+                    if let Some(&orig) = uniques.choose(&mut rng) {
+                        reuploads.push(orig);
+                    }
+                    continue;
+                }
+                let r = next_resident(&mut pool)?;
+                let p = new_person(&mut persons, r, None);
+                let identity = if code == ReasonCode::NikNotInSiak {
+                    let mut ghost = population.residents[r].clone();
+                    ghost.nik = gen_ghost(&mut gen, &ghost)?;
+                    Identity::Ghost(Box::new(ghost))
+                } else {
+                    Identity::Siak(r)
+                };
+                let day = rng.gen_range(0..days);
+                let q = regular(&mut rng);
+                plan_packet(&mut packets, p, identity, Case::Bad(code), day, q);
+            }
+        }
+        drop(gen);
+
+        // Landing order: shuffled; re-uploads of an original go last.
+        let mut order: Vec<usize> = (0..packets.len()).collect();
+        order.shuffle(&mut rng);
+        let mut new_index = vec![0; packets.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new;
+        }
+        let mut slots: Vec<Option<PlannedPacket>> = packets.into_iter().map(Some).collect();
+        let mut packets: Vec<PlannedPacket> =
+            order.iter().filter_map(|&old| slots[old].take()).collect();
+        for old in reuploads {
+            let orig = new_index[old];
+            let mut copy = packets[orig].clone();
+            copy.case = Case::Bad(ReasonCode::DuplicatePacket);
+            copy.copy_of = Some(orig);
+            copy.day = packets[orig].day + 1;
+            packets.push(copy);
+        }
+        for (i, p) in packets.iter_mut().enumerate() {
+            if p.copy_of.is_some() {
+                continue;
+            }
+            p.packet_id = uuid::Uuid::new_v5(
+                &uuid::Uuid::NAMESPACE_OID,
+                format!("tunggal-synth/{tag}/{i}").as_bytes(),
+            )
+            .to_string();
+            p.capture_seed = derive_seed(config.seed, "capture", i as u64);
+            p.site = match &p.identity {
+                Identity::Siak(r) => population.residents[*r].district_code.clone(),
+                Identity::Ghost(g) => g.district_code.clone(),
+            };
+        }
+        for i in 0..packets.len() {
+            if let Some(orig) = packets[i].copy_of {
+                let (id, seed, site) = (
+                    packets[orig].packet_id.clone(),
+                    packets[orig].capture_seed,
+                    packets[orig].site.clone(),
+                );
+                packets[i].packet_id = id;
+                packets[i].capture_seed = seed;
+                packets[i].site = site;
+            }
+        }
+        let stations = plan_stations(config, &tag, &population, &mut packets, &mut rng);
+        Ok(World {
+            batch: config.batch_id(),
+            tag,
+            start,
+            population,
+            persons,
+            packets,
+            stations,
+        })
+    }
+
+    /// The SIAK resident whose biodata a packet carries.
+    pub fn resident_of(&self, p: &PlannedPacket) -> &Resident {
+        match &p.identity {
+            Identity::Siak(r) => &self.population.residents[*r],
+            Identity::Ghost(g) => g,
+        }
+    }
+
+    /// The object path of a packet, relative to the store root.
+    pub fn object_path(&self, p: &PlannedPacket) -> String {
+        let date = self.start + Duration::days(i64::from(p.day));
+        format!(
+            "landing/{}/{}/{}.zip",
+            p.site,
+            date.format("%Y-%m-%d"),
+            p.packet_id
+        )
+    }
+}
+
+fn gen_ghost(gen: &mut Generator<'_>, r: &Resident) -> Result<Nik, SynthError> {
+    gen.ghost_nik(&r.district_code, r.birth_date, r.sex)
+}
+
+/// A local time at a site on `date`.
+fn local(date: NaiveDate, hour: u32, province: &str) -> DateTime<FixedOffset> {
+    let offset = geography::utc_offset(province);
+    let t = date.and_time(NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or_default());
+    offset
+        .from_local_datetime(&t)
+        .single()
+        .unwrap_or_else(|| offset.from_utc_datetime(&t))
+}
+
+/// Stations for every site that has packets (more for busy sites), some retired, and the
+/// signer of every packet.
+fn plan_stations(
+    config: &SynthConfig,
+    tag: &str,
+    population: &Population,
+    packets: &mut [PlannedPacket],
+    rng: &mut ChaCha8Rng,
+) -> Vec<StationPlan> {
+    let mut per_site: BTreeMap<String, usize> = BTreeMap::new();
+    let mut needs_retired: HashSet<String> = HashSet::new();
+    for p in packets.iter() {
+        *per_site.entry(p.site.clone()).or_default() += 1;
+        if p.case == Case::Bad(ReasonCode::StationRetired) {
+            needs_retired.insert(p.site.clone());
+        }
+    }
+    // An operator per site: an adult resident of that district, else anyone adult.
+    let mut operator_of: BTreeMap<&str, Nik> = BTreeMap::new();
+    let mut any_adult = None;
+    for r in &population.residents {
+        if r.age_on(config.start) >= 21 {
+            operator_of.entry(r.district_code.as_str()).or_insert(r.nik);
+            any_adult.get_or_insert(r.nik);
+        }
+    }
+    let fallback = any_adult.or_else(|| population.residents.first().map(|r| r.nik));
+    let mut stations = Vec::new();
+    let mut active_by_site: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut retired_by_site: BTreeMap<String, usize> = BTreeMap::new();
+    for (site, count) in &per_site {
+        let province = &site[..2];
+        let compact = reference::regions::compact_code(site);
+        let Some(operator) = operator_of.get(site.as_str()).copied().or(fallback) else {
+            continue;
+        };
+        let active = 1 + (count / 150).min(3);
+        let retired = usize::from(needs_retired.contains(site) || rng.gen_bool(0.05));
+        for k in 0..active + retired {
+            let station_id = format!("{compact}-{tag}-{:02}", k + 1);
+            let from = config.start - Duration::days(rng.gen_range(200..900));
+            let is_retired = k >= active;
+            let to = is_retired
+                .then(|| local(config.start - Duration::days(rng.gen_range(5..200)), 17, province));
+            let key_seed: [u8; 32] = Sha256::new()
+                .chain_update(b"tunggal-synth-station")
+                .chain_update(config.seed.to_le_bytes())
+                .chain_update(station_id.as_bytes())
+                .finalize()
+                .into();
+            let public_key = hex::encode(
+                ed25519_dalek::SigningKey::from_bytes(&key_seed)
+                    .verifying_key()
+                    .as_bytes(),
+            );
+            let idx = stations.len();
+            stations.push(StationPlan {
+                station: Station {
+                    station_id,
+                    site: site.clone(),
+                    public_key,
+                    active_from: local(from, 8, province),
+                    active_to: to,
+                },
+                key_seed,
+                operator,
+            });
+            if is_retired {
+                retired_by_site.insert(site.clone(), idx);
+            } else {
+                active_by_site.entry(site.clone()).or_default().push(idx);
+            }
+        }
+    }
+    for i in 0..packets.len() {
+        if let Some(orig) = packets[i].copy_of {
+            packets[i].signer = packets[orig].signer;
+            continue;
+        }
+        let p = &mut packets[i];
+        p.signer = match p.case {
+            Case::Bad(ReasonCode::UnknownStation) => Signer::Unregistered(90 + rng.gen_range(0..9)),
+            Case::Bad(ReasonCode::StationRetired) => match retired_by_site.get(&p.site) {
+                Some(&s) => Signer::Registered(s),
+                None => Signer::Unregistered(99),
+            },
+            _ => match active_by_site.get(&p.site).and_then(|v| v.choose(rng)) {
+                Some(&s) => Signer::Registered(s),
+                None => Signer::Unregistered(99),
+            },
+        };
+    }
+    stations
+}
+
+/// The local capture window of a day: 08:00 + up to 7.5 h, lasting 4-12 minutes.
+pub fn capture_times(
+    start: NaiveDate,
+    day: u32,
+    province: &str,
+    capture_seed: u64,
+) -> (DateTime<FixedOffset>, DateTime<FixedOffset>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(capture_seed ^ 0x7469_6d65);
+    let offset = geography::utc_offset(province);
+    let date = start + Duration::days(i64::from(day));
+    let t = NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default()
+        + Duration::seconds(rng.gen_range(0..27_000));
+    let begin = offset
+        .from_local_datetime(&date.and_time(t))
+        .single()
+        .unwrap_or_else(|| offset.from_utc_datetime(&date.and_time(t)));
+    let end = begin + Duration::seconds(rng.gen_range(240..720));
+    (begin, end)
+}
+

@@ -1,0 +1,108 @@
+//! Shared helpers of the end-to-end tests: run the real `tunggal` binary against a store in
+//! a temporary folder, the way a DC engineer does, and read its outputs back.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A store in a temporary folder, removed when dropped.
+pub struct TestStore {
+    dir: tempfile::TempDir,
+}
+
+impl TestStore {
+    /// A fresh, empty store.
+    pub fn new() -> TestStore {
+        TestStore { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    /// The store's root folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `tunggal --store <this store> ARGS…` and returns its output, whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_tunggal"))
+            .arg("--store")
+            .arg(self.path())
+            .args(args)
+            .env_remove("TUNGGAL_STORE")
+            .output()
+            .expect("start tunggal")
+    }
+
+    /// Runs `tunggal …` and panics with its stderr unless it succeeds; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "tunggal {args:?} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs a query through `tunggal sql --format csv` and returns the rows as maps.
+    pub fn query(&self, sql: &str) -> Vec<HashMap<String, String>> {
+        let csv_text = self.ok(&["sql", sql, "--format", "csv"]);
+        read_csv(csv_text.as_bytes())
+    }
+
+    /// Every row of every CSV file under `synth-truth/` (the planted truth of all batches).
+    pub fn truth(&self) -> Vec<HashMap<String, String>> {
+        let mut rows = Vec::new();
+        for file in files_under(&self.path().join("synth-truth")) {
+            if file.extension().and_then(|e| e.to_str()) == Some("csv")
+                && file.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("enrollees"))
+                || file.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()) == Some("enrollees")
+            {
+                rows.extend(read_csv(std::fs::read(&file).expect("truth file").as_slice()));
+            }
+        }
+        rows
+    }
+}
+
+/// Parses CSV with a header row into one map per row.
+pub fn read_csv(bytes: &[u8]) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let headers = reader.headers().expect("csv header").clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("csv row");
+            headers.iter().map(String::from).zip(r.iter().map(String::from)).collect()
+        })
+        .collect()
+}
+
+/// Every file below `dir`, recursively, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Real template data shipped beside the repo (`../shared/data`, or `TUNGGAL_SHARED_DATA`).
+pub fn shared_data() -> PathBuf {
+    match std::env::var_os("TUNGGAL_SHARED_DATA") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+    }
+}
