@@ -99,13 +99,17 @@ impl<'a> Generator<'a> {
         let fam = family.as_deref();
 
         let mut drafts = Vec::new();
-        let head_sex = if rng.gen_bool(0.87) { Sex::Male } else { Sex::Female };
+        let head_sex = if adult_twins || rng.gen_bool(0.87) {
+            Sex::Male
+        } else {
+            Sex::Female
+        };
         let head_age = if adult_twins {
             rng.gen_range(42..66)
         } else {
             22 + (rng.gen::<f64>().powf(1.3) * 53.0) as u32
         };
-        let married = head_sex == Sex::Male && rng.gen_bool(0.9);
+        let married = head_sex == Sex::Male && (adult_twins || rng.gen_bool(0.9));
         let head_marital = match (married, head_sex) {
             (true, _) => MaritalStatus::Kawin,
             (false, Sex::Female) => *[MaritalStatus::CeraiMati, MaritalStatus::CeraiHidup]

@@ -5,7 +5,7 @@ use crate::SynthError;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectStore, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use reference::{KkNumber, Nik};
 use std::collections::HashSet;
 
@@ -14,7 +14,7 @@ pub fn at(root: &Path, relative: &str) -> Path {
     relative
         .split('/')
         .filter(|s| !s.is_empty())
-        .fold(root.clone(), |p, seg| p.child(seg))
+        .fold(root.clone(), |p, seg| p.join(seg))
 }
 
 /// NIKs and KK numbers of every SIAK extract file in the store except `skip_batch`'s own

@@ -248,7 +248,7 @@ impl World {
                 CaptureQuality::Fair
             }
         };
-        let mut plan_packet =
+        let plan_packet =
             |packets: &mut Vec<PlannedPacket>, person: usize, identity: Identity, case: Case,
              day: u32, quality: CaptureQuality| {
                 packets.push(PlannedPacket {
@@ -265,7 +265,7 @@ impl World {
                 });
             };
 
-        let mut next_resident = |pool: &mut std::vec::IntoIter<usize>| {
+        let next_resident = |pool: &mut std::vec::IntoIter<usize>| {
             pool.next().ok_or(SynthError::Config("population too small".into()))
         };
 
@@ -440,7 +440,7 @@ impl World {
     }
 
     /// The SIAK resident whose biodata a packet carries.
-    pub fn resident_of(&self, p: &PlannedPacket) -> &Resident {
+    pub fn resident_of<'a>(&'a self, p: &'a PlannedPacket) -> &'a Resident {
         match &p.identity {
             Identity::Siak(r) => &self.population.residents[*r],
             Identity::Ghost(g) => g,

@@ -4,35 +4,26 @@
 //! geometrically consistent pairs over the whole overlap is what separates a genuine print
 //! from an impostor whose few look-alike neighbourhoods do not line up globally.
 
-use super::geometry::{angle_diff, near_hull, Point};
+use super::geometry::{near_hull_fast, Point};
 use super::params::*;
 use super::relax::Pair;
-use super::template::FingerTemplate;
-
-/// Result of the consolidation: the best alignment's pairs and its overlap-normalised score.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Consolidated {
-    /// Score in [0, 1]: weighted matches² / (minutiae of A in the overlap · minutiae of B in
-    /// the overlap), each overlap count floored at [`MIN_OVERLAP_MINUTIAE`].
-    pub score: f32,
-    /// Geometrically consistent pairs (sim = local similarity of the pair).
-    pub pairs: Vec<Pair>,
-}
+use super::template::{FingerTemplate, ANGLE_STEP};
 
 /// A rigid transform mapping A's frame onto B's.
 #[derive(Debug, Clone, Copy)]
 struct Rigid {
     cos: f32,
     sin: f32,
-    rot: f32,
+    /// Rotation in units of 2π/65536.
+    rot: u16,
     tx: f32,
     ty: f32,
 }
 
 impl Rigid {
-    fn from_pair(a: &Point, b: &Point) -> Rigid {
-        let rot = angle_diff(b.theta, a.theta);
-        let (sin, cos) = rot.sin_cos();
+    fn from_pair(a: &Point, ta: u16, b: &Point, tb: u16) -> Rigid {
+        let rot = tb.wrapping_sub(ta);
+        let (sin, cos) = (rot as i16 as f32 * ANGLE_STEP).sin_cos();
         Rigid {
             cos,
             sin,
@@ -42,82 +33,129 @@ impl Rigid {
         }
     }
 
+    #[inline]
     fn apply(&self, x: f32, y: f32) -> (f32, f32) {
         (
             self.cos * x - self.sin * y + self.tx,
             self.sin * x + self.cos * y + self.ty,
         )
     }
+
+    #[inline]
+    fn invert(&self, x: f32, y: f32) -> (f32, f32) {
+        let (dx, dy) = (x - self.tx, y - self.ty);
+        (self.cos * dx + self.sin * dy, -self.sin * dx + self.cos * dy)
+    }
 }
 
-/// Consolidates the candidate `seeds` (LSS-R pairs, best first) into a global pairing.
+/// Largest direction difference of a consistent pair in units of 2π/65536.
+const ANGLE_TOL_Q: u16 = (GLOBAL_ANGLE_TOL / ANGLE_STEP) as u16;
+
+/// Scratch buffers of the consolidation; after [`consolidate`] with `want_pairs`, `best`
+/// holds the winning alignment's pairs (sim = local similarity of the pair).
+#[derive(Debug, Default)]
+pub struct ConsolidateScratch {
+    moved: Vec<(f32, f32, u16)>,
+    keys: Vec<u64>,
+    used_a: Vec<bool>,
+    used_b: Vec<bool>,
+    pairs: Vec<Pair>,
+    /// The best alignment's pairs.
+    pub best: Vec<Pair>,
+}
+
+/// Consolidates the candidate `seeds` (LSS-R pairs, best first) into a global pairing and
+/// returns its score in [0, 1]: weighted matches² / (minutiae of A in the overlap · minutiae
+/// of B in the overlap), each overlap count floored at [`MIN_OVERLAP_MINUTIAE`]. With
+/// `want_pairs`, the pairing is left in `s.best`.
 pub fn consolidate(
     a: &FingerTemplate,
     b: &FingerTemplate,
     sim: &[f32],
     seeds: &[Pair],
-) -> Consolidated {
-    let nb = b.points.len();
-    let mut best = Consolidated {
-        score: 0.0,
-        pairs: Vec::new(),
-    };
-    let mut moved: Vec<(f32, f32, f32)> = Vec::with_capacity(a.points.len());
-    let mut candidates: Vec<(f32, u16, u16)> = Vec::new();
-    let tol = GLOBAL_DIST_TOL;
+    want_pairs: bool,
+    s: &mut ConsolidateScratch,
+) -> f32 {
+    let (na, nb) = (a.points.len(), b.points.len());
+    let mut best = 0f32;
+    s.best.clear();
+    let tol2 = GLOBAL_DIST_TOL * GLOBAL_DIST_TOL;
     for seed in seeds.iter().take(GLOBAL_SEEDS) {
-        let t = Rigid::from_pair(&a.points[seed.a as usize], &b.points[seed.b as usize]);
-        moved.clear();
-        moved.extend(a.points.iter().map(|p| {
+        let (sa, sb) = (seed.a as usize, seed.b as usize);
+        let t = Rigid::from_pair(&a.points[sa], a.angles[sa], &b.points[sb], b.angles[sb]);
+        s.moved.clear();
+        s.moved.extend(a.points.iter().zip(&a.angles).map(|(p, &th)| {
             let (x, y) = t.apply(p.x, p.y);
-            (x, y, p.theta + t.rot)
+            (x, y, th.wrapping_add(t.rot))
         }));
-        candidates.clear();
-        for (i, &(x, y, th)) in moved.iter().enumerate() {
-            for (j, q) in b.points.iter().enumerate() {
-                let d2 = (x - q.x).powi(2) + (y - q.y).powi(2);
-                if d2 > tol * tol || angle_diff(th, q.theta).abs() > GLOBAL_ANGLE_TOL {
+        s.keys.clear();
+        for (i, &(x, y, th)) in s.moved.iter().enumerate() {
+            // Only B's minutiae within the tolerance in x can be partners.
+            let from = b.by_x.partition_point(|q| q.0 < x - GLOBAL_DIST_TOL);
+            for &(qx, qy, qt, j) in &b.by_x[from..] {
+                if qx > x + GLOBAL_DIST_TOL {
+                    break;
+                }
+                let d2 = (x - qx) * (x - qx) + (y - qy) * (y - qy);
+                if d2 > tol2 || (th.wrapping_sub(qt) as i16).unsigned_abs() > ANGLE_TOL_Q {
                     continue;
                 }
-                let closeness = 1.0 - d2.sqrt() / tol;
-                candidates.push((closeness + sim[i * nb + j], i as u16, j as u16));
+                let j = j as usize;
+                let v = 1.0 - d2.sqrt() / GLOBAL_DIST_TOL + sim[i * nb + j];
+                s.keys
+                    .push(((v.to_bits() as u64) << 32) | !(((i as u32) << 16) | j as u32) as u64);
             }
         }
-        candidates
-            .sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
-        let mut used_a = vec![false; a.points.len()];
-        let mut used_b = vec![false; nb];
-        let mut pairs = Vec::new();
-        for &(_, i, j) in &candidates {
-            if !used_a[i as usize] && !used_b[j as usize] {
-                used_a[i as usize] = true;
-                used_b[j as usize] = true;
-                pairs.push(Pair {
-                    a: i,
-                    b: j,
-                    sim: sim[i as usize * nb + j as usize],
+        // Descending value, then ascending i, then ascending j.
+        s.keys.sort_unstable_by(|x, y| y.cmp(x));
+        s.used_a.clear();
+        s.used_a.resize(na, false);
+        s.used_b.clear();
+        s.used_b.resize(nb, false);
+        s.pairs.clear();
+        let mut sum = 0f32;
+        for &k in &s.keys {
+            let ij = !(k as u32);
+            let (i, j) = ((ij >> 16) as usize, (ij & 0xffff) as usize);
+            if !s.used_a[i] && !s.used_b[j] {
+                s.used_a[i] = true;
+                s.used_b[j] = true;
+                let v = sim[i * nb + j];
+                sum += v;
+                s.pairs.push(Pair {
+                    a: i as u16,
+                    b: j as u16,
+                    sim: v,
                 });
             }
         }
+        // Pairs count by their local similarity, so that a pair whose neighbourhoods disagree
+        // adds little even when its positions line up.
+        let n_pairs = s.pairs.len();
+        let m = (SIM_COUNT_WEIGHT * sum).min(n_pairs as f32);
+        let floor0 = n_pairs.max(MIN_OVERLAP_MINUTIAE) as f32;
+        if (m * m / (floor0 * floor0)).min(1.0) <= best {
+            // Even the smallest possible overlap could not beat the best alignment so far.
+            continue;
+        }
         // Minutiae of each print that lie where the other print has ridge area.
-        let hull_a: Vec<(f32, f32)> = a.hull.iter().map(|&(x, y)| t.apply(x, y)).collect();
-        let ov_a = moved
+        let ov_a = s
+            .moved
             .iter()
-            .filter(|m| near_hull(&b.hull, (m.0, m.1), OVERLAP_MARGIN))
+            .filter(|m| near_hull_fast(&b.hull, &b.edges, (m.0, m.1), OVERLAP_MARGIN))
             .count();
         let ov_b = b
             .points
             .iter()
-            .filter(|q| near_hull(&hull_a, (q.x, q.y), OVERLAP_MARGIN))
+            .filter(|q| near_hull_fast(&a.hull, &a.edges, t.invert(q.x, q.y), OVERLAP_MARGIN))
             .count();
-        // Pairs count by their local similarity, so that a pair whose neighbourhoods disagree
-        // adds little even when its positions line up.
-        let m =
-            (SIM_COUNT_WEIGHT * pairs.iter().map(|p| p.sim).sum::<f32>()).min(pairs.len() as f32);
-        let floor = |ov: usize| ov.max(MIN_OVERLAP_MINUTIAE).max(pairs.len()) as f32;
+        let floor = |ov: usize| ov.max(MIN_OVERLAP_MINUTIAE).max(n_pairs) as f32;
         let score = (m * m / (floor(ov_a) * floor(ov_b))).min(1.0);
-        if score > best.score {
-            best = Consolidated { score, pairs };
+        if score > best {
+            best = score;
+            if want_pairs {
+                s.best.clone_from(&s.pairs);
+            }
         }
     }
     best

@@ -88,6 +88,62 @@ pub fn near_hull(hull: &[(f32, f32)], q: (f32, f32), offset: f32) -> bool {
     })
 }
 
+/// An edge of a counter-clockwise convex hull as a line with unit inward normal `(nx, ny)`:
+/// `nx·x + ny·y + c` is the signed distance of a point from the edge's line (≥ 0 inside).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Edge {
+    /// x of the unit inward normal.
+    pub nx: f32,
+    /// y of the unit inward normal.
+    pub ny: f32,
+    /// Offset of the line.
+    pub c: f32,
+}
+
+/// The edges of a counter-clockwise convex hull as lines (empty for fewer than 3 vertices).
+pub fn hull_edges(hull: &[(f32, f32)]) -> Vec<Edge> {
+    let n = hull.len();
+    if n < 3 {
+        return Vec::new();
+    }
+    (0..n)
+        .map(|i| {
+            let (a, b) = (hull[i], hull[(i + 1) % n]);
+            let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+            let len = (dx * dx + dy * dy).sqrt().max(f32::MIN_POSITIVE);
+            let (nx, ny) = (-dy / len, dx / len);
+            Edge {
+                nx,
+                ny,
+                c: -(nx * a.0 + ny * a.1),
+            }
+        })
+        .collect()
+}
+
+/// [`near_hull`] with the hull's edge lines precomputed ([`hull_edges`]): inside every line →
+/// inside; more than `offset` outside one line → too far; only in between are the exact
+/// distances to the edge segments computed.
+#[inline]
+pub fn near_hull_fast(hull: &[(f32, f32)], edges: &[Edge], q: (f32, f32), offset: f32) -> bool {
+    if edges.is_empty() {
+        return near_hull(hull, q, offset);
+    }
+    let mut min = f32::INFINITY;
+    for e in edges {
+        min = min.min(e.nx * q.0 + e.ny * q.1 + e.c);
+    }
+    if min >= 0.0 {
+        return true;
+    }
+    if min < -offset {
+        return false;
+    }
+    let n = hull.len();
+    let off2 = offset * offset;
+    (0..n).any(|i| segment_dist2(hull[i], hull[(i + 1) % n], q) <= off2)
+}
+
 /// Squared distance from `q` to the segment `a`–`b`.
 fn segment_dist2(a: (f32, f32), b: (f32, f32), q: (f32, f32)) -> f32 {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
@@ -137,6 +193,13 @@ mod tests {
         assert!(near_hull(&h, (5.0, 5.0), 0.0));
         assert!(near_hull(&h, (15.0, 5.0), 6.0));
         assert!(!near_hull(&h, (17.0, 5.0), 6.0));
+        let e = hull_edges(&h);
+        for x in -10..25 {
+            for y in -10..25 {
+                let q = (x as f32 * 0.9, y as f32 * 1.1);
+                assert_eq!(near_hull(&h, q, 6.0), near_hull_fast(&h, &e, q, 6.0), "{q:?}");
+            }
+        }
     }
 
     #[test]

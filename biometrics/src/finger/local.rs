@@ -2,34 +2,27 @@
 //! Normalised Hamming similarity `1 − ‖a⊕b‖ / (‖a‖ + ‖b‖)` over the cells valid in both
 //! cylinders (‖·‖ = √popcount), zero when the cylinders are unusable, overlap too little or
 //! the minutiae directions differ by more than δ_θ.
+//!
+//! This is the matcher's hottest loop (every usable pair of minutiae): it reads only the
+//! usable cylinders, uses the precomputed popcounts when a cylinder's mask is the whole disc,
+//! and on x86-64 runs with the `popcnt` instruction (or AVX-512 VPOPCNTDQ) when the CPU has it,
+//! chosen at run time so the crate needs no special build flags.
 
-use super::cylinder::{Cylinder, DISC_CELLS, MASK_WORDS};
-use super::geometry::angle_diff;
+use super::cylinder::{Cylinder, CELL_WORDS, DISC_CELLS, MASK_WORDS};
 use super::params::*;
 use super::template::FingerTemplate;
 
-/// Similarity of two cylinders in [0, 1], or 0 when they cannot be compared.
-#[inline]
-pub fn cylinder_similarity(a: &Cylinder, b: &Cylinder, min_common: u32) -> f32 {
-    let common: [u64; MASK_WORDS] = std::array::from_fn(|w| a.mask[w] & b.mask[w]);
-    let n_common: u32 = common.iter().map(|w| w.count_ones()).sum();
-    if n_common < min_common {
-        return 0.0;
-    }
-    let (mut na, mut nb, mut nd) = (0u32, 0u32, 0u32);
-    for (ca, cb) in a
-        .bits
-        .chunks_exact(MASK_WORDS)
-        .zip(b.bits.chunks_exact(MASK_WORDS))
-    {
-        for w in 0..MASK_WORDS {
-            let x = ca[w] & common[w];
-            let y = cb[w] & common[w];
-            na += x.count_ones();
-            nb += y.count_ones();
-            nd += (x ^ y).count_ones();
-        }
-    }
+/// Largest direction difference δ_θ in units of 2π/65536.
+const MAX_ROTATION_Q: u16 = (MAX_LOCAL_ROTATION / (2.0 * std::f32::consts::PI) * 65536.0) as u16;
+
+/// Smallest number of cells valid in both cylinders for them to be compared.
+fn min_common() -> u32 {
+    (MIN_MATCHABLE_CELLS * DISC_CELLS as f32).ceil() as u32
+}
+
+/// The similarity from the three popcounts.
+#[inline(always)]
+fn from_counts(na: u32, nb: u32, nd: u32) -> f32 {
     let denom = (na as f32).sqrt() + (nb as f32).sqrt();
     if denom == 0.0 {
         return 0.0;
@@ -37,21 +30,153 @@ pub fn cylinder_similarity(a: &Cylinder, b: &Cylinder, min_common: u32) -> f32 {
     1.0 - (nd as f32).sqrt() / denom
 }
 
-/// The local similarity matrix, row-major `n_a × n_b`.
-pub fn similarity_matrix(a: &FingerTemplate, b: &FingerTemplate) -> Vec<f32> {
-    let min_common = (MIN_MATCHABLE_CELLS * DISC_CELLS as f32).ceil() as u32;
-    let nb = b.points.len();
-    let mut out = vec![0f32; a.points.len() * nb];
-    for (i, (pa, ca)) in a.points.iter().zip(&a.cylinders).enumerate() {
-        if !ca.valid {
-            continue;
+/// Similarity of two cylinders in [0, 1], or 0 when they cannot be compared (portable
+/// popcounts; inlined into the feature-specific callers).
+#[inline(always)]
+fn cylinder_similarity(a: &Cylinder, b: &Cylinder, min_common: u32) -> f32 {
+    if a.full && b.full {
+        // Common mask = the disc; activation bits lie inside it already.
+        let mut nd = 0u32;
+        for w in 0..CELL_WORDS {
+            nd += (a.bits[w] ^ b.bits[w]).count_ones();
         }
-        for (j, (pb, cb)) in b.points.iter().zip(&b.cylinders).enumerate() {
-            if !cb.valid || angle_diff(pa.theta, pb.theta).abs() > MAX_LOCAL_ROTATION {
-                continue;
-            }
-            out[i * nb + j] = cylinder_similarity(ca, cb, min_common);
+        return from_counts(a.ones, b.ones, nd);
+    }
+    let common: [u64; MASK_WORDS] = std::array::from_fn(|w| a.mask[w] & b.mask[w]);
+    let n_common: u32 = common.iter().map(|w| w.count_ones()).sum();
+    if n_common < min_common {
+        return 0.0;
+    }
+    // a's bits lie inside a's mask, so a & common = a & b.mask (= a when b is full).
+    let (mut na, mut nb, mut nd) = (0u32, 0u32, 0u32);
+    for w in 0..CELL_WORDS {
+        let m = w % MASK_WORDS;
+        let (x, y) = (a.bits[w] & b.mask[m], b.bits[w] & a.mask[m]);
+        na += x.count_ones();
+        nb += y.count_ones();
+        nd += (x ^ y).count_ones();
+    }
+    from_counts(na, nb, nd)
+}
+
+/// Computes the local similarity matrix (row-major `n_a × n_b`, zero where not comparable)
+/// into `sim`, and appends to `keys` one sort key per positive entry:
+/// `sim bits << 32 | !(a << 16 | b)` (so descending keys = descending similarity, then
+/// ascending a, then ascending b).
+pub fn similarity_matrix(a: &FingerTemplate, b: &FingerTemplate, sim: &mut Vec<f32>, keys: &mut Vec<u64>) {
+    sim.clear();
+    sim.resize(a.points.len() * b.points.len(), 0.0);
+    keys.clear();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512vpopcntdq")
+            && std::arch::is_x86_feature_detected!("avx512f")
+        {
+            // SAFETY: the CPU has the features the function is compiled for.
+            unsafe { avx512::matrix(a, b, sim, keys) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU has the feature the function is compiled for.
+            unsafe { matrix_popcnt(a, b, sim, keys) };
+            return;
         }
     }
-    out
+    matrix_body(a, b, sim, keys, cylinder_similarity);
+}
+
+/// The matrix loop, generic over the cylinder comparison.
+#[inline(always)]
+fn matrix_body(
+    a: &FingerTemplate,
+    b: &FingerTemplate,
+    sim: &mut [f32],
+    keys: &mut Vec<u64>,
+    cyl_sim: impl Fn(&Cylinder, &Cylinder, u32) -> f32,
+) {
+    let min_common = min_common();
+    let nb = b.points.len();
+    for &i in &a.usable {
+        let (ta, ca) = (a.angles[i as usize], &a.cylinders[i as usize]);
+        let row = &mut sim[i as usize * nb..(i as usize + 1) * nb];
+        for &j in &b.usable {
+            if (ta.wrapping_sub(b.angles[j as usize]) as i16).unsigned_abs() > MAX_ROTATION_Q {
+                continue;
+            }
+            let s = cyl_sim(ca, &b.cylinders[j as usize], min_common);
+            row[j as usize] = s;
+            if s > 0.0 {
+                keys.push(((s.to_bits() as u64) << 32) | !(((i as u32) << 16) | j as u32) as u64);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+unsafe fn matrix_popcnt(a: &FingerTemplate, b: &FingerTemplate, sim: &mut [f32], keys: &mut Vec<u64>) {
+    matrix_body(a, b, sim, keys, cylinder_similarity);
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    //! The cylinder comparison with AVX-512: 24 activation words are three 512-bit vectors.
+    use std::arch::x86_64::*;
+
+    use super::super::cylinder::{Cylinder, MASK_WORDS};
+    use super::super::template::FingerTemplate;
+    use super::{from_counts, matrix_body};
+
+    #[inline(always)]
+    unsafe fn load(p: &[u64], k: usize) -> __m512i {
+        _mm512_loadu_si512(p.as_ptr().add(8 * k) as *const __m512i)
+    }
+
+    #[inline(always)]
+    unsafe fn cyl_sim(a: &Cylinder, b: &Cylinder, min_common: u32) -> f32 {
+        if a.full && b.full {
+            let d0 = _mm512_xor_si512(load(&a.bits, 0), load(&b.bits, 0));
+            let d1 = _mm512_xor_si512(load(&a.bits, 1), load(&b.bits, 1));
+            let d2 = _mm512_xor_si512(load(&a.bits, 2), load(&b.bits, 2));
+            let s = _mm512_add_epi64(
+                _mm512_add_epi64(_mm512_popcnt_epi64(d0), _mm512_popcnt_epi64(d1)),
+                _mm512_popcnt_epi64(d2),
+            );
+            return from_counts(a.ones, b.ones, _mm512_reduce_add_epi64(s) as u32);
+        }
+        let mut n_common = 0;
+        for w in 0..MASK_WORDS {
+            n_common += (a.mask[w] & b.mask[w]).count_ones();
+        }
+        if n_common < min_common {
+            return 0.0;
+        }
+        // Masks repeated twice: one vector holds two angular sections.
+        let am = _mm512_broadcast_i64x4(_mm256_loadu_si256(a.mask.as_ptr() as *const __m256i));
+        let bm = _mm512_broadcast_i64x4(_mm256_loadu_si256(b.mask.as_ptr() as *const __m256i));
+        let (mut na, mut nb, mut nd) = (
+            _mm512_setzero_si512(),
+            _mm512_setzero_si512(),
+            _mm512_setzero_si512(),
+        );
+        for k in 0..3 {
+            let x = _mm512_and_si512(load(&a.bits, k), bm);
+            let y = _mm512_and_si512(load(&b.bits, k), am);
+            na = _mm512_add_epi64(na, _mm512_popcnt_epi64(x));
+            nb = _mm512_add_epi64(nb, _mm512_popcnt_epi64(y));
+            nd = _mm512_add_epi64(nd, _mm512_popcnt_epi64(_mm512_xor_si512(x, y)));
+        }
+        from_counts(
+            _mm512_reduce_add_epi64(na) as u32,
+            _mm512_reduce_add_epi64(nb) as u32,
+            _mm512_reduce_add_epi64(nd) as u32,
+        )
+    }
+
+    /// [`super::similarity_matrix`] with AVX-512 VPOPCNTDQ.
+    #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
+    pub unsafe fn matrix(a: &FingerTemplate, b: &FingerTemplate, sim: &mut [f32], keys: &mut Vec<u64>) {
+        // SAFETY: this function only runs on CPUs with the enabled features.
+        matrix_body(a, b, sim, keys, |x, y, m| unsafe { cyl_sim(x, y, m) });
+    }
 }

@@ -25,5 +25,5 @@ pub use template::{prepare, FingerTemplate};
 /// The same on every database (coordinates are normalised to 500 dpi) and exactly symmetric:
 /// `compare(a, b) == compare(b, a)`.
 pub fn compare(a: &FingerTemplate, b: &FingerTemplate) -> f32 {
-    score::run(a, b).score
+    score::score(a, b)
 }

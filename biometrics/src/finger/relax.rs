@@ -2,9 +2,15 @@
 //! similarity are re-weighted by how geometrically compatible they are with each other, so
 //! that pairs supported by a consistent constellation keep their similarity and isolated
 //! look-alikes lose it.
+//!
+//! The geometry each template has on its own (distances and relative angles among its
+//! minutiae) is precomputed in [`super::prepare`]; the three compatibility sigmoids are read
+//! from tables, so a compatibility costs a few loads and no transcendental function.
 
-use super::geometry::{angle_diff, dist, Point};
+use std::sync::OnceLock;
+
 use super::params::*;
+use super::template::FingerTemplate;
 
 /// A candidate minutia pair: index in A, index in B, similarity.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,38 +23,60 @@ pub struct Pair {
     pub sim: f32,
 }
 
-/// Picks up to `n` pairs by descending similarity, each minutia used at most once.
-pub fn top_pairs(sim: &[f32], na: usize, nb: usize, n: usize) -> Vec<Pair> {
-    let mut all: Vec<Pair> = sim
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| **s > 0.0)
-        .map(|(k, &s)| Pair {
-            a: (k / nb) as u16,
-            b: (k % nb) as u16,
-            sim: s,
-        })
-        .collect();
-    all.sort_unstable_by(|x, y| {
-        y.sim
-            .total_cmp(&x.sim)
-            .then(x.a.cmp(&y.a))
-            .then(x.b.cmp(&y.b))
-    });
-    let mut used_a = vec![false; na];
-    let mut used_b = vec![false; nb];
-    let mut out = Vec::with_capacity(n);
-    for p in all {
-        if out.len() == n {
-            break;
+/// Picks up to `n` pairs by descending similarity, each minutia used at most once, from the
+/// sort keys of [`super::local::similarity_matrix`] (consumed). Ties go to the lower index in
+/// A, then in B.
+pub fn top_pairs(
+    keys: &mut Vec<u64>,
+    na: usize,
+    nb: usize,
+    n: usize,
+    used_a: &mut Vec<bool>,
+    used_b: &mut Vec<bool>,
+    out: &mut Vec<Pair>,
+) {
+    out.clear();
+    used_a.clear();
+    used_a.resize(na, false);
+    used_b.clear();
+    used_b.resize(nb, false);
+    // Greedy over the keys in descending order, sorting only a head of the list at a time:
+    // pairs whose minutiae were taken by the head are dropped before the next head is sorted.
+    let mut rest = &mut keys[..];
+    while out.len() < n && !rest.is_empty() {
+        let head = (4 * n).min(rest.len());
+        if head < rest.len() {
+            rest.select_nth_unstable_by(head - 1, |x, y| y.cmp(x));
         }
-        if !used_a[p.a as usize] && !used_b[p.b as usize] {
-            used_a[p.a as usize] = true;
-            used_b[p.b as usize] = true;
-            out.push(p);
+        let (h, tail) = rest.split_at_mut(head);
+        h.sort_unstable_by(|x, y| y.cmp(x));
+        for &k in h.iter() {
+            let ab = !(k as u32);
+            let (a, b) = ((ab >> 16) as usize, (ab & 0xffff) as usize);
+            if !used_a[a] && !used_b[b] {
+                used_a[a] = true;
+                used_b[b] = true;
+                out.push(Pair {
+                    a: a as u16,
+                    b: b as u16,
+                    sim: f32::from_bits((k >> 32) as u32),
+                });
+                if out.len() == n {
+                    return;
+                }
+            }
         }
+        // Keep only the tail pairs that are still possible.
+        let mut kept = 0;
+        for t in 0..tail.len() {
+            let ab = !(tail[t] as u32);
+            if !used_a[(ab >> 16) as usize] && !used_b[(ab & 0xffff) as usize] {
+                tail[kept] = tail[t];
+                kept += 1;
+            }
+        }
+        rest = &mut tail[..kept];
     }
-    out
 }
 
 #[inline]
@@ -56,56 +84,133 @@ fn sigmoid(v: f32, mu: f32, tau: f32) -> f32 {
     1.0 / (1.0 + (-tau * (v - mu)).exp())
 }
 
+/// Steps per pixel of the distance-sigmoid table.
+const DIST_STEPS: f32 = 64.0;
+/// Distance differences at or beyond this many pixels have compatibility 0 (the sigmoid is
+/// below 10⁻¹⁰ there).
+const DIST_CUTOFF: f32 = 20.0;
+/// Angle units (2π/65536) per entry of the angle-sigmoid table.
+const ANGLE_SHIFT: u32 = 3;
+/// Angle differences at or beyond this (≈ 1 rad) have compatibility 0 (sigmoid < 10⁻⁹).
+const ANGLE_CUTOFF: u16 = 10_432;
+
+/// Sigmoid tables of the compatibility terms, each entry the sigmoid at its bin's centre.
+struct Tables {
+    dist: Vec<f32>,
+    angle: Vec<f32>,
+}
+
+fn tables() -> &'static Tables {
+    static T: OnceLock<Tables> = OnceLock::new();
+    T.get_or_init(|| Tables {
+        dist: (0..(DIST_CUTOFF * DIST_STEPS) as usize)
+            .map(|i| sigmoid((i as f32 + 0.5) / DIST_STEPS, RHO_MU_DIST, RHO_TAU_DIST))
+            .collect(),
+        angle: (0..=(ANGLE_CUTOFF >> ANGLE_SHIFT) as usize)
+            .map(|i| {
+                let v = ((i << ANGLE_SHIFT) as f32 + (1 << ANGLE_SHIFT) as f32 / 2.0)
+                    * (2.0 * std::f32::consts::PI / 65536.0);
+                sigmoid(v, RHO_MU_ANGLE, RHO_TAU_ANGLE)
+            })
+            .collect(),
+    })
+}
+
 /// Compatibility ρ of two pairs (r, k): close to 1 when the segment between the two
 /// A-minutiae matches the segment between the two B-minutiae in length, relative direction
 /// and relative angle to the segment.
-pub fn compatibility(pa: &[Point], pb: &[Point], r: &Pair, k: &Pair) -> f32 {
-    let (a1, a2) = (&pa[r.a as usize], &pa[k.a as usize]);
-    let (b1, b2) = (&pb[r.b as usize], &pb[k.b as usize]);
-    let d1 = (dist(a1.x, a1.y, a2.x, a2.y) - dist(b1.x, b1.y, b2.x, b2.y)).abs();
-    let d2 = angle_diff(
-        angle_diff(a1.theta, a2.theta),
-        angle_diff(b1.theta, b2.theta),
-    )
-    .abs();
-    let ra = angle_diff(a1.theta, (a2.y - a1.y).atan2(a2.x - a1.x));
-    let rb = angle_diff(b1.theta, (b2.y - b1.y).atan2(b2.x - b1.x));
-    let d3 = angle_diff(ra, rb).abs();
-    sigmoid(d1, RHO_MU_DIST, RHO_TAU_DIST)
-        * sigmoid(d2, RHO_MU_ANGLE, RHO_TAU_ANGLE)
-        * sigmoid(d3, RHO_MU_ANGLE, RHO_TAU_ANGLE)
+#[inline(always)]
+fn compatibility(t: &Tables, a: &FingerTemplate, b: &FingerTemplate, r: &Pair, k: &Pair) -> f32 {
+    let (na, nb) = (a.points.len(), b.points.len());
+    let (a1, a2, b1, b2) = (r.a as usize, k.a as usize, r.b as usize, k.b as usize);
+    let d1 = (a.dist[a1 * na + a2] - b.dist[b1 * nb + b2]).abs();
+    if d1 >= DIST_CUTOFF {
+        return 0.0;
+    }
+    let d2 = (a.angles[a1]
+        .wrapping_sub(a.angles[a2])
+        .wrapping_sub(b.angles[b1].wrapping_sub(b.angles[b2])) as i16)
+        .unsigned_abs();
+    let d3 = (a.rel[a1 * na + a2].wrapping_sub(b.rel[b1 * nb + b2]) as i16).unsigned_abs();
+    if d2 > ANGLE_CUTOFF || d3 > ANGLE_CUTOFF {
+        return 0.0;
+    }
+    t.dist[(d1 * DIST_STEPS) as usize]
+        * t.angle[(d2 >> ANGLE_SHIFT) as usize]
+        * t.angle[(d3 >> ANGLE_SHIFT) as usize]
+}
+
+/// Scratch buffers of the relaxation.
+#[derive(Debug, Default)]
+pub struct RelaxScratch {
+    rho: Vec<f32>,
+    initial: Vec<f32>,
+    cur: Vec<f32>,
+    next: Vec<f32>,
 }
 
 /// Runs the relaxation on `pairs` in place (their `sim` becomes the relaxed similarity) and
-/// returns the efficiency (relaxed / initial similarity) of each pair.
-pub fn relax(pa: &[Point], pb: &[Point], pairs: &mut [Pair]) -> Vec<f32> {
+/// writes the efficiency (relaxed / initial similarity) of each pair into `eff`.
+pub fn relax(
+    a: &FingerTemplate,
+    b: &FingerTemplate,
+    pairs: &mut [Pair],
+    eff: &mut Vec<f32>,
+    s: &mut RelaxScratch,
+) {
     let n = pairs.len();
+    eff.clear();
     if n < 2 {
-        return vec![1.0; n];
+        eff.resize(n, 1.0);
+        return;
     }
-    let mut rho = vec![0f32; n * n];
+    let t = tables();
+    s.rho.clear();
+    s.rho.resize(n * n, 0.0);
     for r in 0..n {
         for k in r + 1..n {
-            let c = compatibility(pa, pb, &pairs[r], &pairs[k]);
-            rho[r * n + k] = c;
-            rho[k * n + r] = c;
+            let c = compatibility(t, a, b, &pairs[r], &pairs[k]);
+            s.rho[r * n + k] = c;
+            s.rho[k * n + r] = c;
         }
     }
-    let initial: Vec<f32> = pairs.iter().map(|p| p.sim).collect();
-    let mut cur = initial.clone();
-    let mut next = vec![0f32; n];
+    s.initial.clear();
+    s.initial.extend(pairs.iter().map(|p| p.sim));
+    s.cur.clone_from(&s.initial);
+    s.next.clear();
+    s.next.resize(n, 0.0);
+    let scale = (1.0 - RELAX_WEIGHT) / (n - 1) as f32;
     for _ in 0..RELAX_ITERATIONS {
         for r in 0..n {
-            let row = &rho[r * n..(r + 1) * n];
-            let support: f32 = row.iter().zip(&cur).map(|(c, s)| c * s).sum();
-            next[r] = RELAX_WEIGHT * cur[r] + (1.0 - RELAX_WEIGHT) * support / (n - 1) as f32;
+            let row = &s.rho[r * n..(r + 1) * n];
+            let support = dot(row, &s.cur);
+            s.next[r] = RELAX_WEIGHT * s.cur[r] + scale * support;
         }
-        std::mem::swap(&mut cur, &mut next);
+        std::mem::swap(&mut s.cur, &mut s.next);
     }
-    for (p, s) in pairs.iter_mut().zip(&cur) {
-        p.sim = *s;
+    for (p, v) in pairs.iter_mut().zip(&s.cur) {
+        p.sim = *v;
     }
-    cur.iter().zip(&initial).map(|(c, i)| c / i).collect()
+    eff.extend(s.cur.iter().zip(&s.initial).map(|(c, i)| c / i));
+}
+
+/// Dot product with eight independent accumulators (vectorisable; a single running sum
+/// would be one long chain of dependent additions).
+#[inline(always)]
+fn dot(x: &[f32], y: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (p, q) in xc.zip(yc) {
+        for l in 0..8 {
+            acc[l] += p[l] * q[l];
+        }
+    }
+    let mut tail = 0.0;
+    for (p, q) in xr.iter().zip(yr) {
+        tail += p * q;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 /// Number of pairs n_P averaged into the score for templates of `na` and `nb` minutiae.

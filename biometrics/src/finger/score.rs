@@ -1,10 +1,15 @@
 //! The matching pipeline behind [`super::compare`] and [`super::explain`]: local similarity
 //! matrix → LSS-R → consolidation into one score and the pairing it rests on.
+//!
+//! All working memory lives in a per-thread [`Scratch`] that is reused from one comparison to
+//! the next, so a comparison allocates nothing once a thread has warmed up.
 
-use super::consolidate::consolidate;
+use std::cell::RefCell;
+
+use super::consolidate::{consolidate, ConsolidateScratch};
 use super::local::similarity_matrix;
 use super::params::GLOBAL_EXPONENT;
-use super::relax::{relax, score_pairs, top_pairs, Pair};
+use super::relax::{relax, score_pairs, top_pairs, Pair, RelaxScratch};
 use super::template::FingerTemplate;
 
 /// Outcome of one comparison: the score and the pairs it was computed from, indices in the
@@ -17,53 +22,118 @@ pub struct Outcome {
     pub pairs: Vec<Pair>,
 }
 
-/// Runs the pipeline with the two sides in canonical order, so the result is symmetric.
-pub fn run(a: &FingerTemplate, b: &FingerTemplate) -> Outcome {
-    let swap = (b.points.len(), b.digest) < (a.points.len(), a.digest);
-    if !swap {
-        return run_ordered(a, b);
-    }
-    let mut out = run_ordered(b, a);
-    for p in &mut out.pairs {
-        std::mem::swap(&mut p.a, &mut p.b);
-    }
-    out
+/// Reusable working memory of one comparison.
+#[derive(Debug, Default)]
+struct Scratch {
+    sim: Vec<f32>,
+    keys: Vec<u64>,
+    used_a: Vec<bool>,
+    used_b: Vec<bool>,
+    pairs: Vec<Pair>,
+    eff: Vec<f32>,
+    order: Vec<u16>,
+    seeds: Vec<Pair>,
+    relax: RelaxScratch,
+    cons: ConsolidateScratch,
 }
 
-fn run_ordered(a: &FingerTemplate, b: &FingerTemplate) -> Outcome {
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// The score alone, without building the pairing (the 1:N hot path).
+pub fn score(a: &FingerTemplate, b: &FingerTemplate) -> f32 {
+    let (a, b) = canonical(a, b).0;
+    with_scratch(|s| run_ordered(a, b, false, s))
+}
+
+/// Runs the pipeline with the two sides in canonical order, so the result is symmetric.
+pub fn run(a: &FingerTemplate, b: &FingerTemplate) -> Outcome {
+    let ((x, y), swap) = canonical(a, b);
+    with_scratch(|s| {
+        let score = run_ordered(x, y, true, s);
+        // Contributions: each consistent pair's share of the score, proportional to its
+        // local similarity, so that they sum to the score.
+        let total: f32 = s.cons.best.iter().map(|p| p.sim.max(1e-6)).sum();
+        let pairs = s
+            .cons
+            .best
+            .iter()
+            .map(|p| {
+                let (pa, pb) = if swap { (p.b, p.a) } else { (p.a, p.b) };
+                Pair {
+                    a: pa,
+                    b: pb,
+                    sim: score * p.sim.max(1e-6) / total,
+                }
+            })
+            .collect();
+        Outcome { score, pairs }
+    })
+}
+
+/// The two sides in canonical order, and whether they were swapped.
+fn canonical<'t>(
+    a: &'t FingerTemplate,
+    b: &'t FingerTemplate,
+) -> ((&'t FingerTemplate, &'t FingerTemplate), bool) {
+    if (b.points.len(), b.digest) < (a.points.len(), a.digest) {
+        ((b, a), true)
+    } else {
+        ((a, b), false)
+    }
+}
+
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        // Only reachable if a comparison were started from inside another one.
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
+fn run_ordered(a: &FingerTemplate, b: &FingerTemplate, want_pairs: bool, s: &mut Scratch) -> f32 {
     let (na, nb) = (a.points.len(), b.points.len());
+    s.cons.best.clear();
     if na == 0 || nb == 0 {
-        return Outcome {
-            score: 0.0,
-            pairs: Vec::new(),
-        };
+        return 0.0;
     }
-    let sim = similarity_matrix(a, b);
-    let mut pairs = top_pairs(&sim, na, nb, na.min(nb));
-    let eff = relax(&a.points, &b.points, &mut pairs);
-    let mut order: Vec<usize> = (0..pairs.len()).collect();
-    order.sort_unstable_by(|&x, &y| eff[y].total_cmp(&eff[x]).then(x.cmp(&y)));
+    similarity_matrix(a, b, &mut s.sim, &mut s.keys);
+    top_pairs(
+        &mut s.keys,
+        na,
+        nb,
+        na.min(nb),
+        &mut s.used_a,
+        &mut s.used_b,
+        &mut s.pairs,
+    );
+    relax(a, b, &mut s.pairs, &mut s.eff, &mut s.relax);
     let np = score_pairs(na, nb);
-    let chosen: Vec<Pair> = order.iter().take(np).map(|&i| pairs[i]).collect();
-    let lss = (chosen.iter().map(|p| p.sim).sum::<f32>() / np as f32).clamp(0.0, 1.0);
-    let mut seeds = pairs.clone();
-    seeds.sort_unstable_by(|x, y| y.sim.total_cmp(&x.sim).then(x.a.cmp(&y.a)));
-    let global = consolidate(a, b, &sim, &seeds);
-    // Both stages must agree: the local evidence (LSS-R) scaled by the global consistency.
-    let score = lss * global.score.powf(GLOBAL_EXPONENT);
-    // Contributions: each consistent pair's share of the score, proportional to its
-    // local similarity, so that they sum to the score.
-    let total: f32 = global.pairs.iter().map(|p| p.sim.max(1e-6)).sum();
-    let pairs = global
-        .pairs
-        .into_iter()
-        .map(|p| Pair {
-            sim: score * p.sim.max(1e-6) / total,
-            ..p
-        })
-        .collect();
-    Outcome {
-        score: score.clamp(0.0, 1.0),
-        pairs,
+    // The n_P most efficient pairs give the LSS-R score.
+    s.order.clear();
+    s.order.extend(0..s.pairs.len() as u16);
+    let eff = &s.eff;
+    s.order.sort_unstable_by(|&x, &y| {
+        eff[y as usize]
+            .total_cmp(&eff[x as usize])
+            .then(x.cmp(&y))
+    });
+    let chosen: f32 = s
+        .order
+        .iter()
+        .take(np)
+        .map(|&i| s.pairs[i as usize].sim)
+        .sum();
+    let lss = (chosen / np as f32).clamp(0.0, 1.0);
+    if lss == 0.0 && !want_pairs {
+        // The score is LSS-R · global^e: nothing to consolidate.
+        return 0.0;
     }
+    s.seeds.clone_from(&s.pairs);
+    s.seeds
+        .sort_unstable_by(|x, y| y.sim.total_cmp(&x.sim).then(x.a.cmp(&y.a)));
+    let global = consolidate(a, b, &s.sim, &s.seeds, want_pairs, &mut s.cons);
+    // Both stages must agree: the local evidence (LSS-R) scaled by the global consistency.
+    (lss * global.powf(GLOBAL_EXPONENT)).clamp(0.0, 1.0)
 }

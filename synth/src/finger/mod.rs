@@ -3,14 +3,18 @@
 //!
 //! A [`FingerMaster`] is the finger itself: a pattern class drawn with the frequencies of
 //! real populations (depending on the finger position), a ridge-flow model with cores and
-//! deltas ([`orientation`]), a ridge period, and a master set of minutiae placed on that flow
-//! with a realistic density (higher where the flow curves), a hard minimum distance of about
-//! one ridge period, rare pairs closer than two periods, and the short-ridge / enclosure pairs
-//! real fingers have. Every minutia's direction follows the local ridge flow, so two
-//! different fingers of one class share structure the way real prints do and impostor
-//! scores are not unrealistically low.
+//! deltas (Sherlock–Monro zero-pole model, see the `orientation` submodule), a ridge period,
+//! and a master set of minutiae placed on that flow with a realistic density (higher where
+//! the flow curves), a hard minimum distance of about one ridge period, rare pairs closer
+//! than two periods, and the short-ridge / enclosure pairs real fingers have. Every
+//! minutia's direction follows the local ridge flow, and its sense (the π ambiguity) follows
+//! where the flow spreads (ridges are inserted there, and under the ISO angle convention
+//! endings and bifurcations then point the same way) plus a smooth regional polarity, so
+//! neighbouring minutiae are mostly parallel as in real templates. Two different fingers of
+//! one class therefore share structure the way real prints do and impostor scores are not
+//! unrealistically low.
 //!
-//! [`impression`] captures a master the way a live-scan sensor and a minutiae extractor do:
+//! [`impression()`] captures a master the way a live-scan sensor and a minutiae extractor do:
 //! off-centre placement, rotation, elastic skin distortion that grows away from the contact
 //! centre, cropping by the contact area and the sensor window, missed minutiae (more at the
 //! border and in smudged patches), spurious minutiae that follow the ridge flow, type
@@ -134,7 +138,7 @@ pub(crate) struct MasterMinutia {
 }
 
 /// The true finger of one person at one finger position: pattern class, ridge-flow model,
-/// ridge period and the master set of minutiae. Captures ([`impression`]) are noisy views of
+/// ridge period and the master set of minutiae. Captures ([`impression()`]) are noisy views of
 /// it; two impressions of one master are a genuine pair.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FingerMaster {

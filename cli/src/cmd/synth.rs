@@ -1,0 +1,81 @@
+//! `tunggal synth`: write a synthetic batch (SIAK extract, station registry, landing packets,
+//! ground truth) into the object store. Thin glue over [`synth::run`].
+
+use std::sync::Arc;
+use synth::object_store::path::Path;
+use synth::object_store::ObjectStore;
+use synth::{NaiveDate, ProgressMode, SynthConfig};
+
+/// Arguments of `tunggal synth`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SynthArgs {
+    /// Packets to land: people enrolling, counting re-enrollments, fraud attempts and bad
+    /// uploads.
+    #[arg(long)]
+    pub people: usize,
+    /// Seed; the same arguments always write the same bytes.
+    #[arg(long)]
+    pub seed: u64,
+    /// Number of capture days.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// First capture day (YYYY-MM-DD).
+    #[arg(long, default_value = "2026-11-01", value_parser = parse_date)]
+    pub start: NaiveDate,
+    /// Share of packets that are the same person under a second NIK (half as many
+    /// re-enrollments under the same NIK come on top).
+    #[arg(long, default_value_t = 0.01)]
+    pub duplicate_rate: f64,
+    /// Share of packets that are bad, spread over the planted reject reasons.
+    #[arg(long, default_value_t = 0.01)]
+    pub bad_rate: f64,
+    /// Progress display: auto (bar on a terminal, log lines otherwise), bar, log or quiet.
+    #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
+    pub progress: ProgressArg,
+    /// Uploads in flight at once.
+    #[arg(long, default_value_t = 32)]
+    pub upload_concurrency: usize,
+}
+
+/// How `tunggal synth` shows progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressArg {
+    /// A bar on a terminal, log lines otherwise.
+    Auto,
+    /// Always a bar.
+    Bar,
+    /// Log lines.
+    Log,
+    /// Only the final summary.
+    Quiet,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a YYYY-MM-DD date"))
+}
+
+impl SynthArgs {
+    /// The library configuration these arguments describe.
+    pub fn to_config(&self) -> SynthConfig {
+        let mut c = SynthConfig::new(self.people, self.seed);
+        c.days = self.days;
+        c.start = self.start;
+        c.duplicate_rate = self.duplicate_rate;
+        c.bad_rate = self.bad_rate;
+        c.upload_concurrency = self.upload_concurrency;
+        c.progress = match self.progress {
+            ProgressArg::Auto => ProgressMode::Auto,
+            ProgressArg::Bar => ProgressMode::Bar,
+            ProgressArg::Log => ProgressMode::Log,
+            ProgressArg::Quiet => ProgressMode::Quiet,
+        };
+        c
+    }
+}
+
+/// Runs `tunggal synth` against a store and prints the summary to stdout.
+pub async fn run(store: Arc<dyn ObjectStore>, root: Path, args: &SynthArgs) -> anyhow::Result<()> {
+    let summary = synth::run(&args.to_config(), store.as_ref(), &root).await?;
+    print!("{summary}");
+    Ok(())
+}
