@@ -1,6 +1,7 @@
 //! Comparison rates per core: fingerprint 1:1 on prepared FVC2002 DB1 templates, iris with and
 //! without rotation search beside a raw popcount loop (the hardware limit), and fused person
-//! comparisons. Template preparation is outside the timed loops. Run: `cargo bench -p biometrics`.
+//! comparisons. Template preparation is outside the comparison loops and timed on its own.
+//! Run: `cargo bench -p biometrics`.
 
 use biometrics::finger::{compare, prepare, FingerTemplate};
 use biometrics::fusion::{compare_persons, Fusion, PersonTemplate};
@@ -11,6 +12,13 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 fn fvc_templates() -> Vec<FingerTemplate> {
+    fvc_views()
+        .iter()
+        .map(|(v, rx, ry)| prepare(v, *rx, *ry))
+        .collect()
+}
+
+fn fvc_views() -> Vec<(iso19794::FingerView, u16, u16)> {
     let dir = std::env::var("FVC_DIR").unwrap_or_else(|_| "/work/shared/data/fvc2002/DB1_B".into());
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -23,7 +31,7 @@ fn fvc_templates() -> Vec<FingerTemplate> {
         .filter(|p| p.extension().is_some_and(|e| e == "iso"))
         .map(|p| {
             let rec = iso19794::parse(&std::fs::read(p).unwrap()).unwrap();
-            prepare(&rec.views[0], rec.res_x, rec.res_y)
+            (rec.views[0].clone(), rec.res_x, rec.res_y)
         })
         .collect()
 }
@@ -52,6 +60,18 @@ fn finger(c: &mut Criterion) {
                 .iter()
                 .map(|&(i, j)| compare(black_box(&t[i]), black_box(&t[j])))
                 .sum::<f32>()
+        })
+    });
+    // Building the in-memory form (cylinders, pairwise geometry) once per template, as on
+    // loading a gallery from its stored form.
+    let views = fvc_views();
+    g.throughput(Throughput::Elements(views.len() as u64));
+    g.bench_function("prepare_fvc2002_db1", |b| {
+        b.iter(|| {
+            views
+                .iter()
+                .map(|(v, rx, ry)| prepare(black_box(v), *rx, *ry).len())
+                .sum::<usize>()
         })
     });
     g.finish();

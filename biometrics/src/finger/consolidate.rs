@@ -4,7 +4,7 @@
 //! geometrically consistent pairs over the whole overlap is what separates a genuine print
 //! from an impostor whose few look-alike neighbourhoods do not line up globally.
 
-use super::geometry::{near_hull_fast, Point};
+use super::geometry::Point;
 use super::params::*;
 use super::relax::Pair;
 use super::template::{FingerTemplate, ANGLE_STEP};
@@ -44,7 +44,10 @@ impl Rigid {
     #[inline]
     fn invert(&self, x: f32, y: f32) -> (f32, f32) {
         let (dx, dy) = (x - self.tx, y - self.ty);
-        (self.cos * dx + self.sin * dy, -self.sin * dx + self.cos * dy)
+        (
+            self.cos * dx + self.sin * dy,
+            -self.sin * dx + self.cos * dy,
+        )
     }
 }
 
@@ -76,82 +79,12 @@ pub fn consolidate(
     want_pairs: bool,
     s: &mut ConsolidateScratch,
 ) -> f32 {
-    let (na, nb) = (a.points.len(), b.points.len());
     let mut best = 0f32;
     s.best.clear();
-    let tol2 = GLOBAL_DIST_TOL * GLOBAL_DIST_TOL;
     for seed in seeds.iter().take(GLOBAL_SEEDS) {
         let (sa, sb) = (seed.a as usize, seed.b as usize);
         let t = Rigid::from_pair(&a.points[sa], a.angles[sa], &b.points[sb], b.angles[sb]);
-        s.moved.clear();
-        s.moved.extend(a.points.iter().zip(&a.angles).map(|(p, &th)| {
-            let (x, y) = t.apply(p.x, p.y);
-            (x, y, th.wrapping_add(t.rot))
-        }));
-        s.keys.clear();
-        for (i, &(x, y, th)) in s.moved.iter().enumerate() {
-            // Only B's minutiae within the tolerance in x can be partners.
-            let from = b.by_x.partition_point(|q| q.0 < x - GLOBAL_DIST_TOL);
-            for &(qx, qy, qt, j) in &b.by_x[from..] {
-                if qx > x + GLOBAL_DIST_TOL {
-                    break;
-                }
-                let d2 = (x - qx) * (x - qx) + (y - qy) * (y - qy);
-                if d2 > tol2 || (th.wrapping_sub(qt) as i16).unsigned_abs() > ANGLE_TOL_Q {
-                    continue;
-                }
-                let j = j as usize;
-                let v = 1.0 - d2.sqrt() / GLOBAL_DIST_TOL + sim[i * nb + j];
-                s.keys
-                    .push(((v.to_bits() as u64) << 32) | !(((i as u32) << 16) | j as u32) as u64);
-            }
-        }
-        // Descending value, then ascending i, then ascending j.
-        s.keys.sort_unstable_by(|x, y| y.cmp(x));
-        s.used_a.clear();
-        s.used_a.resize(na, false);
-        s.used_b.clear();
-        s.used_b.resize(nb, false);
-        s.pairs.clear();
-        let mut sum = 0f32;
-        for &k in &s.keys {
-            let ij = !(k as u32);
-            let (i, j) = ((ij >> 16) as usize, (ij & 0xffff) as usize);
-            if !s.used_a[i] && !s.used_b[j] {
-                s.used_a[i] = true;
-                s.used_b[j] = true;
-                let v = sim[i * nb + j];
-                sum += v;
-                s.pairs.push(Pair {
-                    a: i as u16,
-                    b: j as u16,
-                    sim: v,
-                });
-            }
-        }
-        // Pairs count by their local similarity, so that a pair whose neighbourhoods disagree
-        // adds little even when its positions line up.
-        let n_pairs = s.pairs.len();
-        let m = (SIM_COUNT_WEIGHT * sum).min(n_pairs as f32);
-        let floor0 = n_pairs.max(MIN_OVERLAP_MINUTIAE) as f32;
-        if (m * m / (floor0 * floor0)).min(1.0) <= best {
-            // Even the smallest possible overlap could not beat the best alignment so far.
-            continue;
-        }
-        // Minutiae of each print that lie where the other print has ridge area.
-        let ov_a = s
-            .moved
-            .iter()
-            .filter(|m| near_hull_fast(&b.hull, &b.edges, (m.0, m.1), OVERLAP_MARGIN))
-            .count();
-        let ov_b = b
-            .points
-            .iter()
-            .filter(|q| near_hull_fast(&a.hull, &a.edges, t.invert(q.x, q.y), OVERLAP_MARGIN))
-            .count();
-        let floor = |ov: usize| ov.max(MIN_OVERLAP_MINUTIAE).max(n_pairs) as f32;
-        let score = (m * m / (floor(ov_a) * floor(ov_b))).min(1.0);
-        if score > best {
+        if let Some(score) = evaluate(a, b, sim, &t, best, s) {
             best = score;
             if want_pairs {
                 s.best.clone_from(&s.pairs);
@@ -159,4 +92,92 @@ pub fn consolidate(
         }
     }
     best
+}
+
+/// Pairs A's minutiae, moved by `t`, one-to-one with B's (closest and most similar first)
+/// into `s.pairs` and returns the alignment's score if it beats `best`.
+fn evaluate(
+    a: &FingerTemplate,
+    b: &FingerTemplate,
+    sim: &[f32],
+    t: &Rigid,
+    best: f32,
+    s: &mut ConsolidateScratch,
+) -> Option<f32> {
+    let (na, nb) = (a.points.len(), b.points.len());
+    let tol2 = GLOBAL_DIST_TOL * GLOBAL_DIST_TOL;
+    s.moved.clear();
+    s.moved
+        .extend(a.points.iter().zip(&a.angles).map(|(p, &th)| {
+            let (x, y) = t.apply(p.x, p.y);
+            (x, y, th.wrapping_add(t.rot))
+        }));
+    s.keys.clear();
+    for (i, &(x, y, th)) in s.moved.iter().enumerate() {
+        // Only B's minutiae within the tolerance in x can be partners.
+        let from = b.by_x_from(x - GLOBAL_DIST_TOL);
+        for &(qx, qy, qt, j) in &b.by_x[from..] {
+            if qx < x - GLOBAL_DIST_TOL {
+                continue;
+            }
+            if qx > x + GLOBAL_DIST_TOL {
+                break;
+            }
+            let d2 = (x - qx) * (x - qx) + (y - qy) * (y - qy);
+            if d2 > tol2 || (th.wrapping_sub(qt) as i16).unsigned_abs() > ANGLE_TOL_Q {
+                continue;
+            }
+            let j = j as usize;
+            let v = 1.0 - d2.sqrt() / GLOBAL_DIST_TOL + sim[i * nb + j];
+            s.keys
+                .push(((v.to_bits() as u64) << 32) | !(((i as u32) << 16) | j as u32) as u64);
+        }
+    }
+    // Descending value, then ascending i, then ascending j.
+    s.keys.sort_unstable_by(|x, y| y.cmp(x));
+    s.used_a.clear();
+    s.used_a.resize(na, false);
+    s.used_b.clear();
+    s.used_b.resize(nb, false);
+    s.pairs.clear();
+    let mut sum = 0f32;
+    for &k in &s.keys {
+        let ij = !(k as u32);
+        let (i, j) = ((ij >> 16) as usize, (ij & 0xffff) as usize);
+        if !s.used_a[i] && !s.used_b[j] {
+            s.used_a[i] = true;
+            s.used_b[j] = true;
+            let v = sim[i * nb + j];
+            sum += v;
+            s.pairs.push(Pair {
+                a: i as u16,
+                b: j as u16,
+                sim: v,
+            });
+        }
+    }
+    // Pairs count by their local similarity, so that a pair whose neighbourhoods disagree
+    // adds little even when its positions line up.
+    let n_pairs = s.pairs.len();
+    let m = (SIM_COUNT_WEIGHT * sum).min(n_pairs as f32);
+    let min_ov = MIN_OVERLAP_MINUTIAE;
+    let floor0 = n_pairs.max(min_ov) as f32;
+    if (m * m / (floor0 * floor0)).min(1.0) <= best {
+        // Even the smallest possible overlap could not beat the best alignment so far.
+        return None;
+    }
+    // Minutiae of each print that lie where the other print has ridge area.
+    let ov_a = s
+        .moved
+        .iter()
+        .filter(|m| b.overlap.near(&b.hull, &b.edges, (m.0, m.1)))
+        .count();
+    let ov_b = b
+        .points
+        .iter()
+        .filter(|q| a.overlap.near(&a.hull, &a.edges, t.invert(q.x, q.y)))
+        .count();
+    let floor = |ov: usize| ov.max(min_ov).max(n_pairs) as f32;
+    let score = (m * m / (floor(ov_a) * floor(ov_b))).min(1.0);
+    (score > best).then_some(score)
 }

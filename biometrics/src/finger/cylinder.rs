@@ -7,7 +7,7 @@
 
 use std::f32::consts::PI;
 
-use super::geometry::{angle_diff, dist, erf, near_hull, Point};
+use super::geometry::{angle_diff, dist, erf, hull_edges, near_hull_fast, Point};
 use super::params::*;
 
 /// Words of cell bits per cylinder: N_S² · N_D / 64.
@@ -93,6 +93,7 @@ pub fn build(points: &[Point], hull: &[(f32, f32)]) -> Vec<Cylinder> {
     let gs_norm = 1.0 / (SIGMA_S * (2.0 * PI).sqrt());
     let min_cells = (MIN_VALID_CELLS * DISC_CELLS as f32).ceil() as u32;
     let disc = disc_mask();
+    let edges = hull_edges(hull);
     // Directional contribution of a neighbour whose direction difference is `a` to section k.
     let cd = |alpha: f32| {
         let s = SIGMA_D * std::f32::consts::SQRT_2;
@@ -124,7 +125,7 @@ pub fn build(points: &[Point], hull: &[(f32, f32)]) -> Vec<Cylinder> {
                         continue;
                     }
                     let (px, py) = (m.x + cos * u - sin * v, m.y + sin * u + cos * v);
-                    if !near_hull(hull, (px, py), HULL_OFFSET) {
+                    if !near_hull_fast(hull, &edges, (px, py), HULL_OFFSET) {
                         continue;
                     }
                     let c = i * NS + j;

@@ -144,6 +144,112 @@ pub fn near_hull_fast(hull: &[(f32, f32)], edges: &[Edge], q: (f32, f32), offset
     (0..n).any(|i| segment_dist2(hull[i], hull[(i + 1) % n], q) <= off2)
 }
 
+/// Side of a [`HullGrid`] cell in pixels.
+const GRID_CELL: f32 = 8.0;
+/// Most cells of a [`HullGrid`] (a 1000 × 1000 px print at 500 dpi needs 15 625).
+const MAX_GRID_CELLS: usize = 65_536;
+
+/// [`near_hull`] for one fixed hull and offset as a coarse raster, so that most queries are a
+/// single lookup: each 8 px cell is known to be entirely near the hull, entirely far from it,
+/// or on the border, where the exact test decides (answers are exactly those of
+/// [`near_hull`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HullGrid {
+    x0: f32,
+    y0: f32,
+    w: usize,
+    h: usize,
+    offset: f32,
+    /// 0 far, 1 near, 2 decide exactly; row-major `h × w`.
+    cells: Vec<u8>,
+}
+
+impl HullGrid {
+    /// Rasterises the cells within `offset` of the convex `hull` with edge lines `edges`.
+    pub fn new(hull: &[(f32, f32)], edges: &[Edge], offset: f32) -> HullGrid {
+        let mut g = HullGrid {
+            x0: 0.0,
+            y0: 0.0,
+            w: 0,
+            h: 0,
+            offset,
+            cells: Vec::new(),
+        };
+        if edges.is_empty() {
+            return g;
+        }
+        let fold = |f: fn(f32, f32) -> f32, init: f32, k: fn(&(f32, f32)) -> f32| {
+            hull.iter().map(k).fold(init, f)
+        };
+        let pad = offset + GRID_CELL;
+        g.x0 = fold(f32::min, f32::INFINITY, |p| p.0) - pad;
+        g.y0 = fold(f32::min, f32::INFINITY, |p| p.1) - pad;
+        let x1 = fold(f32::max, f32::NEG_INFINITY, |p| p.0) + pad;
+        let y1 = fold(f32::max, f32::NEG_INFINITY, |p| p.1) + pad;
+        let (w, h) = ((x1 - g.x0) / GRID_CELL, (y1 - g.y0) / GRID_CELL);
+        let cells = w * h;
+        if !cells.is_finite() || cells > MAX_GRID_CELLS as f32 {
+            // Far larger than any fingerprint (or not finite): exact tests only.
+            return g;
+        }
+        g.w = w.ceil().max(1.0) as usize;
+        g.h = h.ceil().max(1.0) as usize;
+        let half_diag = GRID_CELL * std::f32::consts::FRAC_1_SQRT_2;
+        g.cells = (0..g.h)
+            .flat_map(|r| (0..g.w).map(move |c| (r, c)))
+            .map(|(r, c)| {
+                let (x, y) = (g.x0 + c as f32 * GRID_CELL, g.y0 + r as f32 * GRID_CELL);
+                let corners = [
+                    (x, y),
+                    (x + GRID_CELL, y),
+                    (x, y + GRID_CELL),
+                    (x + GRID_CELL, y + GRID_CELL),
+                ];
+                // The offset hull is convex: a cell whose corners are all near is all near.
+                if corners
+                    .iter()
+                    .all(|&q| near_hull_fast(hull, edges, q, offset))
+                {
+                    return 1;
+                }
+                let centre = (x + GRID_CELL / 2.0, y + GRID_CELL / 2.0);
+                if !near_hull_fast(hull, edges, centre, offset + half_diag + 0.5) {
+                    return 0;
+                }
+                2
+            })
+            .collect();
+        g
+    }
+
+    /// Whether `q` lies within the grid's offset of `hull` (the hull and edges it was built
+    /// from): the same answer as [`near_hull`].
+    #[inline(always)]
+    pub fn near(&self, hull: &[(f32, f32)], edges: &[Edge], q: (f32, f32)) -> bool {
+        if self.cells.is_empty() {
+            return self.exact(hull, edges, q);
+        }
+        let (cx, cy) = ((q.0 - self.x0) / GRID_CELL, (q.1 - self.y0) / GRID_CELL);
+        if cx.is_nan() || cy.is_nan() || cx < 0.0 || cy < 0.0 {
+            return false;
+        }
+        let (c, r) = (cx as usize, cy as usize);
+        if c >= self.w || r >= self.h {
+            return false;
+        }
+        match self.cells[r * self.w + c] {
+            0 => false,
+            1 => true,
+            _ => self.exact(hull, edges, q),
+        }
+    }
+
+    #[inline(never)]
+    fn exact(&self, hull: &[(f32, f32)], edges: &[Edge], q: (f32, f32)) -> bool {
+        near_hull_fast(hull, edges, q, self.offset)
+    }
+}
+
 /// Squared distance from `q` to the segment `a`–`b`.
 fn segment_dist2(a: (f32, f32), b: (f32, f32), q: (f32, f32)) -> f32 {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
@@ -194,10 +300,16 @@ mod tests {
         assert!(near_hull(&h, (15.0, 5.0), 6.0));
         assert!(!near_hull(&h, (17.0, 5.0), 6.0));
         let e = hull_edges(&h);
+        let g = HullGrid::new(&h, &e, 6.0);
         for x in -10..25 {
             for y in -10..25 {
                 let q = (x as f32 * 0.9, y as f32 * 1.1);
-                assert_eq!(near_hull(&h, q, 6.0), near_hull_fast(&h, &e, q, 6.0), "{q:?}");
+                assert_eq!(
+                    near_hull(&h, q, 6.0),
+                    near_hull_fast(&h, &e, q, 6.0),
+                    "{q:?}"
+                );
+                assert_eq!(near_hull(&h, q, 6.0), g.near(&h, &e, q), "{q:?}");
             }
         }
     }

@@ -15,19 +15,47 @@ use super::template::FingerTemplate;
 /// Largest direction difference δ_θ in units of 2π/65536.
 const MAX_ROTATION_Q: u16 = (MAX_LOCAL_ROTATION / (2.0 * std::f32::consts::PI) * 65536.0) as u16;
 
+#[cfg(test)]
+#[test]
+fn sqrt_table_is_exact() {
+    for (k, &r) in SQRT.iter().enumerate() {
+        assert_eq!(r, (k as f32).sqrt(), "{k}");
+    }
+}
+
 /// Smallest number of cells valid in both cylinders for them to be compared.
 fn min_common() -> u32 {
     (MIN_MATCHABLE_CELLS * DISC_CELLS as f32).ceil() as u32
 }
 
+/// √k for every possible popcount k of a cylinder (f32 square roots are correctly rounded,
+/// so these are exactly the computed values).
+static SQRT: [f32; CELL_WORDS * 64 + 1] = {
+    // Newton iterations in f64 converge to the correctly rounded root for these small k.
+    let mut t = [0f32; CELL_WORDS * 64 + 1];
+    let mut k = 1;
+    while k < t.len() {
+        let v = k as f64;
+        let mut x = v;
+        let mut i = 0;
+        while i < 40 {
+            x = 0.5 * (x + v / x);
+            i += 1;
+        }
+        t[k] = x as f32;
+        k += 1;
+    }
+    t
+};
+
 /// The similarity from the three popcounts.
 #[inline(always)]
 fn from_counts(na: u32, nb: u32, nd: u32) -> f32 {
-    let denom = (na as f32).sqrt() + (nb as f32).sqrt();
+    let denom = SQRT[na as usize] + SQRT[nb as usize];
     if denom == 0.0 {
         return 0.0;
     }
-    1.0 - (nd as f32).sqrt() / denom
+    1.0 - SQRT[nd as usize] / denom
 }
 
 /// Similarity of two cylinders in [0, 1], or 0 when they cannot be compared (portable
@@ -63,7 +91,12 @@ fn cylinder_similarity(a: &Cylinder, b: &Cylinder, min_common: u32) -> f32 {
 /// into `sim`, and appends to `keys` one sort key per positive entry:
 /// `sim bits << 32 | !(a << 16 | b)` (so descending keys = descending similarity, then
 /// ascending a, then ascending b).
-pub fn similarity_matrix(a: &FingerTemplate, b: &FingerTemplate, sim: &mut Vec<f32>, keys: &mut Vec<u64>) {
+pub fn similarity_matrix(
+    a: &FingerTemplate,
+    b: &FingerTemplate,
+    sim: &mut Vec<f32>,
+    keys: &mut Vec<u64>,
+) {
     sim.clear();
     sim.resize(a.points.len() * b.points.len(), 0.0);
     keys.clear();
@@ -114,7 +147,12 @@ fn matrix_body(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "popcnt")]
-unsafe fn matrix_popcnt(a: &FingerTemplate, b: &FingerTemplate, sim: &mut [f32], keys: &mut Vec<u64>) {
+unsafe fn matrix_popcnt(
+    a: &FingerTemplate,
+    b: &FingerTemplate,
+    sim: &mut [f32],
+    keys: &mut Vec<u64>,
+) {
     matrix_body(a, b, sim, keys, cylinder_similarity);
 }
 
@@ -175,7 +213,12 @@ mod avx512 {
 
     /// [`super::similarity_matrix`] with AVX-512 VPOPCNTDQ.
     #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
-    pub unsafe fn matrix(a: &FingerTemplate, b: &FingerTemplate, sim: &mut [f32], keys: &mut Vec<u64>) {
+    pub unsafe fn matrix(
+        a: &FingerTemplate,
+        b: &FingerTemplate,
+        sim: &mut [f32],
+        keys: &mut Vec<u64>,
+    ) {
         // SAFETY: this function only runs on CPUs with the enabled features.
         matrix_body(a, b, sim, keys, |x, y, m| unsafe { cyl_sim(x, y, m) });
     }

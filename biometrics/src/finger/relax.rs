@@ -27,7 +27,7 @@ pub struct Pair {
 /// sort keys of [`super::local::similarity_matrix`] (consumed). Ties go to the lower index in
 /// A, then in B.
 pub fn top_pairs(
-    keys: &mut Vec<u64>,
+    keys: &mut [u64],
     na: usize,
     nb: usize,
     n: usize,

@@ -114,11 +114,8 @@ fn run_ordered(a: &FingerTemplate, b: &FingerTemplate, want_pairs: bool, s: &mut
     s.order.clear();
     s.order.extend(0..s.pairs.len() as u16);
     let eff = &s.eff;
-    s.order.sort_unstable_by(|&x, &y| {
-        eff[y as usize]
-            .total_cmp(&eff[x as usize])
-            .then(x.cmp(&y))
-    });
+    s.order
+        .sort_unstable_by(|&x, &y| eff[y as usize].total_cmp(&eff[x as usize]).then(x.cmp(&y)));
     let chosen: f32 = s
         .order
         .iter()
@@ -133,7 +130,9 @@ fn run_ordered(a: &FingerTemplate, b: &FingerTemplate, want_pairs: bool, s: &mut
     s.seeds.clone_from(&s.pairs);
     s.seeds
         .sort_unstable_by(|x, y| y.sim.total_cmp(&x.sim).then(x.a.cmp(&y.a)));
+
     let global = consolidate(a, b, &s.sim, &s.seeds, want_pairs, &mut s.cons);
+
     // Both stages must agree: the local evidence (LSS-R) scaled by the global consistency.
     (lss * global.powf(GLOBAL_EXPONENT)).clamp(0.0, 1.0)
 }

@@ -4,7 +4,8 @@
 use std::f32::consts::PI;
 
 use super::cylinder::{self, Cylinder};
-use super::geometry::{convex_hull, hull_edges, Edge, Point};
+use super::geometry::{convex_hull, hull_edges, Edge, HullGrid, Point};
+use super::params::OVERLAP_MARGIN;
 use super::params::TARGET_PX_PER_CM;
 use crate::iso19794::{FingerView, MinutiaKind};
 
@@ -39,8 +40,12 @@ pub struct FingerTemplate {
     /// Minutiae sorted by x: `(x, y, direction, index)`, for range searches in the
     /// consolidation.
     pub(crate) by_x: Vec<(f32, f32, u16, u16)>,
+    /// Start in [`Self::by_x`] of each 16 px bucket of x from `by_x[0].0`.
+    pub(crate) x_index: Vec<u16>,
     /// Edge lines of [`Self::hull`].
     pub(crate) edges: Vec<Edge>,
+    /// Raster of [`Self::hull`] enlarged by [`OVERLAP_MARGIN`] (overlap counting).
+    pub(crate) overlap: HullGrid,
     /// Minutia types, in ISO order (kept for the explanation; not used in scoring).
     pub(crate) kinds: Vec<MinutiaKind>,
     /// One cylinder per minutia.
@@ -128,8 +133,12 @@ pub(crate) fn from_quantised(q: &[(i16, i16, u16, MinutiaKind)]) -> FingerTempla
         .map(|(i, (p, &t))| (p.x, p.y, t, i as u16))
         .collect();
     by_x.sort_by(|u, v| u.0.total_cmp(&v.0).then(u.3.cmp(&v.3)));
+    let edges = hull_edges(&hull);
     FingerTemplate {
+        x_index: x_buckets(&by_x),
         by_x,
+        overlap: HullGrid::new(&hull, &edges, OVERLAP_MARGIN),
+        edges,
         usable: (0..n as u16)
             .filter(|&i| cylinders[i as usize].valid)
             .collect(),
@@ -137,7 +146,6 @@ pub(crate) fn from_quantised(q: &[(i16, i16, u16, MinutiaKind)]) -> FingerTempla
         angles,
         dist,
         rel,
-        edges: hull_edges(&hull),
         hull,
         kinds: q.iter().map(|m| m.3).collect(),
         points,
@@ -145,7 +153,40 @@ pub(crate) fn from_quantised(q: &[(i16, i16, u16, MinutiaKind)]) -> FingerTempla
     }
 }
 
+/// Width of the x buckets of [`FingerTemplate::x_index`].
+pub(crate) const X_BUCKET: f32 = 16.0;
+
+/// For each bucket k of x (width [`X_BUCKET`] from the smallest x), the first position in
+/// `by_x` whose x is at least `x_min + k·X_BUCKET`.
+fn x_buckets(by_x: &[(f32, f32, u16, u16)]) -> Vec<u16> {
+    let Some(first) = by_x.first() else {
+        return Vec::new();
+    };
+    let span = by_x[by_x.len() - 1].0 - first.0;
+    let buckets = (span / X_BUCKET).floor().min(8192.0) as usize + 1;
+    (0..buckets)
+        .map(|k| by_x.partition_point(|q| q.0 < first.0 + k as f32 * X_BUCKET) as u16)
+        .collect()
+}
+
 impl FingerTemplate {
+    /// Position in `by_x` from which the minutiae with x ≥ `x` start (possibly a little
+    /// earlier: callers skip the smaller ones).
+    #[inline]
+    pub(crate) fn by_x_from(&self, x: f32) -> usize {
+        let Some(first) = self.by_x.first() else {
+            return 0;
+        };
+        let k = (x - first.0) / X_BUCKET;
+        if k.is_nan() || k < 0.0 {
+            return 0;
+        }
+        match self.x_index.get(k as usize) {
+            Some(&p) => p as usize,
+            None => self.by_x.len(),
+        }
+    }
+
     /// Number of minutiae.
     pub fn len(&self) -> usize {
         self.points.len()
