@@ -416,3 +416,29 @@ fn rejection_details_carry_no_personal_data() {
     assert!(!r.detail.contains(&bio.name));
     assert!(!r.detail.contains("1988"));
 }
+
+/// Random corruptions of a valid packet are rejected or accepted, never a panic.
+#[test]
+fn mutated_packets_never_panic() {
+    let good = builder().build(&key()).unwrap();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..3000 {
+        let mut bytes = good.clone();
+        let flips = 1 + next() % 8;
+        for _ in 0..flips {
+            let i = (next() % bytes.len() as u64) as usize;
+            bytes[i] = next() as u8;
+        }
+        if next() % 5 == 0 {
+            let cut = (next() % bytes.len() as u64) as usize;
+            bytes.truncate(cut);
+        }
+        let _ = open(&bytes, &Limits::default());
+    }
+}

@@ -324,6 +324,14 @@ mod tests {
     }
 
     #[test]
+    fn regency_kind_agrees_with_the_official_name() {
+        for g in regions().regencies() {
+            let named_kota = g.name.starts_with("Kota ");
+            assert_eq!(g.kind == RegencyKind::Kota, named_kota, "{}", g.code);
+        }
+    }
+
+    #[test]
     fn children_are_grouped_under_their_parent() {
         let r = regions();
         let jateng = r.regencies_of("33");

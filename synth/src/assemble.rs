@@ -25,7 +25,7 @@ pub fn assemble(world: &World, index: usize) -> Result<Vec<u8>, SynthError> {
     let resident = world.resident_of(p);
     let mut biodata = Biodata::from_resident(resident);
     if p.case == Case::Bad(ReasonCode::BiodataNikMismatch) {
-        if p.capture_seed % 2 == 0 {
+        if p.capture_seed.is_multiple_of(2) {
             biodata.sex = match biodata.sex {
                 Sex::Male => Sex::Female,
                 Sex::Female => Sex::Male,
@@ -45,7 +45,11 @@ pub fn assemble(world: &World, index: usize) -> Result<Vec<u8>, SynthError> {
         .filter(|e| !person.missing_eyes.iter().any(|m| m.0 == *e))
         .collect();
     let capture = Body::of(person.lineage).capture(&fingers, &eyes, p.quality, p.capture_seed);
-    let photo = media::photo(person.look_seed(), p.capture_seed, biodata.birth_date.year())?;
+    let photo = media::photo(
+        person.look_seed(),
+        p.capture_seed,
+        biodata.birth_date.year(),
+    )?;
     let signature = media::signature(person.look_seed(), p.capture_seed)?;
 
     let (station_id, key, operator) = signer(world, p);

@@ -117,7 +117,8 @@ mod tests {
         let body = Body::of(Lineage::Own { seed: 5 });
         let all: Vec<u8> = (1..=10).collect();
         let a = body.capture(&all, &Eye::BOTH, CaptureQuality::Good, 9);
-        let b = Body::of(Lineage::Own { seed: 5 }).capture(&all, &Eye::BOTH, CaptureQuality::Good, 9);
+        let b =
+            Body::of(Lineage::Own { seed: 5 }).capture(&all, &Eye::BOTH, CaptureQuality::Good, 9);
         assert_eq!(a.fingers, b.fingers);
         assert_eq!(a.irises, b.irises);
         for (p, bytes) in &a.fingers {

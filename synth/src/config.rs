@@ -31,7 +31,7 @@ pub struct SynthConfig {
     /// First capture day.
     pub start: NaiveDate,
     /// Share of packets that are the same person again (fraud under another NIK); half as
-    /// many re-enrollments under the same NIK come on top.
+    /// many more are re-enrollments under the same NIK (all within `people`).
     pub duplicate_rate: f64,
     /// Share of packets that are bad, spread evenly over the planted reasons.
     pub bad_rate: f64,
@@ -68,9 +68,14 @@ impl SynthConfig {
         if self.days == 0 || self.days > 366 {
             return bad("--days must be 1..=366");
         }
-        for (name, r) in [("--duplicate-rate", self.duplicate_rate), ("--bad-rate", self.bad_rate)] {
+        for (name, r) in [
+            ("--duplicate-rate", self.duplicate_rate),
+            ("--bad-rate", self.bad_rate),
+        ] {
             if !(0.0..=0.5).contains(&r) || r.is_nan() {
-                return Err(SynthError::Config(format!("{name} must be between 0 and 0.5")));
+                return Err(SynthError::Config(format!(
+                    "{name} must be between 0 and 0.5"
+                )));
             }
         }
         if self.upload_concurrency == 0 {

@@ -100,11 +100,19 @@ fn flavours(province: &str) -> &'static [(Flavour, f64)] {
     use Flavour::*;
     match province {
         "11" => &[(Malay, 0.95), (Javanese, 0.05)],
-        "12" => &[(Batak, 0.55), (Malay, 0.25), (Javanese, 0.15), (Chinese, 0.05)],
+        "12" => &[
+            (Batak, 0.55),
+            (Malay, 0.25),
+            (Javanese, 0.15),
+            (Chinese, 0.05),
+        ],
         "13" => &[(Minang, 0.9), (Malay, 0.05), (Javanese, 0.05)],
-        "14" | "15" | "16" | "17" | "19" | "21" => {
-            &[(Malay, 0.6), (Javanese, 0.25), (Minang, 0.1), (Chinese, 0.05)]
-        }
+        "14" | "15" | "16" | "17" | "19" | "21" => &[
+            (Malay, 0.6),
+            (Javanese, 0.25),
+            (Minang, 0.1),
+            (Chinese, 0.05),
+        ],
         "18" => &[(Javanese, 0.6), (Malay, 0.3), (Sundanese, 0.1)],
         "31" => &[
             (Javanese, 0.35),
@@ -119,16 +127,24 @@ fn flavours(province: &str) -> &'static [(Flavour, f64)] {
         "51" => &[(Balinese, 0.88), (Javanese, 0.12)],
         "52" => &[(Malay, 0.85), (Balinese, 0.1), (Javanese, 0.05)],
         "53" => &[(Eastern, 0.9), (Malay, 0.1)],
-        "61" => &[(Malay, 0.45), (Dayak, 0.35), (Chinese, 0.1), (Javanese, 0.1)],
+        "61" => &[
+            (Malay, 0.45),
+            (Dayak, 0.35),
+            (Chinese, 0.1),
+            (Javanese, 0.1),
+        ],
         "62" => &[(Dayak, 0.5), (Malay, 0.25), (Javanese, 0.25)],
         "63" | "64" | "65" => &[(Malay, 0.55), (Javanese, 0.3), (Bugis, 0.1), (Dayak, 0.05)],
         "71" => &[(Minahasa, 0.7), (Malay, 0.3)],
         "73" | "74" | "76" => &[(Bugis, 0.9), (Javanese, 0.1)],
         "72" | "75" => &[(Malay, 0.6), (Bugis, 0.3), (Minahasa, 0.1)],
         "81" | "82" => &[(Eastern, 0.5), (Malay, 0.5)],
-        "91" | "92" | "93" | "94" | "95" | "96" => {
-            &[(Papuan, 0.7), (Javanese, 0.15), (Bugis, 0.1), (Eastern, 0.05)]
-        }
+        "91" | "92" | "93" | "94" | "95" | "96" => &[
+            (Papuan, 0.7),
+            (Javanese, 0.15),
+            (Bugis, 0.1),
+            (Eastern, 0.05),
+        ],
         _ => &[(Malay, 0.6), (Javanese, 0.4)],
     }
 }
@@ -147,7 +163,12 @@ fn religions(province: &str, flavour: Flavour) -> &'static [(Religion, f64)] {
         Flavour::Papuan => &[(Kristen, 0.78), (Katolik, 0.2), (Islam, 0.02)],
         Flavour::Eastern if province == "53" => &[(Katolik, 0.6), (Kristen, 0.38), (Islam, 0.02)],
         Flavour::Eastern => &[(Kristen, 0.75), (Katolik, 0.15), (Islam, 0.1)],
-        Flavour::Balinese => &[(Hindu, 0.97), (Kristen, 0.015), (Katolik, 0.01), (Buddha, 0.005)],
+        Flavour::Balinese => &[
+            (Hindu, 0.97),
+            (Kristen, 0.015),
+            (Katolik, 0.01),
+            (Buddha, 0.005),
+        ],
         Flavour::Chinese => &[
             (Buddha, 0.45),
             (Kristen, 0.25),
@@ -204,7 +225,10 @@ mod tests {
     #[test]
     fn every_weighted_province_exists_and_java_dominates() {
         for (code, _) in POPULATION {
-            assert!(reference::regions::regions().province(code).is_some(), "{code}");
+            assert!(
+                reference::regions::regions().province(code).is_some(),
+                "{code}"
+            );
         }
         let picker = ProvincePicker::new();
         let mut rng = ChaCha8Rng::seed_from_u64(1);

@@ -94,7 +94,7 @@ pub fn signature(person_seed: u64, capture_seed: u64) -> Result<Vec<u8>, MediaEr
             (
                 person.gen_range(0.02..0.12f32),
                 person.gen_range(5.0..18.0f32),
-                person.gen_range(0.0..6.28f32),
+                person.gen_range(0.0..std::f32::consts::TAU),
             )
         })
         .collect();
@@ -135,7 +135,9 @@ mod tests {
         assert_eq!((img.width(), img.height()), (PHOTO_WIDTH, PHOTO_HEIGHT));
         let corner = img.get_pixel(2, 2);
         assert!(corner[0] > corner[2], "odd birth year: red background");
-        let blue = image::load_from_memory(&photo(1, 2, 1990).unwrap()).unwrap().to_rgb8();
+        let blue = image::load_from_memory(&photo(1, 2, 1990).unwrap())
+            .unwrap()
+            .to_rgb8();
         let c = blue.get_pixel(2, 2);
         assert!(c[2] > c[0], "even birth year: blue background");
         let png = signature(1, 2).unwrap();

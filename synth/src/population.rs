@@ -16,9 +16,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use reference::regions::{self, Regency};
-use reference::{
-    BloodType, Citizenship, FamilyRelation, MaritalStatus, Resident, Sex,
-};
+use reference::{BloodType, Citizenship, FamilyRelation, MaritalStatus, Resident, Sex};
 
 /// Index range of one household's members in [`Population::residents`].
 #[derive(Debug, Clone)]
@@ -66,13 +64,39 @@ struct Draft {
 }
 
 const STREETS: &[&str] = &[
-    "MERDEKA", "SUDIRMAN", "DIPONEGORO", "GATOT SUBROTO", "AHMAD YANI", "PAHLAWAN", "MELATI",
-    "MAWAR", "KENANGA", "CEMPAKA", "PEMUDA", "KARTINI", "HASANUDDIN", "IMAM BONJOL",
-    "TEUKU UMAR", "PATTIMURA", "SAM RATULANGI", "GAJAH MADA", "SISINGAMANGARAJA",
+    "MERDEKA",
+    "SUDIRMAN",
+    "DIPONEGORO",
+    "GATOT SUBROTO",
+    "AHMAD YANI",
+    "PAHLAWAN",
+    "MELATI",
+    "MAWAR",
+    "KENANGA",
+    "CEMPAKA",
+    "PEMUDA",
+    "KARTINI",
+    "HASANUDDIN",
+    "IMAM BONJOL",
+    "TEUKU UMAR",
+    "PATTIMURA",
+    "SAM RATULANGI",
+    "GAJAH MADA",
+    "SISINGAMANGARAJA",
 ];
 const HAMLETS: &[&str] = &[
-    "KRAJAN", "SUKAMAJU", "MEKARSARI", "SIDOMULYO", "KARANGANYAR", "TANJUNG", "TELAGA", "BATU",
-    "SUMBER", "SUKARAME", "MARGAJAYA", "TEGALSARI",
+    "KRAJAN",
+    "SUKAMAJU",
+    "MEKARSARI",
+    "SIDOMULYO",
+    "KARANGANYAR",
+    "TANJUNG",
+    "TELAGA",
+    "BATU",
+    "SUMBER",
+    "SUKARAME",
+    "MARGAJAYA",
+    "TEGALSARI",
 ];
 
 impl<'a> Generator<'a> {
@@ -127,8 +151,11 @@ impl<'a> Generator<'a> {
         });
         let mother_age = if married {
             let age = (head_age as i32 + rng.gen_range(-9..3)).max(18) as u32;
+            // A wife keeps her own family name (marga/fam) where the tradition has one.
+            let own_family = names::family_name(flavour, rng);
+            let order = rng.gen_range(1..5);
             drafts.push(Draft {
-                name: names::person_name(flavour, Sex::Female, None, rng.gen_range(1..5), rng),
+                name: names::person_name(flavour, Sex::Female, own_family.as_deref(), order, rng),
                 sex: Sex::Female,
                 birth: self.birth_for_age(age, rng),
                 relation: FamilyRelation::Wife,
@@ -140,24 +167,38 @@ impl<'a> Generator<'a> {
         } else {
             None
         };
-        if let Some(mother_age) = mother_age.filter(|_| head_marital != MaritalStatus::BelumKawin)
-        {
+        if let Some(mother_age) = mother_age.filter(|_| head_marital != MaritalStatus::BelumKawin) {
             let max_child_age = mother_age.saturating_sub(19).min(30);
             let n = pick_weighted(
-                &[(0u32, 0.1), (1, 0.2), (2, 0.32), (3, 0.22), (4, 0.1), (5, 0.06)],
+                &[
+                    (0u32, 0.1),
+                    (1, 0.2),
+                    (2, 0.32),
+                    (3, 0.22),
+                    (4, 0.1),
+                    (5, 0.06),
+                ],
                 rng,
             );
             let mut ages: Vec<u32> = (0..n).map(|_| rng.gen_range(0..=max_child_age)).collect();
             ages.sort_unstable_by(|a, b| b.cmp(a));
             for (i, age) in ages.into_iter().enumerate() {
-                let sex = if rng.gen_bool(0.51) { Sex::Male } else { Sex::Female };
+                let sex = if rng.gen_bool(0.51) {
+                    Sex::Male
+                } else {
+                    Sex::Female
+                };
                 drafts.push(self.child(flavour, fam, sex, age, i as u32 + 1, rng));
             }
             if adult_twins {
                 let age = rng.gen_range(17..=max_child_age.clamp(17, 28));
                 let birth = self.birth_for_age(age, rng);
                 let same_sex = rng.gen_bool(0.6);
-                let first = if rng.gen_bool(0.5) { Sex::Male } else { Sex::Female };
+                let first = if rng.gen_bool(0.5) {
+                    Sex::Male
+                } else {
+                    Sex::Female
+                };
                 let order = drafts.len() as u32;
                 for (k, sex) in [first, if same_sex { first } else { opposite(first) }]
                     .into_iter()
@@ -185,12 +226,14 @@ impl<'a> Generator<'a> {
 
         let youngest = drafts.iter().map(|d| d.birth).max().unwrap_or(self.today);
         let earliest = youngest.max(self.today - Duration::days(15 * 365));
-        let span = (self.today - Duration::days(30) - earliest).num_days().max(1);
+        let span = (self.today - Duration::days(30) - earliest)
+            .num_days()
+            .max(1);
         let issued = earliest + Duration::days(rng.gen_range(0..span));
         let kk_number = self.ids.kk(&district, issued)?;
         let address = address(&village, flavour, rng);
         let (rt, rw) = (rng.gen_range(1..=15), rng.gen_range(1..=10));
-        let home_place = place_name(&regency);
+        let home_place = place_name(regency);
         let regency_list = regions::regions().regencies_of(&province);
         let other_mother = names::person_name(flavour, Sex::Female, None, 1, rng);
         let head_name = drafts[0].name.clone();
@@ -229,7 +272,10 @@ impl<'a> Generator<'a> {
                 (mother_of_children.clone(), father_of_children.clone())
             } else {
                 let father = names::person_name(flavour, Sex::Male, family.as_deref(), 1, rng);
-                (names::person_name(flavour, Sex::Female, None, 1, rng), father)
+                (
+                    names::person_name(flavour, Sex::Female, None, 1, rng),
+                    father,
+                )
             };
             let nik = self.ids.nik(&nik_district, d.birth, d.sex)?;
             let age = regions_age(d.birth, self.today);
@@ -285,7 +331,11 @@ impl<'a> Generator<'a> {
         let start = pop.residents.len();
         loop {
             self.household(pop, false, rng)?;
-            let h = pop.households.last().cloned().ok_or(SynthError::IdSpaceExhausted)?;
+            let h = pop
+                .households
+                .last()
+                .cloned()
+                .ok_or(SynthError::IdSpaceExhausted)?;
             // Keep only the head, re-dressed as the requested person.
             pop.residents.truncate(h.first + 1);
             let head = &mut pop.residents[h.first];
@@ -337,8 +387,7 @@ impl<'a> Generator<'a> {
     /// A birth date that makes someone `age` years old today.
     fn birth_for_age<R: Rng + ?Sized>(&self, age: u32, rng: &mut R) -> NaiveDate {
         let year = self.today.year() - age as i32 - 1;
-        let base = NaiveDate::from_ymd_opt(year, self.today.month(), 1)
-            .unwrap_or(self.today)
+        let base = NaiveDate::from_ymd_opt(year, self.today.month(), 1).unwrap_or(self.today)
             + Duration::days(i64::from(self.today.day()));
         base + Duration::days(rng.gen_range(0..365))
     }
@@ -357,8 +406,7 @@ impl<'a> Generator<'a> {
             let Some(district) = regions.districts_of(&regency.code).choose(rng) else {
                 continue;
             };
-            let Some(village) = regions::villages().of_district(&district.code).choose(rng)
-            else {
+            let Some(village) = regions::villages().of_district(&district.code).choose(rng) else {
                 continue;
             };
             return Ok((
@@ -394,7 +442,10 @@ fn place_name(regency: &Regency) -> String {
 
 /// A street address for an urban kelurahan, a hamlet for a rural desa.
 fn address<R: Rng + ?Sized>(village_code: &str, flavour: Flavour, rng: &mut R) -> String {
-    let urban = village_code.rsplit('.').next().is_some_and(|v| v.starts_with('1'));
+    let urban = village_code
+        .rsplit('.')
+        .next()
+        .is_some_and(|v| v.starts_with('1'));
     if urban {
         let street = STREETS.choose(rng).unwrap_or(&"MERDEKA");
         format!("JL. {street} NO. {}", rng.gen_range(1..200))

@@ -45,11 +45,21 @@ pub async fn run(
 
     let mut siak = Vec::new();
     reference::siak::write_csv(&mut siak, &world.population.residents)?;
-    store::put(store, &at(root, &reference::siak::object_path(&batch)), siak).await?;
+    store::put(
+        store,
+        &at(root, &reference::siak::object_path(&batch)),
+        siak,
+    )
+    .await?;
     let stations: Vec<_> = world.stations.iter().map(|s| s.station.clone()).collect();
     let mut reg = Vec::new();
     reference::stations::write_csv(&mut reg, &stations)?;
-    store::put(store, &at(root, &reference::stations::object_path(&batch)), reg).await?;
+    store::put(
+        store,
+        &at(root, &reference::stations::object_path(&batch)),
+        reg,
+    )
+    .await?;
 
     let progress = Progress::new(config.progress, world.packets.len() as u64);
     let mut bytes_written = 0u64;

@@ -44,7 +44,9 @@ pub async fn existing_ids(
 
 /// Writes one object.
 pub async fn put(store: &dyn ObjectStore, path: &Path, bytes: Vec<u8>) -> Result<(), SynthError> {
-    store.put(path, PutPayload::from(Bytes::from(bytes))).await?;
+    store
+        .put(path, PutPayload::from(Bytes::from(bytes)))
+        .await?;
     Ok(())
 }
 

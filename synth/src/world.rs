@@ -16,7 +16,7 @@ use packet::{Eye, MissingReason, ReasonCode};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use reference::{Nik, Resident, Station};
+use reference::{FamilyRelation, Nik, Resident, Station};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
 
@@ -218,10 +218,12 @@ impl World {
                 .members()
                 .filter(|&i| population.residents[i].is_wajib_ktp(start))
                 .collect();
-            if family_households.len() < counts.family_pairs && wajib.len() >= 2 {
-                family_households.push(h);
-            } else {
-                wajib_pool.extend(wajib);
+            let pair = (family_households.len() < counts.family_pairs)
+                .then(|| blood_pair(&population, h, start))
+                .flatten();
+            match pair {
+                Some(pair) => family_households.push(pair),
+                None => wajib_pool.extend(wajib),
             }
         }
         wajib_pool.shuffle(&mut rng);
@@ -248,25 +250,29 @@ impl World {
                 CaptureQuality::Fair
             }
         };
-        let plan_packet =
-            |packets: &mut Vec<PlannedPacket>, person: usize, identity: Identity, case: Case,
-             day: u32, quality: CaptureQuality| {
-                packets.push(PlannedPacket {
-                    packet_id: String::new(),
-                    person,
-                    identity,
-                    case,
-                    day,
-                    site: String::new(),
-                    signer: Signer::Registered(usize::MAX),
-                    quality,
-                    capture_seed: 0,
-                    copy_of: None,
-                });
-            };
+        let plan_packet = |packets: &mut Vec<PlannedPacket>,
+                           person: usize,
+                           identity: Identity,
+                           case: Case,
+                           day: u32,
+                           quality: CaptureQuality| {
+            packets.push(PlannedPacket {
+                packet_id: String::new(),
+                person,
+                identity,
+                case,
+                day,
+                site: String::new(),
+                signer: Signer::Registered(usize::MAX),
+                quality,
+                capture_seed: 0,
+                copy_of: None,
+            });
+        };
 
         let next_resident = |pool: &mut std::vec::IntoIter<usize>| {
-            pool.next().ok_or(SynthError::Config("population too small".into()))
+            pool.next()
+                .ok_or(SynthError::Config("population too small".into()))
         };
 
         // Unique first enrollments (also the originals of later duplicates).
@@ -298,39 +304,53 @@ impl World {
             }
             persons[p].missing_fingers.sort_by_key(|m| m.0);
             if rng.gen_bool(0.15) {
-                let eye = if rng.gen_bool(0.5) { Eye::Right } else { Eye::Left };
+                let eye = if rng.gen_bool(0.5) {
+                    Eye::Right
+                } else {
+                    Eye::Left
+                };
                 persons[p].missing_eyes.push((eye, MissingReason::Unusable));
             }
             let day = rng.gen_range(0..days);
             let q = regular(&mut rng);
-            plan_packet(&mut packets, p, Identity::Siak(r), Case::MissingFingers, day, q);
+            plan_packet(
+                &mut packets,
+                p,
+                Identity::Siak(r),
+                Case::MissingFingers,
+                day,
+                q,
+            );
         }
         for _ in 0..counts.poor {
             let r = next_resident(&mut pool)?;
             let p = new_person(&mut persons, r, None);
             let day = rng.gen_range(0..days);
-            plan_packet(&mut packets, p, Identity::Siak(r), Case::PoorCapture, day, CaptureQuality::Poor);
+            plan_packet(
+                &mut packets,
+                p,
+                Identity::Siak(r),
+                Case::PoorCapture,
+                day,
+                CaptureQuality::Poor,
+            );
         }
         // Twins and families: the second member's fingers derive from the first's.
-        for (&h, case) in twin_households
-            .iter()
-            .map(|h| (h, Case::Twin))
-            .chain(family_households.iter().map(|h| (h, Case::Family)))
-        {
+        let twin_pairs = twin_households.iter().map(|&h| {
             let hh = &population.households[h];
-            let (a, b) = if case == Case::Twin {
-                (hh.first + hh.len - 2, hh.first + hh.len - 1)
-            } else {
-                let wajib: Vec<usize> = hh
-                    .members()
-                    .filter(|&i| population.residents[i].is_wajib_ktp(start))
-                    .collect();
-                (wajib[0], wajib[wajib.len() - 1])
-            };
+            ((hh.first + hh.len - 2, hh.first + hh.len - 1), Case::Twin)
+        });
+        let family_pairs = family_households.iter().map(|&pair| (pair, Case::Family));
+        let pairs: Vec<((usize, usize), Case)> = twin_pairs.chain(family_pairs).collect();
+        for ((a, b), case) in pairs {
             let pa = new_person(&mut persons, a, None);
             let base = persons[pa].look_seed();
             let own = derive_seed(config.seed, "relative", pa as u64);
-            let pb = new_person(&mut persons, b, Some(Lineage::RelativeOf { base, seed: own }));
+            let pb = new_person(
+                &mut persons,
+                b,
+                Some(Lineage::RelativeOf { base, seed: own }),
+            );
             for (p, r) in [(pa, a), (pb, b)] {
                 let day = rng.gen_range(0..days);
                 let q = regular(&mut rng);
@@ -339,22 +359,40 @@ impl World {
         }
         // Fraud: a second SIAK identity for an already enrolling person.
         for _ in 0..counts.fraud {
-            let Some(&orig) = uniques.choose(&mut rng) else { break };
+            let Some(&orig) = uniques.choose(&mut rng) else {
+                break;
+            };
             let (person, day0) = (packets[orig].person, packets[orig].day);
             let real = &population.residents[persons[person].resident];
             let (sex, age) = (real.sex, real.age_on(start) + rng.gen_range(0..4));
             let alias = gen.loner(&mut population, sex, age.max(17), &mut rng)?;
             let day = rng.gen_range(day0..days);
             let q = regular(&mut rng);
-            plan_packet(&mut packets, person, Identity::Siak(alias), Case::FraudDuplicate, day, q);
+            plan_packet(
+                &mut packets,
+                person,
+                Identity::Siak(alias),
+                Case::FraudDuplicate,
+                day,
+                q,
+            );
         }
         for _ in 0..counts.reenroll {
-            let Some(&orig) = uniques.choose(&mut rng) else { break };
+            let Some(&orig) = uniques.choose(&mut rng) else {
+                break;
+            };
             let (person, day0) = (packets[orig].person, packets[orig].day);
             let r = persons[person].resident;
-            let day = rng.gen_range(day0..days);
+            let day = rng.gen_range((day0 + 1).min(days - 1)..days);
             let q = regular(&mut rng);
-            plan_packet(&mut packets, person, Identity::Siak(r), Case::Reenrollment, day, q);
+            plan_packet(
+                &mut packets,
+                person,
+                Identity::Siak(r),
+                Case::Reenrollment,
+                day,
+                q,
+            );
         }
         // Bad packets.
         let mut reuploads = Vec::new();
@@ -459,6 +497,23 @@ impl World {
     }
 }
 
+/// Two blood relatives aged 17+ (or married) in a household: two children, else the head
+/// and a child; `None` when the only adults are spouses.
+fn blood_pair(population: &Population, h: usize, day: NaiveDate) -> Option<(usize, usize)> {
+    let hh = &population.households[h];
+    let wajib = |i: &usize| population.residents[*i].is_wajib_ktp(day);
+    let children: Vec<usize> = hh
+        .members()
+        .filter(|i| population.residents[*i].family_relation == FamilyRelation::Child)
+        .filter(wajib)
+        .collect();
+    match children.as_slice() {
+        [a, b, ..] => Some((*a, *b)),
+        [a] => Some((hh.first, *a)),
+        [] => None,
+    }
+}
+
 fn gen_ghost(gen: &mut Generator<'_>, r: &Resident) -> Result<Nik, SynthError> {
     gen.ghost_nik(&r.district_code, r.birth_date, r.sex)
 }
@@ -515,8 +570,13 @@ fn plan_stations(
             let station_id = format!("{compact}-{tag}-{:02}", k + 1);
             let from = config.start - Duration::days(rng.gen_range(200..900));
             let is_retired = k >= active;
-            let to = is_retired
-                .then(|| local(config.start - Duration::days(rng.gen_range(5..200)), 17, province));
+            let to = is_retired.then(|| {
+                local(
+                    config.start - Duration::days(rng.gen_range(5..200)),
+                    17,
+                    province,
+                )
+            });
             let key_seed: [u8; 32] = Sha256::new()
                 .chain_update(b"tunggal-synth-station")
                 .chain_update(config.seed.to_le_bytes())
@@ -588,3 +648,50 @@ pub fn capture_times(
     (begin, end)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn total(c: &Counts) -> usize {
+        c.bad_each * BAD_KINDS.len()
+            + c.fraud
+            + c.reenroll
+            + 2 * c.twin_pairs
+            + 2 * c.family_pairs
+            + c.missing
+            + c.poor
+            + c.unique
+    }
+
+    #[test]
+    fn counts_add_up_and_plant_every_kind() {
+        for n in [1, 2, 10, 60, 400, 100_000] {
+            let c = Counts::for_batch(n, 0.01, 0.01);
+            assert_eq!(total(&c), n, "{n}");
+            if n > 1 {
+                assert!(c.unique >= 1, "{n}: an original is kept");
+            }
+        }
+        let c = Counts::for_batch(400, 0.02, 0.1);
+        assert!(c.bad_each >= 1 && c.fraud >= 1 && c.reenroll >= 1);
+        assert!(c.twin_pairs >= 1 && c.family_pairs >= 1 && c.missing >= 1 && c.poor >= 1);
+        let none = Counts::for_batch(400, 0.0, 0.0);
+        assert_eq!((none.bad_each, none.fraud, none.reenroll), (0, 0, 0));
+        let big = Counts::for_batch(100_000, 0.01, 0.01);
+        assert_eq!(big.fraud, 1000);
+        assert_eq!(big.bad_each, 77);
+    }
+
+    #[test]
+    fn capture_times_are_local_office_hours() {
+        let start = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        for seed in 0..50 {
+            let (a, b) = capture_times(start, 2, "51", seed);
+            assert_eq!(a.offset().local_minus_utc(), 8 * 3600);
+            assert_eq!(a.date_naive(), start + Duration::days(2));
+            let hour = a.format("%H").to_string().parse::<u32>().unwrap();
+            assert!((8..16).contains(&hour));
+            assert!(b > a);
+        }
+    }
+}

@@ -100,14 +100,20 @@ async fn a_batch_plants_every_case_with_truthful_labels() {
     }
     assert!(siak.len() > 400, "SIAK holds more than the enrollees");
     let start = cfg.start;
-    assert!(siak.values().any(|r| !r.is_wajib_ktp(start)), "children present");
+    assert!(
+        siak.values().any(|r| !r.is_wajib_ktp(start)),
+        "children present"
+    );
     let mut stations = HashMap::new();
     for bytes in csv_objects(&objects, "country/reference/stations/") {
         for s in reference::stations::read_csv(bytes).unwrap() {
             stations.insert(s.station_id.clone(), s);
         }
     }
-    assert!(stations.values().any(|s| s.active_to.is_some()), "some retired");
+    assert!(
+        stations.values().any(|s| s.active_to.is_some()),
+        "some retired"
+    );
 
     // Truth == landed objects.
     let truth_bytes = csv_objects(&objects, "country/synth-truth/enrollees/");
@@ -136,7 +142,10 @@ async fn a_batch_plants_every_case_with_truthful_labels() {
         assert!(cases.contains(case), "{case} missing");
     }
     for code in BAD_KINDS {
-        assert!(cases.contains(format!("bad:{code}").as_str()), "{code} missing");
+        assert!(
+            cases.contains(format!("bad:{code}").as_str()),
+            "{code} missing"
+        );
     }
 
     // Each label is what the bytes and registries say.
@@ -158,15 +167,17 @@ async fn a_batch_plants_every_case_with_truthful_labels() {
     }
 
     // Duplicates are the same person; twins share KK and birth date.
-    let by_person: HashMap<&str, Vec<&TruthRow>> =
-        truth.iter().fold(HashMap::new(), |mut m, t| {
-            m.entry(t.person_id.as_str()).or_default().push(t);
-            m
-        });
+    let by_person: HashMap<&str, Vec<&TruthRow>> = truth.iter().fold(HashMap::new(), |mut m, t| {
+        m.entry(t.person_id.as_str()).or_default().push(t);
+        m
+    });
     for t in truth.iter().filter(|t| t.case == "fraud_duplicate") {
         let others = &by_person[t.person_id.as_str()];
         assert!(others.iter().any(|o| o.case == "unique" && o.nik != t.nik));
-        assert!(siak.contains_key(&t.nik), "fraud uses a second SIAK identity");
+        assert!(
+            siak.contains_key(&t.nik),
+            "fraud uses a second SIAK identity"
+        );
     }
     for t in truth.iter().filter(|t| t.case == "reenrollment") {
         let others = &by_person[t.person_id.as_str()];
@@ -177,12 +188,37 @@ async fn a_batch_plants_every_case_with_truthful_labels() {
         .filter(|t| t.case == "twin")
         .map(|t| &siak[&t.nik])
         .collect();
-    assert!(twins.iter().any(|a| twins.iter().any(|b| a.nik != b.nik
-        && a.kk_number == b.kk_number
-        && a.birth_date == b.birth_date)));
+    assert!(twins.iter().any(|a| twins
+        .iter()
+        .any(|b| a.nik != b.nik && a.kk_number == b.kk_number && a.birth_date == b.birth_date)));
+    let mut family_by_kk: HashMap<String, Vec<&Resident>> = HashMap::new();
+    for t in truth.iter().filter(|t| t.case == "family") {
+        let r = &siak[&t.nik];
+        family_by_kk
+            .entry(r.kk_number.to_string())
+            .or_default()
+            .push(r);
+    }
+    assert!(!family_by_kk.is_empty());
+    for members in family_by_kk.values() {
+        assert_eq!(
+            members.len(),
+            2,
+            "family cases come in pairs of one household"
+        );
+        assert!(
+            members
+                .iter()
+                .any(|r| r.family_relation == reference::FamilyRelation::Child),
+            "relatives by blood, not spouses"
+        );
+    }
     for t in truth.iter().filter(|t| t.case == "missing_fingers") {
-        let p = packet::open(&objects[&format!("country/{}", t.object_path)], &Limits::default())
-            .unwrap();
+        let p = packet::open(
+            &objects[&format!("country/{}", t.object_path)],
+            &Limits::default(),
+        )
+        .unwrap();
         assert!(!p.manifest.missing_fingers.is_empty());
         assert_eq!(p.fingers.len(), 10 - p.manifest.missing_fingers.len());
     }
@@ -192,9 +228,15 @@ async fn a_batch_plants_every_case_with_truthful_labels() {
         .collect();
     assert!(capture_days.len() >= 3);
     let first = truth.iter().find(|t| t.case == "unique").unwrap();
-    let p = packet::open(&objects[&format!("country/{}", first.object_path)], &Limits::default())
-        .unwrap();
-    assert!(p.manifest.capture_started_at >= DateTime::parse_from_rfc3339("2026-11-01T00:00:00+09:00").unwrap());
+    let p = packet::open(
+        &objects[&format!("country/{}", first.object_path)],
+        &Limits::default(),
+    )
+    .unwrap();
+    assert!(
+        p.manifest.capture_started_at
+            >= DateTime::parse_from_rfc3339("2026-11-01T00:00:00+09:00").unwrap()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

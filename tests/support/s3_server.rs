@@ -1,6 +1,9 @@
 //! A real S3-compatible server for tests: moto's server (installed in the repo's `.venv` by
 //! `scripts/install-test-deps.sh`), started on a free loopback port and killed on drop.
 //!
+//! Shared by the library tests of `ingest` and the end-to-end tests of the binary (included
+//! with `#[path]`, so there is one copy).
+//!
 //! moto is chosen because it honours `If-None-Match: *` on PUT (put-if-absent), which the
 //! Delta log relies on for atomic commits.
 
@@ -24,6 +27,7 @@ pub struct S3Server {
     pub endpoint: String,
 }
 
+/// `.venv/bin/moto_server` of the repository (every crate is one level below the root).
 fn moto_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server")
 }
@@ -79,12 +83,21 @@ impl S3Server {
         );
     }
 
-    /// Sets the AWS variables that `lake::Store::open("s3://…")` reads for this server.
+    /// The AWS variables that `lake::Store::open("s3://…")` reads, set for this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+    }
+
+    /// Sets [`S3Server::env`] in this process (hold [`exclusive`] while it is in use).
     pub fn export_env(&self) {
-        std::env::set_var("AWS_ENDPOINT_URL", &self.endpoint);
-        std::env::set_var("AWS_ACCESS_KEY_ID", "test");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
-        std::env::set_var("AWS_REGION", "us-east-1");
+        for (key, value) in self.env() {
+            std::env::set_var(key, value);
+        }
     }
 }
 

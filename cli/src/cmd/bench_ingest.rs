@@ -1,7 +1,8 @@
 //! `tunggal bench ingest`: ingest throughput beside the I/O limit of the store.
 //!
-//! The packets and reference extracts of `--store` (written beforehand by `tunggal synth`)
-//! are copied into a fresh work area `<store>/bench/<id>/` on the same backend (not timed).
+//! A fresh work area `<store>/bench/<id>/` on the same backend is filled (not timed): with
+//! `--people N`, by synthesizing N packets into it; otherwise by copying the packets and
+//! reference extracts that `tunggal synth` wrote into `--store` beforehand.
 //! Then, on that work area, the bench times (1) merely listing and reading every landed
 //! byte with the same fetch concurrency as ingest — the I/O limit — and (2) a full ingest
 //! run, and prints both with their ratio. The work area is deleted afterwards.
@@ -21,6 +22,11 @@ pub struct BenchIngestArgs {
     /// Objects fetched at the same time (by ingest and by the plain read).
     #[arg(long, default_value_t = 16)]
     pub fetch_concurrency: usize,
+
+    /// Synthesize this many packets into the work area (seed 1) instead of copying the
+    /// store's own landing/.
+    #[arg(long)]
+    pub people: Option<usize>,
 
     /// Keep the work area `<store>/bench/<id>/` instead of deleting it.
     #[arg(long)]
@@ -54,15 +60,27 @@ impl Line {
 pub async fn run(store: &lake::Store, args: &BenchIngestArgs) -> Result<()> {
     let work_url = format!("{}bench/{}", store.url(), uuid_like());
     let work = lake::Store::open(&work_url).context("opening the bench work area")?;
-    let copied = copy_prefix(store, &work, ingest::LANDING, args.fetch_concurrency).await?;
-    if copied == 0 {
-        bail!(
-            "no packets under {}{}/: run `tunggal synth` on this store first",
-            store.url(),
-            ingest::LANDING
-        );
+    match args.people {
+        Some(people) => {
+            let mut config = synth::SynthConfig::new(people, 1);
+            config.progress = synth::ProgressMode::Quiet;
+            let root = synth::object_store::path::Path::from("");
+            synth::run(&config, work.objects().as_ref(), &root).await?;
+        }
+        None => {
+            let copied =
+                copy_prefix(store, &work, ingest::LANDING, args.fetch_concurrency).await?;
+            if copied == 0 {
+                bail!(
+                    "no packets under {}{}/: run `tunggal synth` on this store first, \
+                     or pass --people N",
+                    store.url(),
+                    ingest::LANDING
+                );
+            }
+            copy_prefix(store, &work, "reference", args.fetch_concurrency).await?;
+        }
     }
-    copy_prefix(store, &work, "reference", args.fetch_concurrency).await?;
 
     let started = Instant::now();
     let (packets, bytes) = read_all(&work, ingest::LANDING, args.fetch_concurrency).await?;

@@ -1,9 +1,7 @@
 //! `tunggal synth`: write a synthetic batch (SIAK extract, station registry, landing packets,
 //! ground truth) into the object store. Thin glue over [`synth::run`].
 
-use std::sync::Arc;
 use synth::object_store::path::Path;
-use synth::object_store::ObjectStore;
 use synth::{NaiveDate, ProgressMode, SynthConfig};
 
 /// Arguments of `tunggal synth`.
@@ -22,8 +20,8 @@ pub struct SynthArgs {
     /// First capture day (YYYY-MM-DD).
     #[arg(long, default_value = "2026-11-01", value_parser = parse_date)]
     pub start: NaiveDate,
-    /// Share of packets that are the same person under a second NIK (half as many
-    /// re-enrollments under the same NIK come on top).
+    /// Share of packets that are the same person again under a second NIK; half as many more
+    /// are re-enrollments under the same NIK (all within --people).
     #[arg(long, default_value_t = 0.01)]
     pub duplicate_rate: f64,
     /// Share of packets that are bad, spread over the planted reject reasons.
@@ -73,9 +71,9 @@ impl SynthArgs {
     }
 }
 
-/// Runs `tunggal synth` against a store and prints the summary to stdout.
-pub async fn run(store: Arc<dyn ObjectStore>, root: Path, args: &SynthArgs) -> anyhow::Result<()> {
-    let summary = synth::run(&args.to_config(), store.as_ref(), &root).await?;
+/// Runs `tunggal synth` against the store and prints the summary to stdout.
+pub async fn run(store: &lake::Store, args: &SynthArgs) -> anyhow::Result<()> {
+    let summary = synth::run(&args.to_config(), store.objects().as_ref(), &Path::from("")).await?;
     print!("{summary}");
     Ok(())
 }

@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+#[path = "../../../tests/support/s3_server.rs"]
 pub mod s3;
 
 use biometrics::iris::{Eye as IrisEye, IrisCode};
