@@ -3,8 +3,14 @@
 //! similar direction. The alignment with the best overlap-normalised count wins. Counting
 //! geometrically consistent pairs over the whole overlap is what separates a genuine print
 //! from an impostor whose few look-alike neighbourhoods do not line up globally.
+//!
+//! The distance tolerance is elastic: tight at the alignment's anchor pair, growing with the
+//! distance from it (skin distortion accumulates away from the anchor). The count is weighed
+//! by the spread of the pairing (convex hull area of the paired minutiae): chance look-alikes
+//! between different fingers concentrate in a small region, a genuine pairing covers the
+//! overlap.
 
-use super::geometry::Point;
+use super::geometry::{hull_area, Point};
 use super::params::*;
 use super::relax::Pair;
 use super::template::{FingerTemplate, ANGLE_STEP};
@@ -63,13 +69,17 @@ pub struct ConsolidateScratch {
     used_a: Vec<bool>,
     used_b: Vec<bool>,
     pairs: Vec<Pair>,
+    /// Paired minutiae positions and their hull (spread of the pairing).
+    pts: Vec<(f32, f32)>,
+    hull: Vec<(f32, f32)>,
     /// The best alignment's pairs.
     pub best: Vec<Pair>,
 }
 
 /// Consolidates the candidate `seeds` (LSS-R pairs, best first) into a global pairing and
 /// returns its score in [0, 1]: weighted matches² / (minutiae of A in the overlap · minutiae
-/// of B in the overlap), each overlap count floored at [`MIN_OVERLAP_MINUTIAE`]. With
+/// of B in the overlap), each overlap count floored at [`MIN_OVERLAP_MINUTIAE`], times the
+/// spread factor area / (area + [`PAIR_SPREAD_HALF_AREA`]) of the pairing. With
 /// `want_pairs`, the pairing is left in `s.best`.
 pub fn consolidate(
     a: &FingerTemplate,
@@ -84,7 +94,8 @@ pub fn consolidate(
     for seed in seeds.iter().take(GLOBAL_SEEDS) {
         let (sa, sb) = (seed.a as usize, seed.b as usize);
         let t = Rigid::from_pair(&a.points[sa], a.angles[sa], &b.points[sb], b.angles[sb]);
-        if let Some(score) = evaluate(a, b, sim, &t, best, s) {
+        let anchor = (b.points[sb].x, b.points[sb].y);
+        if let Some(score) = evaluate(a, b, sim, &t, anchor, best, s) {
             best = score;
             if want_pairs {
                 s.best.clone_from(&s.pairs);
@@ -95,17 +106,18 @@ pub fn consolidate(
 }
 
 /// Pairs A's minutiae, moved by `t`, one-to-one with B's (closest and most similar first)
-/// into `s.pairs` and returns the alignment's score if it beats `best`.
+/// into `s.pairs` and returns the alignment's score if it beats `best`. `anchor` is the B
+/// minutia the alignment was built on: the distance tolerance grows away from it.
 fn evaluate(
     a: &FingerTemplate,
     b: &FingerTemplate,
     sim: &[f32],
     t: &Rigid,
+    anchor: (f32, f32),
     best: f32,
     s: &mut ConsolidateScratch,
 ) -> Option<f32> {
     let (na, nb) = (a.points.len(), b.points.len());
-    let tol2 = GLOBAL_DIST_TOL * GLOBAL_DIST_TOL;
     s.moved.clear();
     s.moved
         .extend(a.points.iter().zip(&a.angles).map(|(p, &th)| {
@@ -114,13 +126,16 @@ fn evaluate(
         }));
     s.keys.clear();
     for (i, &(x, y, th)) in s.moved.iter().enumerate() {
+        let r = ((x - anchor.0) * (x - anchor.0) + (y - anchor.1) * (y - anchor.1)).sqrt();
+        let tol = (GLOBAL_DIST_TOL_ANCHOR + GLOBAL_DIST_TOL_SLOPE * r).min(GLOBAL_DIST_TOL);
+        let tol2 = tol * tol;
         // Only B's minutiae within the tolerance in x can be partners.
-        let from = b.by_x_from(x - GLOBAL_DIST_TOL);
+        let from = b.by_x_from(x - tol);
         for &(qx, qy, qt, j) in &b.by_x[from..] {
-            if qx < x - GLOBAL_DIST_TOL {
+            if qx < x - tol {
                 continue;
             }
-            if qx > x + GLOBAL_DIST_TOL {
+            if qx > x + tol {
                 break;
             }
             let d2 = (x - qx) * (x - qx) + (y - qy) * (y - qy);
@@ -128,7 +143,7 @@ fn evaluate(
                 continue;
             }
             let j = j as usize;
-            let v = 1.0 - d2.sqrt() / GLOBAL_DIST_TOL + sim[i * nb + j];
+            let v = 1.0 - d2.sqrt() / tol + sim[i * nb + j];
             s.keys
                 .push(((v.to_bits() as u64) << 32) | !(((i as u32) << 16) | j as u32) as u64);
         }
@@ -163,7 +178,8 @@ fn evaluate(
     let min_ov = MIN_OVERLAP_MINUTIAE;
     let floor0 = n_pairs.max(min_ov) as f32;
     if (m * m / (floor0 * floor0)).min(1.0) <= best {
-        // Even the smallest possible overlap could not beat the best alignment so far.
+        // Even the smallest possible overlap (and the widest spread) could not beat the best
+        // alignment so far.
         return None;
     }
     // Minutiae of each print that lie where the other print has ridge area.
@@ -178,6 +194,17 @@ fn evaluate(
         .filter(|q| a.overlap.near(&a.hull, &a.edges, t.invert(q.x, q.y)))
         .count();
     let floor = |ov: usize| ov.max(min_ov).max(n_pairs) as f32;
-    let score = (m * m / (floor(ov_a) * floor(ov_b))).min(1.0);
+    let count_score = (m * m / (floor(ov_a) * floor(ov_b))).min(1.0);
+    if count_score <= best {
+        return None;
+    }
+    // Spread of the pairing: pairs piled up in a small region are weak evidence.
+    s.pts.clear();
+    s.pts.extend(s.pairs.iter().map(|p| {
+        let q = &b.points[p.b as usize];
+        (q.x, q.y)
+    }));
+    let area = hull_area(&mut s.pts, &mut s.hull);
+    let score = count_score * area / (area + PAIR_SPREAD_HALF_AREA);
     (score > best).then_some(score)
 }

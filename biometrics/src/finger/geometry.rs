@@ -66,6 +66,43 @@ pub fn convex_hull(points: &[(f32, f32)]) -> Vec<(f32, f32)> {
     hull
 }
 
+/// Area of the convex hull of `points` (reordered in place), using `buf` as working memory
+/// (no allocation once `buf` has grown); 0 for fewer than three points or collinear ones.
+pub fn hull_area(points: &mut [(f32, f32)], buf: &mut Vec<(f32, f32)>) -> f32 {
+    if points.len() < 3 {
+        return 0.0;
+    }
+    points.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let cross = |o: (f32, f32), a: (f32, f32), b: (f32, f32)| {
+        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+    };
+    buf.clear();
+    // Lower then upper chain (Andrew's monotone chain).
+    for pass in 0..2 {
+        let start = buf.len();
+        for k in 0..points.len() {
+            let q = if pass == 0 {
+                points[k]
+            } else {
+                points[points.len() - 1 - k]
+            };
+            while buf.len() >= start + 2 && cross(buf[buf.len() - 2], buf[buf.len() - 1], q) <= 0.0
+            {
+                buf.pop();
+            }
+            buf.push(q);
+        }
+        buf.pop();
+    }
+    let n = buf.len();
+    let mut twice = 0.0;
+    for i in 0..n {
+        let (p, q) = (buf[i], buf[(i + 1) % n]);
+        twice += p.0 * q.1 - p.1 * q.0;
+    }
+    (twice / 2.0).abs()
+}
+
 /// Whether `q` lies inside the convex `hull` or within `offset` of its boundary.
 pub fn near_hull(hull: &[(f32, f32)], q: (f32, f32), offset: f32) -> bool {
     let n = hull.len();
@@ -312,6 +349,26 @@ mod tests {
                 assert_eq!(near_hull(&h, q, 6.0), g.near(&h, &e, q), "{q:?}");
             }
         }
+    }
+
+    #[test]
+    fn hull_area_of_points() {
+        let mut buf = Vec::new();
+        let mut sq = [
+            (0.0, 0.0),
+            (5.0, 5.0),
+            (10.0, 10.0),
+            (10.0, 0.0),
+            (0.0, 10.0),
+            (5.0, 0.0),
+        ];
+        assert!((hull_area(&mut sq, &mut buf) - 100.0).abs() < 1e-3);
+        let mut tri = [(0.0, 0.0), (4.0, 0.0), (0.0, 3.0)];
+        assert!((hull_area(&mut tri, &mut buf) - 6.0).abs() < 1e-4);
+        let mut line = [(0.0, 0.0), (1.0, 1.0), (2.0, 2.0), (3.0, 3.0)];
+        assert_eq!(hull_area(&mut line, &mut buf), 0.0);
+        let mut two = [(0.0, 0.0), (1.0, 1.0)];
+        assert_eq!(hull_area(&mut two, &mut buf), 0.0);
     }
 
     #[test]
