@@ -1,6 +1,7 @@
 //! Fits the fingerprint [`biometrics::fusion::Calibration`] on the FVC genuine/impostor scores
-//! of a folder of `<finger>_<impression>.iso` records and prints the knots (the provisional
-//! `Calibration::finger_default()` came from FVC2002 DB1_B this way).
+//! of a folder of `<finger>_<impression>.iso` records and prints the knots. The defaults now
+//! come from synthetic distributions (`cargo run --release -p synth --example
+//! fit_calibration`, which also runs this FVC2002 DB1_B fit as a cross-check).
 
 fn main() {
     let dir = std::env::args().nth(1).expect("usage: fit_calibration DIR");

@@ -7,11 +7,16 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the global tracing subscriber; `verbose` counts `-v` flags.
 pub fn init(verbose: u8) {
-    let default = match verbose {
+    // Our own crates log at the chosen level; the data stack (DataFusion, deltalake, object
+    // store clients) only warns, unless RUST_LOG says otherwise.
+    let ours = match verbose {
         0 => "info",
         1 => "debug",
         _ => "trace",
     };
+    let default = format!(
+        "warn,tunggal={ours},biometrics={ours},lake={ours},ingest={ours},synth={ours},packet={ours},reference={ours},sql={ours}"
+    );
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -33,8 +33,12 @@ impl Calibration {
 
     /// Fits a calibration from genuine and impostor similarity samples (pure function).
     ///
-    /// Scores are cut into bins of equal pooled count; each bin's LLR is the log ratio of the
-    /// genuine and impostor densities with add-½ smoothing (so empty bins stay finite), made
+    /// Scores are cut into [`FIT_BINS`] bins of equal *balanced* mass: each genuine sample
+    /// weighs `1/(2·n_genuine)` and each impostor `1/(2·n_impostor)`, so about half the bins
+    /// resolve each distribution whatever the ratio of the sample sizes (with plain
+    /// equal-count bins, a sample of 100 000 impostors and 3 000 genuine pairs would leave the
+    /// whole genuine side to one or two bins). Each bin's LLR is the log ratio of the genuine
+    /// and impostor densities with add-½ smoothing (so empty bins stay finite), made
     /// non-decreasing by pool-adjacent-violators and clipped to ±[`LLR_CLIP`]. Knots sit at
     /// the mean score of each (pooled) bin.
     pub fn fit(genuine: &[f32], impostor: &[f32]) -> Calibration {
@@ -49,15 +53,35 @@ impl Calibration {
             return Calibration { knots: Vec::new() };
         }
         all.sort_by(|a, b| a.0.total_cmp(&b.0));
-        // Bins: (sum of scores, count, genuine count, impostor count); equal-count cuts over
-        // the pooled sample, but the impostor-dense low end is split by impostors so the
-        // genuine tail gets resolution too.
-        let per_bin = all.len().div_ceil(FIT_BINS);
+        let total = if genuine.is_empty() || impostor.is_empty() {
+            0.5
+        } else {
+            1.0
+        };
+        let weight = |is_genuine: bool| f64::from(0.5 / if is_genuine { ng } else { ni });
+        // Bins: (sum of scores, count, genuine count, impostor count), closed when their
+        // balanced mass reaches the next 1/FIT_BINS step (equal scores never straddle a cut).
         let mut bins: Vec<(f32, f32, f32, f32)> = Vec::new();
-        for chunk in all.chunks(per_bin) {
-            let g = chunk.iter().filter(|s| s.1).count() as f32;
-            let sum: f32 = chunk.iter().map(|s| s.0).sum();
-            bins.push((sum, chunk.len() as f32, g, chunk.len() as f32 - g));
+        let mut current = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+        let mut mass = 0.0f64;
+        for (i, &(s, g)) in all.iter().enumerate() {
+            current.0 += s;
+            current.1 += 1.0;
+            if g {
+                current.2 += 1.0;
+            } else {
+                current.3 += 1.0;
+            }
+            mass += weight(g);
+            let step = total / FIT_BINS as f64;
+            let tie = all.get(i + 1).is_some_and(|n| n.0 == s);
+            if !tie && mass >= step * (bins.len() + 1) as f64 - 1e-9 {
+                bins.push(current);
+                current = (0.0, 0.0, 0.0, 0.0);
+            }
+        }
+        if current.1 > 0.0 {
+            bins.push(current);
         }
         // Pool adjacent violators on the LLR, weighting by bin size.
         let llr = |b: &(f32, f32, f32, f32)| (((b.2 + 0.5) / ng) / ((b.3 + 0.5) / ni)).ln();
@@ -91,39 +115,75 @@ impl Calibration {
         Calibration { knots }
     }
 
-    /// Provisional fingerprint calibration, fitted with [`Calibration::fit`] on the FVC2002
-    /// DB1_B scores of this matcher (`cargo run --release -p biometrics --example
-    /// fit_calibration -- /work/shared/data/fvc2002/DB1_B`). To be replaced by the fit on the
-    /// synthetic population's genuine/impostor distributions.
+    /// Fingerprint calibration over [`crate::finger::compare`] scores, fitted with
+    /// [`Calibration::fit`] on synthetic genuine/impostor distributions: 300 synthetic fingers
+    /// (30 per ISO position) × 5 impressions at the realistic capture-quality mix, 3 000
+    /// genuine pairs and 112 500 same-position impostor pairs (3 750 of them against a
+    /// sibling finger). Knots printed by the synth crate's `fit_calibration` example;
+    /// regenerate with `CARGO_TARGET_DIR=/work/target-synth cargo run --release -p synth
+    /// --example fit_calibration` and paste its `FINGER_DEFAULT_KNOTS` here. The example also
+    /// cross-checks the fit on the real FVC2002 DB1_B scores (docs/biometrics.md, Fusion).
     pub fn finger_default() -> Calibration {
         Calibration {
             knots: FINGER_DEFAULT_KNOTS.to_vec(),
         }
     }
 
-    /// Provisional iris calibration over [`crate::iris::IrisScore::similarity`]
-    /// (= 1 − 2·HD_norm), set from Daugman's published distributions: impostors centre on
-    /// HD 0.5 with a binomial spread (σ ≈ 0.03 at 911 bits), so HD_norm ≤ 0.35 (similarity ≥
-    /// 0.3) is already rarer than 1 in 10⁵ among impostors, and genuine pairs sit at HD 0.1–0.3.
+    /// Iris calibration over [`crate::iris::IrisScore::similarity`] (= 1 − 2·HD_norm) at
+    /// [`crate::iris::DEFAULT_MAX_SHIFT`], fitted with [`Calibration::fit`] on synthetic
+    /// genuine/impostor distributions: 300 synthetic irises per eye × 5 captures at the
+    /// realistic capture-quality mix, 6 000 genuine and 2 242 500 same-eye impostor pairs.
+    /// Printed by the synth crate's `fit_calibration` example (see
+    /// [`Calibration::finger_default`] for how to regenerate); paste its
+    /// `IRIS_DEFAULT_KNOTS` here.
     pub fn iris_default() -> Calibration {
         Calibration {
-            knots: vec![
-                (0.0, -4.0),
-                (0.15, -3.0),
-                (0.25, 0.0),
-                (0.3, 6.0),
-                (0.4, 12.0),
-            ],
+            knots: IRIS_DEFAULT_KNOTS.to_vec(),
         }
     }
 }
 
-/// Knots of [`Calibration::finger_default`] (see there).
+/// Knots of [`Calibration::finger_default`] (see there; seed 0x74756e6767616c01).
 const FINGER_DEFAULT_KNOTS: &[(f32, f32)] = &[
-    (0.0031, -4.631),
-    (0.0060, -1.624),
-    (0.0083, 0.628),
-    (0.1166, 8.571),
+    (0.0019, -4.469),
+    (0.0027, -4.078),
+    (0.0031, -3.797),
+    (0.0034, -3.797),
+    (0.0036, -2.947),
+    (0.0041, -2.430),
+    (0.0048, -1.837),
+    (0.0060, 0.212),
+    (0.0098, 4.303),
+    (0.0167, 8.738),
+    (0.0243, 9.841),
+    (0.0331, 9.841),
+    (0.0432, 9.841),
+    (0.0542, 9.841),
+    (0.0689, 9.841),
+    (0.0879, 9.841),
+    (0.1136, 9.841),
+    (0.1508, 9.841),
+    (0.2280, 9.841),
+];
+
+/// Knots of [`Calibration::iris_default`] (see there; seed 0x74756e6767616c01).
+const IRIS_DEFAULT_KNOTS: &[(f32, f32)] = &[
+    (0.0326, -8.854),
+    (0.0965, -7.601),
+    (0.1224, -6.908),
+    (0.1463, -6.908),
+    (0.1942, -4.332),
+    (0.3419, 4.488),
+    (0.5737, 12.000),
+    (0.6468, 12.000),
+    (0.7047, 12.000),
+    (0.7522, 12.000),
+    (0.7944, 12.000),
+    (0.8316, 12.000),
+    (0.8710, 12.000),
+    (0.9079, 12.000),
+    (0.9461, 12.000),
+    (0.9945, 12.000),
 ];
 
 #[cfg(test)]
