@@ -5,7 +5,9 @@ mod common;
 use common::{shared_data, TestStore};
 
 fn score(out: &str) -> f32 {
-    out.trim().parse().unwrap_or_else(|_| panic!("not a score: {out:?}"))
+    out.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not a score: {out:?}"))
 }
 
 #[test]
@@ -21,7 +23,10 @@ fn a_template_matches_itself_better_than_another_impression_and_far_better_than_
     let impostor = score(&store.ok(&["match", a, other_finger.to_str().unwrap()]));
     assert!((0.0..=1.0).contains(&itself) && (0.0..=1.0).contains(&impostor));
     assert!(itself >= genuine, "self {itself} < genuine {genuine}");
-    assert!(genuine > impostor, "genuine {genuine} <= impostor {impostor}");
+    assert!(
+        genuine > impostor,
+        "genuine {genuine} <= impostor {impostor}"
+    );
 }
 
 #[test]
@@ -40,7 +45,10 @@ fn explain_lists_the_paired_minutiae_behind_the_score() {
         .expect("pair count line")
         .parse()
         .unwrap();
-    assert!(pairs >= 5, "a genuine pair should pair several minutiae:\n{out}");
+    assert!(
+        pairs >= 5,
+        "a genuine pair should pair several minutiae:\n{out}"
+    );
     assert_eq!(out.lines().count(), 3 + pairs);
 }
 
@@ -111,6 +119,9 @@ fn fvc_protocol_on_every_database_meets_the_accuracy_goal() {
         let eer = figure("EER");
         let fnmr = figure("FNMR at FMR 0.1%");
         assert!(eer <= eer_goal, "{db}: EER {eer}% above goal {eer_goal}%");
-        assert!(fnmr <= fnmr_goal, "{db}: FNMR@0.1% {fnmr}% above goal {fnmr_goal}%");
+        assert!(
+            fnmr <= fnmr_goal,
+            "{db}: FNMR@0.1% {fnmr}% above goal {fnmr_goal}%"
+        );
     }
 }

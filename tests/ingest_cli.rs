@@ -14,7 +14,12 @@ fn scalar(store: &TestStore, sql: &str) -> i64 {
 #[test]
 fn sql_prints_csv_with_a_header_json_and_a_table_even_on_a_fresh_store() {
     let store = TestStore::new();
-    let csv = store.ok(&["sql", "SELECT count(*) AS n FROM packets", "--format", "csv"]);
+    let csv = store.ok(&[
+        "sql",
+        "SELECT count(*) AS n FROM packets",
+        "--format",
+        "csv",
+    ]);
     assert_eq!(csv.lines().collect::<Vec<_>>(), ["n", "0"]);
     let json = store.ok(&[
         "sql",
@@ -53,7 +58,19 @@ fn a_bad_query_exits_non_zero_with_datafusion_s_message() {
 #[test]
 fn an_ingest_killed_mid_run_is_completed_exactly_once_by_the_next_run() {
     let store = TestStore::new();
-    store.ok(&["synth", "--people", "60", "--seed", "3", "--days", "2", "--bad-rate", "0.1", "--progress", "quiet"]);
+    store.ok(&[
+        "synth",
+        "--people",
+        "60",
+        "--seed",
+        "3",
+        "--days",
+        "2",
+        "--bad-rate",
+        "0.1",
+        "--progress",
+        "quiet",
+    ]);
     let landed = common::files_under(&store.path().join("landing")).len() as i64;
     assert!(landed >= 60);
 
@@ -65,15 +82,24 @@ fn an_ingest_killed_mid_run_is_completed_exactly_once_by_the_next_run() {
         .env("TUNGGAL_FAULT_ABORT_AFTER_COMMITS", "9")
         .output()
         .expect("start tunggal");
-    assert!(!out.status.success(), "the fault hook should have killed the run");
+    assert!(
+        !out.status.success(),
+        "the fault hook should have killed the run"
+    );
     let partial = scalar(&store, "SELECT count(*) AS n FROM packets");
-    assert!(partial < landed, "the killed run recorded everything ({partial})");
+    assert!(
+        partial < landed,
+        "the killed run recorded everything ({partial})"
+    );
 
     let summary = store.ok(&["ingest", "--chunk-size", "7", "--no-progress"]);
     assert!(summary.contains("ingest run"), "{summary}");
     assert_eq!(scalar(&store, "SELECT count(*) AS n FROM packets"), landed);
     assert_eq!(
-        scalar(&store, "SELECT count(DISTINCT object_path) AS n FROM packets"),
+        scalar(
+            &store,
+            "SELECT count(DISTINCT object_path) AS n FROM packets"
+        ),
         landed
     );
     let accepted = scalar(
@@ -82,12 +108,24 @@ fn an_ingest_killed_mid_run_is_completed_exactly_once_by_the_next_run() {
     );
     assert!(accepted > 0);
     assert_eq!(
-        scalar(&store, "SELECT count(DISTINCT enrollment_id) AS n FROM enrollments"),
+        scalar(
+            &store,
+            "SELECT count(DISTINCT enrollment_id) AS n FROM enrollments"
+        ),
         accepted
     );
-    assert_eq!(scalar(&store, "SELECT count(*) AS n FROM enrollments"), accepted);
-    assert_eq!(scalar(&store, "SELECT count(*) AS n FROM fingerprints"), 10 * accepted);
-    assert_eq!(scalar(&store, "SELECT count(*) AS n FROM irises"), 2 * accepted);
+    assert_eq!(
+        scalar(&store, "SELECT count(*) AS n FROM enrollments"),
+        accepted
+    );
+    assert_eq!(
+        scalar(&store, "SELECT count(*) AS n FROM fingerprints"),
+        10 * accepted
+    );
+    assert_eq!(
+        scalar(&store, "SELECT count(*) AS n FROM irises"),
+        2 * accepted
+    );
     assert_eq!(
         scalar(
             &store,

@@ -16,9 +16,22 @@ fn count(store: &TestStore, table: &str) -> usize {
 #[test]
 fn nightly_records_every_landed_packet_once_with_its_planted_outcome() {
     let store = TestStore::new();
-    store.ok(&["synth", "--people", "300", "--seed", "11", "--days", "3", "--bad-rate", "0.08"]);
+    store.ok(&[
+        "synth",
+        "--people",
+        "300",
+        "--seed",
+        "11",
+        "--days",
+        "3",
+        "--bad-rate",
+        "0.08",
+    ]);
     let summary = store.ok(&["nightly", "--no-progress"]);
-    assert!(summary.contains("nightly summary"), "summary missing:\n{summary}");
+    assert!(
+        summary.contains("nightly summary"),
+        "summary missing:\n{summary}"
+    );
 
     let truth = store.truth();
     assert!(truth.len() >= 300, "truth rows: {}", truth.len());
@@ -27,7 +40,11 @@ fn nightly_records_every_landed_packet_once_with_its_planted_outcome() {
         .into_iter()
         .map(|r| (r["object_path"].clone(), r))
         .collect();
-    assert_eq!(packets.len(), truth.len(), "one packets row per landed object");
+    assert_eq!(
+        packets.len(),
+        truth.len(),
+        "one packets row per landed object"
+    );
 
     let mut bad = 0;
     for row in &truth {
@@ -74,7 +91,17 @@ fn a_second_synth_batch_is_ingested_on_top_of_the_first() {
     store.ok(&["synth", "--people", "80", "--seed", "1", "--days", "1"]);
     store.ok(&["nightly", "--no-progress"]);
     let first = count(&store, "packets");
-    store.ok(&["synth", "--people", "60", "--seed", "2", "--days", "1", "--start", "2026-11-09"]);
+    store.ok(&[
+        "synth",
+        "--people",
+        "60",
+        "--seed",
+        "2",
+        "--days",
+        "1",
+        "--start",
+        "2026-11-09",
+    ]);
     store.ok(&["nightly", "--no-progress"]);
     assert_eq!(count(&store, "packets"), store.truth().len());
     assert!(count(&store, "packets") > first);

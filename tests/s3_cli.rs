@@ -30,7 +30,16 @@ fn tunggal(server: &S3Server, store: &str, args: &[&str]) -> String {
 }
 
 const SYNTH: &[&str] = &[
-    "synth", "--people", "50", "--seed", "21", "--days", "2", "--bad-rate", "0.1", "--progress",
+    "synth",
+    "--people",
+    "50",
+    "--seed",
+    "21",
+    "--days",
+    "2",
+    "--bad-rate",
+    "0.1",
+    "--progress",
     "quiet",
 ];
 const VERDICTS: &str = "SELECT object_path, status, reason_code, enrollment_id FROM packets \
@@ -43,7 +52,11 @@ fn ingest_on_s3_gives_the_verdicts_of_a_local_run_and_reruns_change_nothing() {
     let bucket = "s3://ektp/night";
 
     tunggal(&server, bucket, SYNTH);
-    let summary = tunggal(&server, bucket, &["ingest", "--no-progress", "--chunk-size", "16"]);
+    let summary = tunggal(
+        &server,
+        bucket,
+        &["ingest", "--no-progress", "--chunk-size", "16"],
+    );
     assert!(summary.contains("accepted"), "{summary}");
     let on_s3 = tunggal(&server, bucket, &["sql", VERDICTS, "--format", "csv"]);
 
@@ -56,7 +69,8 @@ fn ingest_on_s3_gives_the_verdicts_of_a_local_run_and_reruns_change_nothing() {
 
     let again = tunggal(&server, bucket, &["ingest", "--no-progress"]);
     assert!(again.contains("new        0"), "{again}");
-    let counts = "SELECT (SELECT count(*) FROM packets) AS p, (SELECT count(*) FROM fingerprints) AS f";
+    let counts =
+        "SELECT (SELECT count(*) FROM packets) AS p, (SELECT count(*) FROM fingerprints) AS f";
     assert_eq!(
         tunggal(&server, bucket, &["sql", counts, "--format", "csv"]),
         local.ok(&["sql", counts, "--format", "csv"])

@@ -12,11 +12,20 @@ use clap::{Parser, Subcommand};
 
 /// Command line of `tunggal`.
 #[derive(Parser)]
-#[command(name = "tunggal", version, about = "e-KTP data center: ingest, 1:N deduplication, adjudication, personalization")]
+#[command(
+    name = "tunggal",
+    version,
+    about = "e-KTP data center: ingest, 1:N deduplication, adjudication, personalization"
+)]
 struct Cli {
     /// Object store root: a local folder, `file:///…`, or `s3://bucket/prefix`
     /// (credentials, region and endpoint from the usual AWS_* variables and AWS_ENDPOINT_URL).
-    #[arg(long, global = true, env = "TUNGGAL_STORE", default_value = "./tunggal-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "TUNGGAL_STORE",
+        default_value = "./tunggal-data"
+    )]
     store: String,
 
     /// More log output (-v: debug, -vv: trace). Logs never contain NIKs, names or biometrics.
@@ -57,7 +66,9 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         match &cli.command {
             Command::Match(args) => cmd::fingerprint::run_match(args),

@@ -34,7 +34,11 @@ pub fn decide(checked: Vec<Checked>, ledger: &mut Ledger, run_id: &str) -> Chunk
     let now = Utc::now();
     let mut rows = ChunkRows::default();
     for c in checked {
-        let packet_id = c.verdict.as_ref().ok().map(|p| p.manifest.packet_id.clone());
+        let packet_id = c
+            .verdict
+            .as_ref()
+            .ok()
+            .map(|p| p.manifest.packet_id.clone());
         let site = match &c.verdict {
             Ok(p) => Some(p.manifest.site.clone()),
             Err(_) => folder_site(&c.path),
@@ -62,7 +66,7 @@ pub fn decide(checked: Vec<Checked>, ledger: &mut Ledger, run_id: &str) -> Chunk
         };
         match verdict {
             Ok(p) => {
-                let enrollment = extract::rows(&p, run_id);
+                let enrollment = extract::rows(&p, &c.prepared, run_id);
                 row.enrollment_id = Some(enrollment.enrollment.enrollment_id.clone());
                 rows.enrollments.push(enrollment);
             }
@@ -110,10 +114,28 @@ pub async fn commit(store: &Store, rows: &ChunkRows) -> Result<(), IngestError> 
         .iter()
         .flat_map(|r| r.irises.iter().cloned())
         .collect();
-    delta::append(store, Table::Enrollments, vec![enrollments::to_batch(&e)?], None).await?;
-    delta::append(store, Table::Fingerprints, vec![fingerprints::to_batch(&f)?], None).await?;
+    delta::append(
+        store,
+        Table::Enrollments,
+        vec![enrollments::to_batch(&e)?],
+        None,
+    )
+    .await?;
+    delta::append(
+        store,
+        Table::Fingerprints,
+        vec![fingerprints::to_batch(&f)?],
+        None,
+    )
+    .await?;
     delta::append(store, Table::Irises, vec![irises::to_batch(&i)?], None).await?;
-    delta::append(store, Table::Packets, vec![packets::to_batch(&rows.packets)?], None).await?;
+    delta::append(
+        store,
+        Table::Packets,
+        vec![packets::to_batch(&rows.packets)?],
+        None,
+    )
+    .await?;
     Ok(())
 }
 

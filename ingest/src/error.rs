@@ -14,15 +14,15 @@ pub enum IngestError {
     #[error(transparent)]
     Lake(#[from] lake::LakeError),
     /// A query over the lake tables failed.
-    #[error("query: {0}")]
+    #[error(transparent)]
     Query(#[from] datafusion::error::DataFusionError),
     /// An object in `landing/` could not be fetched.
-    #[error("cannot fetch {path}: {source}")]
+    #[error("cannot fetch {path}: {error}")]
     Fetch {
         /// Object path relative to the store root.
         path: String,
         /// The object-store error.
-        source: lake::LakeError,
+        error: lake::LakeError,
     },
     /// The validation worker pool failed (a panic inside validation is a bug, reported here
     /// instead of taking the process down).

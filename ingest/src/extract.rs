@@ -4,6 +4,8 @@
 //! Missing fingers and eyes keep their row, with a null template and the declared reason,
 //! so every enrollment has exactly ten finger rows and two eye rows.
 
+use std::collections::BTreeMap;
+
 use lake::tables::enrollments::{enrollment_id_for, EnrollmentRecord};
 use lake::tables::fingerprints::FingerprintRecord;
 use lake::tables::irises::IrisRecord;
@@ -29,8 +31,9 @@ fn reason_str(reason: MissingReason) -> &'static str {
     }
 }
 
-/// Builds the rows of an accepted packet, stamped with `run_id`.
-pub fn rows(p: &Packet, run_id: &str) -> EnrollmentRows {
+/// Builds the rows of an accepted packet, stamped with `run_id`; `prepared` holds the
+/// matcher's prepared form of each captured finger by position (see `validate::Checked`).
+pub fn rows(p: &Packet, prepared: &BTreeMap<u8, Vec<u8>>, run_id: &str) -> EnrollmentRows {
     let m = &p.manifest;
     let b = &p.biodata;
     let enrollment_id = enrollment_id_for(&m.packet_id);
@@ -74,6 +77,7 @@ pub fn rows(p: &Packet, run_id: &str) -> EnrollmentRows {
                 enrollment_id: enrollment_id.clone(),
                 position: i16::from(position),
                 template: template.map(|t| t.bytes.clone()),
+                prepared: template.and(prepared.get(&position).cloned()),
                 minutiae_count: view.map(|v| v.minutiae.len().min(i16::MAX as usize) as i16),
                 quality: view.map(|v| i16::from(v.quality)),
                 missing_reason: m.finger_missing(position).map(|r| reason_str(r).into()),

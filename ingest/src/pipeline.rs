@@ -39,7 +39,12 @@ pub async fn run(
     let mut ledger = Ledger::load(&ctx).await?;
     let registry = Arc::new(Registry::load(store).await?);
     let (stations, residents) = registry.sizes();
-    tracing::info!(stations, residents, recorded = ledger.len(), "ingest starting");
+    tracing::info!(
+        stations,
+        residents,
+        recorded = ledger.len(),
+        "ingest starting"
+    );
 
     let listing = store.list(LANDING).await?;
     let seen = listing.len();
@@ -121,13 +126,10 @@ async fn fetch_chunk(
             let store = store.clone();
             async move {
                 let path = meta.location.to_string();
-                let bytes = store
-                    .get(&path)
-                    .await
-                    .map_err(|source| IngestError::Fetch {
-                        path: path.clone(),
-                        source,
-                    })?;
+                let bytes = store.get(&path).await.map_err(|error| IngestError::Fetch {
+                    path: path.clone(),
+                    error,
+                })?;
                 Ok::<_, IngestError>(Landed {
                     size: bytes.len() as i64,
                     path,

@@ -11,6 +11,8 @@
 //! resident is *wajib KTP* on the capture date. Rejection sentences name fields, never
 //! values: they are logged and shown to service points.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::VerifyingKey;
@@ -46,6 +48,9 @@ pub struct Checked {
     pub sha256: String,
     /// The parsed packet, or why it was refused.
     pub verdict: Result<Box<Packet>, Rejection>,
+    /// The matcher's prepared form of each captured finger (by ISO position), computed here
+    /// on the rayon pool because it is the costliest step of extraction.
+    pub prepared: BTreeMap<u8, Vec<u8>>,
 }
 
 /// Runs every check on one landed object.
@@ -56,12 +61,25 @@ pub fn check(landed: Landed, registry: &Registry, limits: &Limits) -> Checked {
         Ok(p) => p.sha256_hex(),
         Err(_) => hex::encode(Sha256::digest(&landed.bytes)),
     };
+    let prepared = match &verdict {
+        Ok(p) => p
+            .fingers
+            .iter()
+            .filter_map(|(&position, t)| {
+                let view = t.record.views.first()?;
+                let prepared = biometrics::finger::prepare(view, t.record.res_x, t.record.res_y);
+                Some((position, prepared.to_bytes()))
+            })
+            .collect(),
+        Err(_) => BTreeMap::new(),
+    };
     Checked {
         path: landed.path,
         size: landed.size,
         received: landed.received,
         sha256,
         verdict,
+        prepared,
     }
 }
 

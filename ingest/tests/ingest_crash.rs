@@ -38,7 +38,13 @@ async fn crash_child() {
 /// Runs `crash_child` on `store_dir`, aborting after `commits` commits; true if it crashed.
 fn run_child(store_dir: &Path, commits: u32) -> bool {
     let status = Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child", "--exact", "--ignored", "--test-threads=1", "--quiet"])
+        .args([
+            "crash_child",
+            "--exact",
+            "--ignored",
+            "--test-threads=1",
+            "--quiet",
+        ])
         .env(CHILD_STORE, store_dir)
         .env(lake::delta::FAULT_ABORT_AFTER_COMMITS, commits.to_string())
         .stdout(std::process::Stdio::null())
@@ -125,7 +131,11 @@ fn a_run_killed_after_any_commit_is_completed_exactly_once_by_the_next_run() {
             if commits >= 2 {
                 // The killed runs had appended their `running` row: they show as interrupted.
                 assert!(
-                    count(&store, "SELECT count(*) FROM runs WHERE status = 'interrupted'").await
+                    count(
+                        &store,
+                        "SELECT count(*) FROM runs WHERE status = 'interrupted'"
+                    )
+                    .await
                         >= 1,
                     "{context}"
                 );

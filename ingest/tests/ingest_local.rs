@@ -40,7 +40,11 @@ async fn every_landed_object_is_recorded_once_with_its_verdict() {
         objects
     );
     assert_eq!(
-        count(&store, "SELECT count(*) FROM packets WHERE status = 'accepted'").await,
+        count(
+            &store,
+            "SELECT count(*) FROM packets WHERE status = 'accepted'"
+        )
+        .await,
         accepted
     );
     assert_eq!(
@@ -52,9 +56,18 @@ async fn every_landed_object_is_recorded_once_with_its_verdict() {
         .await,
         objects - accepted
     );
-    assert_eq!(count(&store, "SELECT count(*) FROM enrollments").await, accepted);
-    assert_eq!(count(&store, "SELECT count(*) FROM fingerprints").await, 10 * accepted);
-    assert_eq!(count(&store, "SELECT count(*) FROM irises").await, 2 * accepted);
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM enrollments").await,
+        accepted
+    );
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM fingerprints").await,
+        10 * accepted
+    );
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM irises").await,
+        2 * accepted
+    );
     // Residents 5 and 10 (of the 12 valid) have finger 10 and the left eye declared missing.
     assert_eq!(
         count(
@@ -65,8 +78,21 @@ async fn every_landed_object_is_recorded_once_with_its_verdict() {
         2
     );
     assert_eq!(
-        count(&store, "SELECT count(*) FROM irises WHERE code IS NULL AND missing_reason = 'unusable'").await,
+        count(
+            &store,
+            "SELECT count(*) FROM irises WHERE code IS NULL AND missing_reason = 'unusable'"
+        )
+        .await,
         2
+    );
+    // Every captured finger also carries the matcher's prepared form, and only those.
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM fingerprints WHERE (template IS NULL) <> (prepared IS NULL)"
+        )
+        .await,
+        0
     );
     // Every accepted packet names its enrollment, and every enrollment its packet.
     assert_eq!(
@@ -137,7 +163,14 @@ async fn rerunning_ingest_changes_no_data_table() {
         count(&store, "SELECT count(*) FROM packets").await,
         expected.objects as i64
     );
-    assert_eq!(count(&store, "SELECT count(*) FROM runs WHERE status = 'succeeded'").await, 2);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM runs WHERE status = 'succeeded'"
+        )
+        .await,
+        2
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

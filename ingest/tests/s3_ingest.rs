@@ -68,6 +68,13 @@ async fn a_second_commit_of_the_same_delta_version_is_refused_by_the_server() {
         matches!(second, Err(object_store::Error::AlreadyExists { .. })),
         "{second:?}"
     );
-    let kept = store.objects().get(&path).await.unwrap().bytes().await.unwrap();
+    let kept = store
+        .objects()
+        .get(&path)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(&kept[..], b"first");
 }

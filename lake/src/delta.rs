@@ -16,11 +16,11 @@ use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::StructType;
 use deltalake::logstore::{
-    default_logstore, logstore_factories, LogStore, LogStoreFactory, ObjectStoreRef,
-    StorageConfig,
+    default_logstore, logstore_factories, LogStore, LogStoreFactory, ObjectStoreRef, StorageConfig,
 };
 use deltalake::protocol::SaveMode;
-use deltalake::{DeltaResult, DeltaTable, DeltaTableBuilder, DeltaTableError};
+use deltalake::{DeltaResult, DeltaTable, DeltaTableBuilder, DeltaTableError, TableProperty};
+use futures::TryStreamExt;
 use url::Url;
 
 use crate::error::{LakeError, Result};
@@ -81,8 +81,14 @@ pub(crate) fn register_s3_log_store() {
     });
 }
 
-/// Opens a lake table without creating it; `Ok(None)` when it does not exist yet.
+/// Opens a lake table without creating it; `Ok(None)` when it does not exist yet (no
+/// `_delta_log/` entry under its folder).
 pub async fn open_existing(store: &Store, table: Table) -> Result<Option<DeltaTable>> {
+    let log = format!("{}/_delta_log", table.folder());
+    let mut entries = store.objects().list(Some(&log.as_str().into()));
+    if entries.try_next().await?.is_none() {
+        return Ok(None);
+    }
     let mut delta = unloaded(store, table)?;
     match delta.load().await {
         Ok(()) => Ok(Some(delta)),
@@ -99,12 +105,28 @@ pub async fn open(store: &Store, table: Table) -> Result<DeltaTable> {
     if let Some(delta) = open_existing(store, table).await? {
         return Ok(delta);
     }
-    let schema: StructType = table.schema().as_ref().try_into_kernel()?;
-    let delta = unloaded(store, table)?
+    let arrow_schema = table.schema();
+    let schema: StructType = arrow_schema.as_ref().try_into_kernel()?;
+    let mut create = unloaded(store, table)?
         .create()
         .with_table_name(table.name())
         .with_columns(schema.fields().cloned())
-        .with_save_mode(SaveMode::Ignore)
+        .with_save_mode(SaveMode::Ignore);
+    // Min/max statistics of template bytes are useless for file skipping (and deltalake warns
+    // on every write of them): keep statistics for the other columns only.
+    let stats_columns: Vec<&str> = arrow_schema
+        .fields()
+        .iter()
+        .filter(|f| f.data_type() != &arrow::datatypes::DataType::Binary)
+        .map(|f| f.name().as_str())
+        .collect();
+    if stats_columns.len() < arrow_schema.fields().len() {
+        create = create.with_configuration_property(
+            TableProperty::DataSkippingStatsColumns,
+            Some(stats_columns.join(",")),
+        );
+    }
+    let delta = create
         .await
         .map_err(|e| LakeError::delta(table.name(), e))?;
     after_commit();
@@ -135,9 +157,8 @@ pub async fn append(
     let delta = open(store, table).await?;
     let mut props = CommitProperties::default();
     if let Some((app_id, version)) = txn {
-        props = props.with_application_transaction(deltalake::kernel::Transaction::new(
-            app_id, version,
-        ));
+        props = props
+            .with_application_transaction(deltalake::kernel::Transaction::new(app_id, version));
     }
     delta
         .write(batches)

@@ -2,7 +2,8 @@
 //!
 //! Every failure names what was being done (opening the store, committing to a table, running
 //! a query) so that the CLI can print one clear line; the underlying library error is kept as
-//! the source for `{:#}` formatting.
+//! inside the message (not as a separate `source`), so the one line the CLI prints with `{:#}`
+//! says everything once.
 
 use thiserror::Error;
 
@@ -21,29 +22,29 @@ pub enum LakeError {
         reason: String,
     },
     /// The local store folder could not be created or resolved.
-    #[error("cannot prepare store folder {path}: {source}")]
+    #[error("cannot prepare store folder {path}: {error}")]
     Folder {
         /// The folder that was being created or canonicalized.
         path: String,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// An object-store operation (list, get, put, delete) failed.
-    #[error("object store: {0}")]
+    #[error(transparent)]
     ObjectStore(#[from] object_store::Error),
     /// A Delta Lake operation (load, create, write, delete, update) failed.
-    #[error("delta table {table}: {source}")]
+    #[error("delta table {table}: {error}")]
     Delta {
         /// The lake table involved.
         table: String,
         /// The deltalake error.
-        source: Box<deltalake::DeltaTableError>,
+        error: Box<deltalake::DeltaTableError>,
     },
     /// A DataFusion query or plan failed.
-    #[error("query: {0}")]
+    #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),
     /// Building an Arrow record batch failed (a schema mismatch is a programming error here).
-    #[error("arrow: {0}")]
+    #[error(transparent)]
     Arrow(#[from] arrow::error::ArrowError),
     /// A reference file (SIAK extract, station registry) could not be read or parsed.
     #[error("reference data {path}: {reason}")]
@@ -63,7 +64,7 @@ impl LakeError {
     pub fn delta(table: impl Into<String>, source: deltalake::DeltaTableError) -> Self {
         LakeError::Delta {
             table: table.into(),
-            source: Box::new(source),
+            error: Box::new(source),
         }
     }
 }

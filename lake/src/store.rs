@@ -72,9 +72,9 @@ impl Store {
 
     /// Opens (creating if needed) a store rooted at a local folder.
     pub fn open_folder(folder: &std::path::Path) -> Result<Store> {
-        let folder_error = |source| LakeError::Folder {
+        let folder_error = |error| LakeError::Folder {
             path: folder.display().to_string(),
-            source,
+            error,
         };
         std::fs::create_dir_all(folder).map_err(folder_error)?;
         let root = std::fs::canonicalize(folder).map_err(folder_error)?;
@@ -114,7 +114,10 @@ impl Store {
         let objects: Arc<dyn ObjectStore> = if prefix.is_empty() {
             backend.clone()
         } else {
-            Arc::new(PrefixStore::new(backend.clone(), Path::from(prefix.as_str())))
+            Arc::new(PrefixStore::new(
+                backend.clone(),
+                Path::from(prefix.as_str()),
+            ))
         };
         let mut root = format!("s3://{bucket}/");
         if !prefix.is_empty() {
@@ -242,7 +245,10 @@ mod tests {
             names,
             ["landing/s1/2024-01-01/0.zip", "landing/s1/2024-01-01/a.zip"]
         );
-        assert_eq!(&store.get("landing/s1/2024-01-01/a.zip").await.unwrap()[..], b"abc");
+        assert_eq!(
+            &store.get("landing/s1/2024-01-01/a.zip").await.unwrap()[..],
+            b"abc"
+        );
         assert!(dir.path().join("data/landing/s1/2024-01-01/a.zip").exists());
         assert_eq!(
             store.url_of("lake/packets").unwrap().as_str(),

@@ -26,8 +26,8 @@ fn packet(path: &str, status: &str) -> PacketRecord {
 async fn scalar(store: &Store, sql: &str) -> i64 {
     let ctx = lake::sql_context(store).await.unwrap();
     let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-    let col = arrow::compute::cast(batches[0].column(0), &arrow::datatypes::DataType::Int64)
-        .unwrap();
+    let col =
+        arrow::compute::cast(batches[0].column(0), &arrow::datatypes::DataType::Int64).unwrap();
     col.as_any()
         .downcast_ref::<arrow::array::Int64Array>()
         .unwrap()
@@ -58,10 +58,18 @@ async fn a_fresh_store_answers_sql_with_empty_tables() {
 async fn appends_are_whole_commits_visible_to_sql_and_to_a_reopened_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().to_str().unwrap()).unwrap();
-    let rows = vec![packet("landing/a.zip", "accepted"), packet("landing/b.zip", "rejected")];
-    delta::append(&store, Table::Packets, vec![packets::to_batch(&rows).unwrap()], None)
-        .await
-        .unwrap();
+    let rows = vec![
+        packet("landing/a.zip", "accepted"),
+        packet("landing/b.zip", "rejected"),
+    ];
+    delta::append(
+        &store,
+        Table::Packets,
+        vec![packets::to_batch(&rows).unwrap()],
+        None,
+    )
+    .await
+    .unwrap();
     delta::append(
         &store,
         Table::Packets,
@@ -74,7 +82,11 @@ async fn appends_are_whole_commits_visible_to_sql_and_to_a_reopened_store() {
     let reopened = Store::open(store.url().as_str()).unwrap();
     assert_eq!(scalar(&reopened, "SELECT count(*) FROM packets").await, 3);
     assert_eq!(
-        scalar(&reopened, "SELECT count(*) FROM packets WHERE reason_code = 'CORRUPT_ZIP'").await,
+        scalar(
+            &reopened,
+            "SELECT count(*) FROM packets WHERE reason_code = 'CORRUPT_ZIP'"
+        )
+        .await,
         1
     );
     // create (v0) + two appends
@@ -87,7 +99,9 @@ async fn appends_are_whole_commits_visible_to_sql_and_to_a_reopened_store() {
         Some(7)
     );
     assert_eq!(
-        delta::app_version(&reopened, Table::Packets, "other").await.unwrap(),
+        delta::app_version(&reopened, Table::Packets, "other")
+            .await
+            .unwrap(),
         None
     );
     // The table is a real Delta table on disk.
@@ -104,9 +118,14 @@ async fn delete_and_update_change_only_the_matching_rows() {
     let rows: Vec<_> = (0..5)
         .map(|i| packet(&format!("landing/{i}.zip"), "accepted"))
         .collect();
-    delta::append(&store, Table::Packets, vec![packets::to_batch(&rows).unwrap()], None)
-        .await
-        .unwrap();
+    delta::append(
+        &store,
+        Table::Packets,
+        vec![packets::to_batch(&rows).unwrap()],
+        None,
+    )
+    .await
+    .unwrap();
     delta::delete_where(
         &store,
         Table::Packets,
@@ -124,7 +143,11 @@ async fn delete_and_update_change_only_the_matching_rows() {
     .unwrap();
     assert_eq!(scalar(&store, "SELECT count(*) FROM packets").await, 3);
     assert_eq!(
-        scalar(&store, "SELECT count(*) FROM packets WHERE status = 'rejected'").await,
+        scalar(
+            &store,
+            "SELECT count(*) FROM packets WHERE status = 'rejected'"
+        )
+        .await,
         1
     );
 }

@@ -18,10 +18,10 @@ pub use render::{render, Format};
 #[derive(Debug, Error)]
 pub enum SqlError {
     /// The store or a lake table could not be opened.
-    #[error("{0}")]
+    #[error(transparent)]
     Lake(#[from] lake::LakeError),
     /// DataFusion refused or failed the query; the message is DataFusion's.
-    #[error("{0}")]
+    #[error(transparent)]
     Query(#[from] datafusion::error::DataFusionError),
     /// The result could not be formatted.
     #[error("cannot format result: {0}")]

@@ -70,9 +70,6 @@ pub fn render(
             }
             writer.finish()?;
             drop(writer);
-            if batches.iter().all(|b| b.num_rows() == 0) {
-                write!(out, "[]")?;
-            }
             writeln!(out)?;
         }
     }
@@ -129,8 +126,7 @@ mod tests {
             serde_json::from_str(&rendered(&[sample()], Format::Json)).unwrap();
         assert_eq!(value[0]["status"], "accepted");
         assert_eq!(value[1]["n"], 1);
-        let empty: serde_json::Value =
-            serde_json::from_str(&rendered(&[], Format::Json)).unwrap();
+        let empty: serde_json::Value = serde_json::from_str(&rendered(&[], Format::Json)).unwrap();
         assert_eq!(empty, serde_json::json!([]));
     }
 

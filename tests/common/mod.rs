@@ -15,7 +15,9 @@ pub struct TestStore {
 impl TestStore {
     /// A fresh, empty store.
     pub fn new() -> TestStore {
-        TestStore { dir: tempfile::tempdir().expect("temp dir") }
+        TestStore {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     /// The store's root folder.
@@ -57,10 +59,19 @@ impl TestStore {
         let mut rows = Vec::new();
         for file in files_under(&self.path().join("synth-truth")) {
             if file.extension().and_then(|e| e.to_str()) == Some("csv")
-                && file.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("enrollees"))
-                || file.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()) == Some("enrollees")
+                && file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("enrollees"))
+                || file
+                    .parent()
+                    .and_then(|p| p.file_name())
+                    .and_then(|n| n.to_str())
+                    == Some("enrollees")
             {
-                rows.extend(read_csv(std::fs::read(&file).expect("truth file").as_slice()));
+                rows.extend(read_csv(
+                    std::fs::read(&file).expect("truth file").as_slice(),
+                ));
             }
         }
         rows
@@ -75,7 +86,11 @@ pub fn read_csv(bytes: &[u8]) -> Vec<HashMap<String, String>> {
         .records()
         .map(|r| {
             let r = r.expect("csv row");
-            headers.iter().map(String::from).zip(r.iter().map(String::from)).collect()
+            headers
+                .iter()
+                .map(String::from)
+                .zip(r.iter().map(String::from))
+                .collect()
         })
         .collect()
 }
@@ -85,7 +100,9 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let p = entry.path();
             if p.is_dir() {

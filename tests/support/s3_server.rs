@@ -7,6 +7,8 @@
 //! moto is chosen because it honours `If-None-Match: *` on PUT (put-if-absent), which the
 //! Delta log relies on for atomic commits.
 
+#![allow(dead_code)]
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

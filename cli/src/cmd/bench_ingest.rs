@@ -68,8 +68,7 @@ pub async fn run(store: &lake::Store, args: &BenchIngestArgs) -> Result<()> {
             synth::run(&config, work.objects().as_ref(), &root).await?;
         }
         None => {
-            let copied =
-                copy_prefix(store, &work, ingest::LANDING, args.fetch_concurrency).await?;
+            let copied = copy_prefix(store, &work, ingest::LANDING, args.fetch_concurrency).await?;
             if copied == 0 {
                 bail!(
                     "no packets under {}{}/: run `tunggal synth` on this store first, \

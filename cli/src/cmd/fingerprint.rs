@@ -131,12 +131,28 @@ fn eval_fvc(dir: &Path) -> Result<()> {
         bail!("no *.iso templates in {}", dir.display());
     }
     let report = biometrics::eval::fvc_protocol(&templates)?;
-    println!("FVC protocol on {} ({} templates)", dir.display(), templates.len());
+    println!(
+        "FVC protocol on {} ({} templates)",
+        dir.display(),
+        templates.len()
+    );
     println!("{:<22} {:>8}", "comparisons genuine", report.genuine);
     println!("{:<22} {:>8}", "comparisons impostor", report.impostor);
     println!("{:<22} {:>7.2}%", "EER", 100.0 * report.eer);
-    println!("{:<22} {:>7.2}%", "FNMR at FMR 1%", 100.0 * report.fnmr_at_fmr_1pct);
-    println!("{:<22} {:>7.2}%", "FNMR at FMR 0.1%", 100.0 * report.fnmr_at_fmr_01pct);
-    println!("{:<22} {:>7.2}%", "FNMR at FMR 0", 100.0 * report.fnmr_at_fmr_0);
+    println!(
+        "{:<22} {:>7.2}%",
+        "FNMR at FMR 1%",
+        100.0 * report.fnmr_at_fmr_1pct
+    );
+    println!(
+        "{:<22} {:>7.2}%",
+        "FNMR at FMR 0.1%",
+        100.0 * report.fnmr_at_fmr_01pct
+    );
+    println!(
+        "{:<22} {:>7.2}%",
+        "FNMR at FMR 0",
+        100.0 * report.fnmr_at_fmr_0
+    );
     Ok(())
 }

@@ -16,8 +16,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use ed25519_dalek::SigningKey;
 use packet::{Biodata, Devices, Eye, MissingReason, PacketBuilder, PacketHeader};
 use reference::{
-    BloodType, Citizenship, FamilyRelation, KkNumber, MaritalStatus, Nik, Religion, Resident,
-    Sex, Station,
+    BloodType, Citizenship, FamilyRelation, KkNumber, MaritalStatus, Nik, Religion, Resident, Sex,
+    Station,
 };
 
 /// The site (district) of every fixture station.
@@ -59,8 +59,17 @@ pub fn stations() -> Vec<Station> {
 
 /// Resident number `i` (1-based): alternating sex, adult, in SITE.
 pub fn resident(i: u16) -> Resident {
-    let sex = if i % 2 == 0 { Sex::Female } else { Sex::Male };
-    let birth = NaiveDate::from_ymd_opt(1970 + i32::from(i % 30), 1 + u32::from(i % 12), 1 + u32::from(i % 28)).unwrap();
+    let sex = if i.is_multiple_of(2) {
+        Sex::Female
+    } else {
+        Sex::Male
+    };
+    let birth = NaiveDate::from_ymd_opt(
+        1970 + i32::from(i % 30),
+        1 + u32::from(i % 12),
+        1 + u32::from(i % 28),
+    )
+    .unwrap();
     Resident {
         nik: Nik::new(SITE, birth, sex, i).unwrap(),
         kk_number: KkNumber::new(SITE, NaiveDate::from_ymd_opt(2015, 6, 20).unwrap(), i).unwrap(),
@@ -152,7 +161,7 @@ pub fn builder(i: u16, station: &str, biodata: Biodata) -> PacketBuilder {
     let mut b = PacketBuilder::new(header, biodata)
         .photo(vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3])
         .signature_image(b"\x89PNG\r\n\x1a\nrest".to_vec());
-    let partial = i % 5 == 0;
+    let partial = i.is_multiple_of(5);
     for p in 1..=10 {
         b = if partial && p == 10 {
             b.missing_finger(p, MissingReason::Amputated)
@@ -200,11 +209,17 @@ pub struct Expected {
 /// Writes the registries for residents `1..=residents` and lands `valid` valid packets plus
 /// one packet for each rejection kind. Returns what ingest should conclude.
 pub async fn populate(store: &lake::Store, residents: u16, valid: u16) -> Expected {
-    assert!(valid + 5 <= residents, "need spare residents for the bad packets");
+    assert!(
+        valid + 5 <= residents,
+        "need spare residents for the bad packets"
+    );
     let mut csv = Vec::new();
     reference::stations::write_csv(&mut csv, &stations()).unwrap();
     store
-        .put(&reference::stations::object_path("batch-1"), Bytes::from(csv))
+        .put(
+            &reference::stations::object_path("batch-1"),
+            Bytes::from(csv),
+        )
         .await
         .unwrap();
     // Resident `residents` is deliberately left out of SIAK.
@@ -217,10 +232,13 @@ pub async fn populate(store: &lake::Store, residents: u16, valid: u16) -> Expect
         .unwrap();
 
     let mut expected = Expected::default();
-    let mut land = |id: String, bytes: Vec<u8>| {
+    let land = |id: String, bytes: Vec<u8>| {
         let store = store.clone();
         async move {
-            store.put(&landing_path(&id), Bytes::from(bytes)).await.unwrap();
+            store
+                .put(&landing_path(&id), Bytes::from(bytes))
+                .await
+                .unwrap();
         }
     };
     for i in 1..=valid {
@@ -229,8 +247,8 @@ pub async fn populate(store: &lake::Store, residents: u16, valid: u16) -> Expect
     expected.accepted = valid as usize;
     let mut reject = |code: &'static str| *expected.rejected.entry(code).or_default() += 1;
 
-    // Same bytes as packet 1 at another path.
-    land("copy-of-1".into(), valid_packet(1)).await;
+    // Same bytes as packet 1 at another path (sorting after it, so the copy is the duplicate).
+    land("zz-copy-of-1".into(), valid_packet(1)).await;
     reject("DUPLICATE_PACKET");
     // Signed with the wrong key.
     let i = valid + 1;
@@ -256,7 +274,11 @@ pub async fn populate(store: &lake::Store, residents: u16, valid: u16) -> Expect
     // Biodata sex contradicts the NIK.
     let i = valid + 4;
     let mut bio = Biodata::from_resident(&resident(i));
-    bio.sex = if bio.sex == Sex::Male { Sex::Female } else { Sex::Male };
+    bio.sex = if bio.sex == Sex::Male {
+        Sex::Female
+    } else {
+        Sex::Male
+    };
     let bytes = builder(i, STATION, bio).build(&key(STATION)).unwrap();
     land(packet_id(i), bytes).await;
     reject("BIODATA_NIK_MISMATCH");

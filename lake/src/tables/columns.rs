@@ -42,11 +42,6 @@ pub fn longs(values: impl Iterator<Item = i64>) -> ArrayRef {
     Arc::new(Int64Array::from_iter_values(values))
 }
 
-/// Nullable Int64 column.
-pub fn opt_longs(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
-    Arc::new(values.collect::<Int64Array>())
-}
-
 /// Int16 column.
 pub fn shorts(values: impl Iterator<Item = i16>) -> ArrayRef {
     Arc::new(Int16Array::from_iter_values(values))

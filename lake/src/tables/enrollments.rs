@@ -75,7 +75,11 @@ pub fn schema() -> SchemaRef {
     .map(|n| text(n, false))
     .collect();
     fields.push(Field::new("birth_date", DataType::Date32, false));
-    fields.extend(["sex", "blood_type", "address"].iter().map(|n| text(n, false)));
+    fields.extend(
+        ["sex", "blood_type", "address"]
+            .iter()
+            .map(|n| text(n, false)),
+    );
     fields.push(Field::new("rt", DataType::Int32, false));
     fields.push(Field::new("rw", DataType::Int32, false));
     fields.extend(

@@ -22,6 +22,7 @@ pub const NAME: &str = "fingerprints";
 /// | `enrollment_id` | string | the enrollment (see `enrollments`) |
 /// | `position` | short | ISO/IEC 19794-2 finger position, 1 (right thumb) … 10 (left little) |
 /// | `template` | binary, null | the ISO/IEC 19794-2:2005 minutiae record as captured |
+/// | `prepared` | binary, null | the matcher's pre-processed form (`biometrics::finger::prepare(..).to_bytes()`), computed once at ingest so 1:N search never re-prepares |
 /// | `minutiae_count` | short, null | number of minutiae in the template |
 /// | `quality` | short, null | finger quality 0..100 from the template |
 /// | `missing_reason` | string, null | why no template: `amputated`, `bandaged`, `unusable` |
@@ -31,6 +32,7 @@ pub fn schema() -> SchemaRef {
         text("enrollment_id", false),
         Field::new("position", DataType::Int16, false),
         Field::new("template", DataType::Binary, true),
+        Field::new("prepared", DataType::Binary, true),
         Field::new("minutiae_count", DataType::Int16, true),
         Field::new("quality", DataType::Int16, true),
         text("missing_reason", true),
@@ -47,6 +49,8 @@ pub struct FingerprintRecord {
     pub position: i16,
     /// ISO 19794-2 record bytes, when captured.
     pub template: Option<Vec<u8>>,
+    /// Pre-processed matching form of the template.
+    pub prepared: Option<Vec<u8>>,
     /// Minutiae count of the template.
     pub minutiae_count: Option<i16>,
     /// Finger quality 0..100.
@@ -65,6 +69,7 @@ pub fn to_batch(rows: &[FingerprintRecord]) -> Result<RecordBatch> {
             strings(rows.iter().map(|r| r.enrollment_id.as_str())),
             shorts(rows.iter().map(|r| r.position)),
             opt_binaries(rows.iter().map(|r| r.template.as_deref())),
+            opt_binaries(rows.iter().map(|r| r.prepared.as_deref())),
             opt_shorts(rows.iter().map(|r| r.minutiae_count)),
             opt_shorts(rows.iter().map(|r| r.quality)),
             opt_strings(rows.iter().map(|r| r.missing_reason.as_deref())),
