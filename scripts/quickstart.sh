@@ -20,3 +20,9 @@ echo "== nightly job"
 
 echo "== what landed, by status and reason"
 "$TUNGGAL" sql "SELECT status, reason_code, count(*) AS packets FROM packets GROUP BY status, reason_code ORDER BY packets DESC"
+
+echo "== identity status after 1:N deduplication"
+"$TUNGGAL" sql "SELECT status, count(*) AS enrollments FROM identity_status GROUP BY status ORDER BY enrollments DESC"
+
+echo "== deduplication against the planted truth"
+"$TUNGGAL" eval dedup

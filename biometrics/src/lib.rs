@@ -13,6 +13,7 @@ pub mod error;
 pub mod eval;
 pub mod finger;
 pub mod fusion;
+pub mod index;
 pub mod iris;
 pub mod iso19794;
 pub mod matcher;

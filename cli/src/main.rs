@@ -44,8 +44,20 @@ enum Command {
     Ingest(cmd::ingest::IngestArgs),
     /// The nightly job: every stage that exists, in order, safe to re-run.
     Nightly(cmd::nightly::NightlyArgs),
-    /// Run DataFusion SQL over the lake tables.
+    /// 1:N deduplication of every enrollment not yet searched: statuses and clusters.
+    Dedup(cmd::dedup::DedupCommandArgs),
+    /// Write signed personalization jobs per regency/city; `export check DIR` verifies one.
+    Export(cmd::export::ExportArgs),
+    /// 1:1 check of the two index fingers against a card's chip at pickup: berhasil or gagal.
+    Verify(cmd::verify::VerifyArgs),
+    /// Run DataFusion SQL over the lake tables: a query, -f FILE, --saved NAME, or the shell.
     Sql(cmd::sql::SqlArgs),
+    /// Serve the lake tables over Arrow Flight SQL (authenticated, read-only) for BI tools.
+    ServeSql(cmd::serve_sql::ServeSqlArgs),
+    /// The adjudicators' web console: case queue, evidence, two-person decisions, audit.
+    Console(cmd::console::ConsoleArgs),
+    /// Console accounts: add, disable, reset-password, list (passwords from stdin or env).
+    Users(cmd::users::UsersArgs),
     /// Compare two fingerprint templates, or a CSV of template pairs.
     Match(cmd::fingerprint::MatchArgs),
     /// Accuracy evaluations.
@@ -72,16 +84,24 @@ fn run(cli: Cli) -> Result<()> {
     runtime.block_on(async move {
         match &cli.command {
             Command::Match(args) => cmd::fingerprint::run_match(args),
-            Command::Eval(eval) => cmd::fingerprint::run_eval(eval),
+            Command::Verify(args) => std::process::exit(cmd::verify::run(&cli.store, args).await),
+            Command::Eval(eval) if !eval.needs_store() => cmd::fingerprint::run_eval(eval),
             command => {
                 let store = lake::Store::open(&cli.store)?;
                 match command {
                     Command::Synth(args) => cmd::synth::run(&store, args).await,
                     Command::Ingest(args) => cmd::ingest::run(&store, args).await,
                     Command::Nightly(args) => cmd::nightly::run(&store, args).await,
+                    Command::Dedup(args) => cmd::dedup::run(&store, args).await,
+                    Command::Export(args) => cmd::export::run(&store, args).await,
+                    Command::Verify(_) => unreachable!("handled above"),
+                    Command::Eval(_) => cmd::dedup::eval(&store).await,
                     Command::Sql(args) => cmd::sql::run(&store, args).await,
+                    Command::ServeSql(args) => cmd::serve_sql::run(&store, args).await,
+                    Command::Console(args) => cmd::console::run(&store, args).await,
+                    Command::Users(args) => cmd::users::run(&store, args),
                     Command::Bench(bench) => cmd::run_bench(&store, bench).await,
-                    Command::Match(_) | Command::Eval(_) => unreachable!("handled above"),
+                    Command::Match(_) => unreachable!("handled above"),
                 }
             }
         }

@@ -170,6 +170,26 @@ pub async fn append(
     Ok(())
 }
 
+/// Replaces the whole content of `table` with `batches` in one atomic commit (one new table
+/// version; the previous content stays readable as the version before). Used for tables that
+/// hold a current state derived anew by each run, such as `identity_status` and `clusters`.
+/// An empty input commits an empty table.
+pub async fn overwrite(store: &Store, table: Table, batches: Vec<RecordBatch>) -> Result<()> {
+    let delta = open(store, table).await?;
+    let batches = if batches.is_empty() {
+        vec![RecordBatch::new_empty(table.schema())]
+    } else {
+        batches
+    };
+    delta
+        .write(batches)
+        .with_save_mode(SaveMode::Overwrite)
+        .await
+        .map_err(|e| LakeError::delta(table.name(), e))?;
+    after_commit();
+    Ok(())
+}
+
 /// The last application-transaction version recorded for `app_id` in `table`, if any.
 pub async fn app_version(store: &Store, table: Table, app_id: &str) -> Result<Option<i64>> {
     let Some(delta) = open_existing(store, table).await? else {

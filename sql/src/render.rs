@@ -1,5 +1,6 @@
 //! Printing query results: an aligned table for people, CSV (with a header row) and JSON (an
-//! array of objects) for programs. Binary columns (templates) print as hex.
+//! array of objects) for programs, Parquet for other tools. Binary columns (templates) print
+//! as hex in the text formats.
 
 use std::io::Write;
 
@@ -17,6 +18,8 @@ pub enum Format {
     Csv,
     /// A JSON array with one object per row.
     Json,
+    /// One Parquet file (binary: write it to a file, not a terminal).
+    Parquet,
 }
 
 impl std::str::FromStr for Format {
@@ -27,7 +30,10 @@ impl std::str::FromStr for Format {
             "table" => Ok(Format::Table),
             "csv" => Ok(Format::Csv),
             "json" => Ok(Format::Json),
-            other => Err(format!("unknown format {other:?}: use table, csv or json")),
+            "parquet" => Ok(Format::Parquet),
+            other => Err(format!(
+                "unknown format {other:?}: use table, csv, json or parquet"
+            )),
         }
     }
 }
@@ -71,6 +77,14 @@ pub fn render(
             writer.finish()?;
             drop(writer);
             writeln!(out)?;
+        }
+        Format::Parquet => {
+            let mut writer =
+                parquet::arrow::ArrowWriter::try_new(Vec::new(), schema.clone(), None)?;
+            for batch in batches {
+                writer.write(batch)?;
+            }
+            out.write_all(&writer.into_inner()?)?;
         }
     }
     Ok(())
@@ -140,8 +154,22 @@ mod tests {
     }
 
     #[test]
-    fn format_parses_its_three_names() {
+    fn parquet_reads_back_with_the_same_rows() {
+        let mut out = Vec::new();
+        render(&[sample()], &sample().schema(), Format::Parquet, &mut out).unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(
+            bytes::Bytes::from(out),
+            1024,
+        )
+        .unwrap();
+        let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+        assert_eq!(batches, vec![sample()]);
+    }
+
+    #[test]
+    fn format_parses_its_names() {
         assert_eq!("csv".parse::<Format>().unwrap(), Format::Csv);
+        assert_eq!("parquet".parse::<Format>().unwrap(), Format::Parquet);
         assert!("xml".parse::<Format>().is_err());
     }
 }

@@ -36,6 +36,16 @@ pub enum EvalCommand {
         /// Folder holding the templates.
         dir: PathBuf,
     },
+    /// 1:N deduplication results of the store against its synth truth: FNIR, FPIR, twins
+    /// and family members flagged, adjudication cases per 10,000 enrollments.
+    Dedup,
+}
+
+impl EvalCommand {
+    /// Whether the evaluation reads the store (`--store`).
+    pub fn needs_store(&self) -> bool {
+        matches!(self, EvalCommand::Dedup)
+    }
 }
 
 /// Reads, parses and prepares the first finger view of one template file.
@@ -109,6 +119,7 @@ fn match_pairs(file: &Path) -> Result<()> {
 pub fn run_eval(command: &EvalCommand) -> Result<()> {
     match command {
         EvalCommand::Fvc { dir } => eval_fvc(dir),
+        EvalCommand::Dedup => bail!("`eval dedup` reads the store; run it through main"),
     }
 }
 

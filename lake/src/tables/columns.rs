@@ -94,3 +94,13 @@ pub fn opt_dates(values: impl Iterator<Item = Option<NaiveDate>>) -> ArrayRef {
             .collect::<Date32Array>(),
     )
 }
+
+/// Float64 column.
+pub fn doubles(values: impl Iterator<Item = f64>) -> ArrayRef {
+    Arc::new(arrow::array::Float64Array::from_iter_values(values))
+}
+
+/// Boolean column.
+pub fn bools(values: impl Iterator<Item = bool>) -> ArrayRef {
+    Arc::new(arrow::array::BooleanArray::from_iter(values.map(Some)))
+}

@@ -5,10 +5,15 @@
 //! here, in code, and every writer builds its record batches through the row type of that
 //! module, so a column cannot drift between writers.
 
+pub mod clusters;
+pub mod decisions;
 pub mod enrollments;
 pub mod fingerprints;
+pub mod identity_status;
 pub mod irises;
+pub mod match_candidates;
 pub mod packets;
+pub mod personalization_jobs;
 pub mod runs;
 
 pub(crate) mod columns;
@@ -28,16 +33,32 @@ pub enum Table {
     Irises,
     /// One row per run of a pipeline stage.
     Runs,
+    /// Pairs scored by the nightly 1:N search.
+    MatchCandidates,
+    /// Current duplicate clusters.
+    Clusters,
+    /// Current identity status of every deduplicated enrollment.
+    IdentityStatus,
+    /// Adjudicators' final decisions.
+    Decisions,
+    /// Enrollments sent for card personalization.
+    PersonalizationJobs,
 }
 
 impl Table {
-    /// Every lake table, in the order ingest commits them (children first, `packets` last).
-    pub const ALL: [Table; 5] = [
+    /// Every lake table: ingest's in the order it commits them (children first, `packets`
+    /// last), then those of dedup, adjudication and export.
+    pub const ALL: [Table; 10] = [
         Table::Enrollments,
         Table::Fingerprints,
         Table::Irises,
         Table::Packets,
         Table::Runs,
+        Table::MatchCandidates,
+        Table::Clusters,
+        Table::IdentityStatus,
+        Table::Decisions,
+        Table::PersonalizationJobs,
     ];
 
     /// The table's name: its SQL name and its folder under `lake/`.
@@ -48,6 +69,11 @@ impl Table {
             Table::Fingerprints => fingerprints::NAME,
             Table::Irises => irises::NAME,
             Table::Runs => runs::NAME,
+            Table::MatchCandidates => match_candidates::NAME,
+            Table::Clusters => clusters::NAME,
+            Table::IdentityStatus => identity_status::NAME,
+            Table::Decisions => decisions::NAME,
+            Table::PersonalizationJobs => personalization_jobs::NAME,
         }
     }
 
@@ -59,6 +85,11 @@ impl Table {
             Table::Fingerprints => fingerprints::schema(),
             Table::Irises => irises::schema(),
             Table::Runs => runs::schema(),
+            Table::MatchCandidates => match_candidates::schema(),
+            Table::Clusters => clusters::schema(),
+            Table::IdentityStatus => identity_status::schema(),
+            Table::Decisions => decisions::schema(),
+            Table::PersonalizationJobs => personalization_jobs::schema(),
         }
     }
 

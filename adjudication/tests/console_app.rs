@@ -1,0 +1,722 @@
+//! The console as an actix app, driven through its HTTP interface: authentication, CSRF,
+//! roles, the four-eyes rule, claim locking, idempotent case creation and the exactly-once
+//! decision export.
+//!
+//! Fixture: one synthetic country (synth plants fraud duplicates: one person under two NIKs),
+//! ingested into a lake; clusters are planted from synth's truth (dedup's job in production).
+//! Each test gets its own case store on that one lake.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use actix_web::cookie::Cookie;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::test as atest;
+use actix_web::App;
+use adjudication::cases::{CaseStore, DecisionInput};
+use adjudication::web::{self, ConsoleConfig};
+use adjudication::Role;
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "a long enough password";
+
+struct Lake {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+/// The shared lake: synth + ingest + planted clusters, built once per test binary.
+fn lake() -> &'static Lake {
+    static LAKE: OnceLock<Lake> = OnceLock::new();
+    LAKE.get_or_init(|| {
+        std::thread::spawn(|| {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                let dir = tempfile::tempdir().unwrap();
+                let store = lake::Store::open_folder(dir.path()).unwrap();
+                let mut config = synth::SynthConfig::new(60, 7);
+                config.duplicate_rate = 0.08;
+                config.bad_rate = 0.0;
+                config.progress = synth::ProgressMode::Quiet;
+                synth::run(
+                    &config,
+                    store.objects().as_ref(),
+                    &synth::object_store::path::Path::from(""),
+                )
+                .await
+                .unwrap();
+                let options = ingest::IngestOptions {
+                    progress_bar: false,
+                    ..Default::default()
+                };
+                ingest::ingest(&store, &options).await.unwrap();
+                let clusters = adjudication::fixture::plant_from_synth_truth(&store)
+                    .await
+                    .unwrap();
+                assert!(
+                    clusters.len() >= 2,
+                    "synth planted too few duplicates: {clusters:?}"
+                );
+                Lake {
+                    root: dir.path().to_path_buf(),
+                    _dir: dir,
+                }
+            })
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+struct Console {
+    store: lake::Store,
+    cases: CaseStore,
+    data: actix_web::web::Data<web::AppState>,
+    _db: tempfile::TempDir,
+}
+
+async fn console(config: ConsoleConfig) -> Console {
+    let lake = lake();
+    let store = lake::Store::open_folder(&lake.root).unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let cases = CaseStore::open(&db.path().join("cases.sqlite")).unwrap();
+    let summary = adjudication::lakeview::sync_with(&store, &cases)
+        .await
+        .unwrap();
+    assert!(summary.cases.created >= 2);
+    for (name, role) in [
+        ("adi", Role::Adjudicator),
+        ("budi", Role::Adjudicator),
+        ("sari", Role::Supervisor),
+        ("tono", Role::Auditor),
+    ] {
+        cases.add_user(name, role, PASSWORD).unwrap();
+    }
+    let data = web::state(store.clone(), cases.clone(), config);
+    Console {
+        store,
+        cases,
+        data,
+        _db: db,
+    }
+}
+
+async fn app(
+    c: &Console,
+) -> impl Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error> {
+    atest::init_service(
+        App::new()
+            .app_data(c.data.clone())
+            .wrap(web::security_headers())
+            .configure(web::routes),
+    )
+    .await
+}
+
+/// An API session: its cookie and CSRF token.
+#[derive(Clone)]
+struct Who {
+    cookie: Cookie<'static>,
+    csrf: String,
+}
+
+async fn login<S>(app: &S, user: &str) -> Who
+where
+    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    let resp = atest::call_service(
+        app,
+        atest::TestRequest::post()
+            .uri("/api/login")
+            .set_json(json!({ "username": user, "password": PASSWORD }))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK, "login of {user}");
+    let cookie = resp
+        .response()
+        .cookies()
+        .find(|c| c.name() == web::SESSION_COOKIE)
+        .expect("session cookie")
+        .into_owned();
+    assert!(cookie.http_only().unwrap_or(false));
+    assert!(cookie.secure().unwrap_or(false));
+    let body: Value = atest::read_body_json(resp).await;
+    Who {
+        cookie,
+        csrf: body["csrf_token"].as_str().unwrap().to_string(),
+    }
+}
+
+async fn post<S>(app: &S, who: &Who, uri: &str, body: Value) -> (StatusCode, Value)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    let resp = atest::call_service(
+        app,
+        atest::TestRequest::post()
+            .uri(uri)
+            .cookie(who.cookie.clone())
+            .insert_header((web::CSRF_HEADER, who.csrf.clone()))
+            .set_json(body)
+            .to_request(),
+    )
+    .await;
+    let status = resp.status();
+    let body = atest::read_body(resp).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+async fn get<S>(app: &S, who: Option<&Who>, uri: &str) -> (StatusCode, String)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    let mut req = atest::TestRequest::get().uri(uri);
+    if let Some(w) = who {
+        req = req.cookie(w.cookie.clone());
+    }
+    let resp = atest::call_service(app, req.to_request()).await;
+    let status = resp.status();
+    let body = atest::read_body(resp).await;
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn first_case(c: &Console) -> String {
+    c.cases.queue(&Default::default(), 10).unwrap()[0]
+        .case_id
+        .clone()
+}
+
+#[actix_web::test]
+async fn a_logged_out_user_sees_nothing() {
+    let c = console(ConsoleConfig::default()).await;
+    let app = app(&c).await;
+    let case = first_case(&c);
+    let member = c.cases.case(&case).unwrap().members[0]
+        .enrollment_id
+        .clone();
+    for uri in [
+        "/queue".to_string(),
+        format!("/cases/{case}"),
+        format!("/cases/{case}/image/{member}/photo"),
+        "/audit".to_string(),
+        "/audit/export.csv".to_string(),
+    ] {
+        let (status, body) = get(&app, None, &uri).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{uri}");
+        assert!(body.is_empty(), "{uri} leaked a body");
+    }
+    for uri in [
+        "/api/cases".to_string(),
+        format!("/api/cases/{case}"),
+        "/api/audit".into(),
+        "/api/me".into(),
+    ] {
+        let (status, body) = get(&app, None, &uri).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert!(!body.contains(&member), "{uri} leaked data");
+    }
+    // A forged or stale session cookie is no better than none.
+    let forged = Who {
+        cookie: Cookie::new(web::SESSION_COOKIE, "forged"),
+        csrf: "x".into(),
+    };
+    assert_eq!(
+        get(&app, Some(&forged), "/api/cases").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // After logout the old cookie is dead.
+    let adi = login(&app, "adi").await;
+    assert_eq!(get(&app, Some(&adi), "/api/cases").await.0, StatusCode::OK);
+    assert_eq!(
+        post(&app, &adi, "/api/logout", json!({})).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        get(&app, Some(&adi), "/api/cases").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[actix_web::test]
+async fn posts_without_the_csrf_token_are_refused() {
+    let c = console(ConsoleConfig::default()).await;
+    let app = app(&c).await;
+    let case = first_case(&c);
+    let adi = login(&app, "adi").await;
+    // API without the header, and with a wrong one.
+    for header in [None, Some("wrong")] {
+        let mut req = atest::TestRequest::post()
+            .uri(&format!("/api/cases/{case}/claim"))
+            .cookie(adi.cookie.clone());
+        if let Some(h) = header {
+            req = req.insert_header((web::CSRF_HEADER, h));
+        }
+        let resp = atest::call_service(&app, req.to_request()).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    }
+    // HTML form without the field.
+    let resp = atest::call_service(
+        &app,
+        atest::TestRequest::post()
+            .uri(&format!("/cases/{case}/claim"))
+            .cookie(adi.cookie.clone())
+            .set_form([("comment", "x")])
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    // The login form without its double-submit cookie.
+    let resp = atest::call_service(
+        &app,
+        atest::TestRequest::post()
+            .uri("/login")
+            .set_form([("username", "adi"), ("password", PASSWORD), ("csrf", "abc")])
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    // Nothing was claimed.
+    assert_eq!(c.cases.case(&case).unwrap().claimed_by, None);
+    // With the token, the same claim works.
+    let (status, _) = post(&app, &adi, &format!("/api/cases/{case}/claim"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn an_auditor_cannot_decide_but_reads_the_audit_trail() {
+    let c = console(ConsoleConfig::default()).await;
+    let app = app(&c).await;
+    let case = first_case(&c);
+    let tono = login(&app, "tono").await;
+    let (status, _) = post(&app, &tono, &format!("/api/cases/{case}/claim"), json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let decision = json!({ "outcome": "different_persons", "comment": "looks different" });
+    let (status, _) = post(&app, &tono, &format!("/api/cases/{case}/decide"), decision).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(c.cases.decisions_of(&case).unwrap().is_empty());
+    // Auditors may look at a case (and that look is audited) and read the trail.
+    assert_eq!(
+        get(&app, Some(&tono), &format!("/api/cases/{case}"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, body) = get(&app, Some(&tono), "/api/audit").await;
+    assert_eq!(status, StatusCode::OK);
+    let trail: Value = serde_json::from_str(&body).unwrap();
+    assert!(trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "case_view"
+            && e["username"] == "tono"
+            && e["case_id"] == case.as_str()));
+    let (status, csv) = get(&app, Some(&tono), "/audit/export.csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(csv.starts_with("seq,time,username,action"));
+    // Adjudicators do not read the audit trail.
+    let adi = login(&app, "adi").await;
+    assert_eq!(
+        get(&app, Some(&adi), "/api/audit").await.0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[actix_web::test]
+async fn an_adjudicator_cannot_confirm_their_own_decision_and_a_second_one_makes_it_final() {
+    let c = console(ConsoleConfig::default()).await;
+    let app = app(&c).await;
+    let case = first_case(&c);
+    let members = c.cases.case(&case).unwrap().members;
+    let keep = members[0].enrollment_id.clone();
+    let adi = login(&app, "adi").await;
+    let budi = login(&app, "budi").await;
+
+    // Deciding needs the claim, and a comment.
+    let dup = json!({ "outcome": "duplicate", "keep_enrollment_id": keep, "fraud": true, "comment": "same fingers, two NIKs" });
+    let (status, _) = post(
+        &app,
+        &adi,
+        &format!("/api/cases/{case}/decide"),
+        dup.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "decide without claim");
+    assert_eq!(
+        post(&app, &adi, &format!("/api/cases/{case}/claim"), json!({}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, _) = post(
+        &app,
+        &adi,
+        &format!("/api/cases/{case}/decide"),
+        json!({ "outcome": "duplicate", "keep_enrollment_id": keep, "comment": "  " }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "comment required");
+    let (status, d) = post(&app, &adi, &format!("/api/cases/{case}/decide"), dup).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(d["state"], "pending");
+    assert_eq!(c.cases.case(&case).unwrap().state, "pending_confirmation");
+
+    // The decider can neither claim it for confirmation nor confirm it.
+    assert_eq!(
+        post(&app, &adi, &format!("/api/cases/{case}/claim"), json!({}))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(&app, &adi, &format!("/api/cases/{case}/confirm"), json!({}))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+
+    // A second adjudicator confirms: final, and written to the lake.
+    assert_eq!(
+        post(&app, &budi, &format!("/api/cases/{case}/claim"), json!({}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, d) = post(
+        &app,
+        &budi,
+        &format!("/api/cases/{case}/confirm"),
+        json!({ "comment": "agreed" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    assert_eq!(d["state"], "final");
+    assert_eq!(d["confirmed_by"], "budi");
+    assert!(d["exported_at"].is_i64(), "exported when final: {d}");
+    assert_eq!(c.cases.case(&case).unwrap().state, "decided");
+
+    let ctx = lake::lake_context(&c.store).await.unwrap();
+    let rows = adjudication::lakeview::query(
+        &ctx,
+        &format!("SELECT enrollment_id, effect, fraud, decided_by, confirmed_by FROM decisions WHERE case_id = '{case}'"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), members.len());
+    for r in &rows {
+        let id = adjudication::lakeview::text(r, "enrollment_id");
+        let effect = adjudication::lakeview::text(r, "effect");
+        assert_eq!(effect, if id == keep { "proceed" } else { "block" });
+        assert_eq!(adjudication::lakeview::text(r, "confirmed_by"), "budi");
+    }
+    // The nightly's sync finds nothing left to export.
+    let again = adjudication::lakeview::sync_with(&c.store, &c.cases)
+        .await
+        .unwrap();
+    assert_eq!(again.decisions_exported, 0);
+}
+
+#[actix_web::test]
+async fn a_supervisor_rejects_a_decision_and_the_case_returns_to_the_queue() {
+    let c = console(ConsoleConfig::default()).await;
+    let app = app(&c).await;
+    let case = first_case(&c);
+    let adi = login(&app, "adi").await;
+    let sari = login(&app, "sari").await;
+    post(&app, &adi, &format!("/api/cases/{case}/claim"), json!({})).await;
+    let (s, _) = post(
+        &app,
+        &adi,
+        &format!("/api/cases/{case}/decide"),
+        json!({ "outcome": "refer_back", "fraud": true, "comment": "photo unclear" }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    post(&app, &sari, &format!("/api/cases/{case}/claim"), json!({})).await;
+    let (s, _) = post(&app, &sari, &format!("/api/cases/{case}/reject"), json!({})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "rejecting needs a comment");
+    let (s, d) = post(
+        &app,
+        &sari,
+        &format!("/api/cases/{case}/reject"),
+        json!({ "comment": "no fraud here" }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(d["state"], "rejected");
+    assert_eq!(c.cases.case(&case).unwrap().state, "open");
+}
+
+#[actix_web::test]
+async fn concurrent_claims_give_the_case_to_exactly_one_adjudicator() {
+    let c = console(ConsoleConfig::default()).await;
+    let case = first_case(&c);
+    let users: Vec<String> = (0..8).map(|i| format!("adj{i}")).collect();
+    for u in &users {
+        c.cases.add_user(u, Role::Adjudicator, PASSWORD).unwrap();
+    }
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(users.len()));
+    let handles: Vec<_> = users
+        .iter()
+        .map(|u| {
+            let (cases, case, barrier) = (c.cases.clone(), case.clone(), barrier.clone());
+            let user = adjudication::cases::User {
+                username: u.clone(),
+                role: Role::Adjudicator,
+                disabled: false,
+            };
+            std::thread::spawn(move || {
+                barrier.wait();
+                cases.claim(&user, &case, 600, "test").is_ok()
+            })
+        })
+        .collect();
+    let wins = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|w| *w)
+        .count();
+    assert_eq!(wins, 1);
+    let holder = c.cases.case(&case).unwrap().claimed_by.unwrap();
+    assert!(users.contains(&holder));
+
+    // Over HTTP too: the second adjudicator is told who holds it.
+    let app = app(&c).await;
+    let other = c.cases.queue(&Default::default(), 10).unwrap()[1]
+        .case_id
+        .clone();
+    let adi = login(&app, "adi").await;
+    let budi = login(&app, "budi").await;
+    assert_eq!(
+        post(&app, &adi, &format!("/api/cases/{other}/claim"), json!({}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, body) = post(&app, &budi, &format!("/api/cases/{other}/claim"), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body["message"].as_str().unwrap().contains("adi"));
+    // Releasing frees it.
+    post(
+        &app,
+        &adi,
+        &format!("/api/cases/{other}/release"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        post(&app, &budi, &format!("/api/cases/{other}/claim"), json!({}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+#[actix_web::test]
+async fn a_claim_times_out() {
+    let c = console(ConsoleConfig {
+        claim_seconds: 0,
+        ..Default::default()
+    })
+    .await;
+    let app = app(&c).await;
+    let case = first_case(&c);
+    let adi = login(&app, "adi").await;
+    let budi = login(&app, "budi").await;
+    assert_eq!(
+        post(&app, &adi, &format!("/api/cases/{case}/claim"), json!({}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // adi's claim expired at once: budi may take the case, and adi can no longer decide it.
+    assert_eq!(
+        post(&app, &budi, &format!("/api/cases/{case}/claim"), json!({}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (s, _) = post(
+        &app,
+        &adi,
+        &format!("/api/cases/{case}/decide"),
+        json!({ "outcome": "different_persons", "comment": "x" }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+}
+
+#[actix_web::test]
+async fn logins_are_rate_limited_and_sessions_expire() {
+    let c = console(ConsoleConfig {
+        session_seconds: 0,
+        ..Default::default()
+    })
+    .await;
+    let app = app(&c).await;
+    for _ in 0..5 {
+        let resp = atest::call_service(
+            &app,
+            atest::TestRequest::post()
+                .uri("/api/login")
+                .set_json(json!({ "username": "budi", "password": "wrong password!" }))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    let resp = atest::call_service(
+        &app,
+        atest::TestRequest::post()
+            .uri("/api/login")
+            .set_json(json!({ "username": "budi", "password": PASSWORD }))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    // A session of zero seconds is dead on arrival.
+    let (token, _) = c.cases.login("adi", PASSWORD, "test", 0).unwrap();
+    assert!(c.cases.session(&token).unwrap().is_none());
+    // Disabled users cannot log in.
+    c.cases.disable_user("sari").unwrap();
+    assert!(c.cases.login("sari", PASSWORD, "test", 60).is_err());
+}
+
+#[actix_web::test]
+async fn case_creation_is_idempotent_and_decisions_are_exported_exactly_once() {
+    let c = console(ConsoleConfig::default()).await;
+    let before = c.cases.queue(&Default::default(), 1000).unwrap();
+    let again = adjudication::lakeview::sync_with(&c.store, &c.cases)
+        .await
+        .unwrap();
+    assert_eq!(again.cases.created, 0);
+    assert_eq!(again.cases.existing, before.len());
+    assert_eq!(again.cases.superseded, 0);
+    let after = c.cases.queue(&Default::default(), 1000).unwrap();
+    let ids = |v: &[adjudication::cases::CaseSummary]| {
+        v.iter().map(|c| c.case_id.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&before), ids(&after));
+
+    // A decision made in the case store alone (console down before export) goes out with the
+    // next sync, once.
+    let case = &before[0].case_id;
+    let adi = adjudication::cases::User {
+        username: "adi".into(),
+        role: Role::Adjudicator,
+        disabled: false,
+    };
+    c.cases.claim(&adi, case, 600, "test").unwrap();
+    let d = c
+        .cases
+        .decide(
+            &adi,
+            case,
+            &DecisionInput {
+                outcome: "different_persons".into(),
+                keep_enrollment_id: None,
+                fraud: false,
+                comment: "twins".into(),
+            },
+            "test",
+        )
+        .unwrap();
+    assert_eq!(d.state, "final");
+    let db_path = c.cases.path().to_path_buf();
+    let first = adjudication::sync(&c.store, &db_path).await.unwrap();
+    assert_eq!(first.decisions_exported, 1);
+    let second = adjudication::sync(&c.store, &db_path).await.unwrap();
+    assert_eq!(second.decisions_exported, 0);
+    let ctx = lake::lake_context(&c.store).await.unwrap();
+    let rows = adjudication::lakeview::query(
+        &ctx,
+        &format!(
+            "SELECT effect FROM decisions WHERE decision_id = '{}'",
+            d.decision_id
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), before[0].members.len());
+    assert!(rows
+        .iter()
+        .all(|r| adjudication::lakeview::text(r, "effect") == "proceed"));
+}
+
+#[actix_web::test]
+async fn the_case_page_shows_records_scores_and_the_minutiae_overlay_and_is_audited() {
+    let c = console(ConsoleConfig::default()).await;
+    let app = app(&c).await;
+    let case = first_case(&c);
+    let member = c.cases.case(&case).unwrap().members[1]
+        .enrollment_id
+        .clone();
+    let adi = login(&app, "adi").await;
+    let (status, html) = get(&app, Some(&adi), &format!("/cases/{case}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<svg"), "overlay drawn");
+    assert!(html.contains("class=\"pair\""), "paired minutiae joined");
+    assert!(html.contains("class=\"matrix\""));
+    assert!(
+        html.contains("tr class=\"differs\""),
+        "differing biodata marked"
+    );
+    assert!(html.contains("NIK history"));
+    // A planted fraud duplicate: same fingers, so the best cell is high.
+    let (_, body) = get(&app, Some(&adi), &format!("/api/cases/{case}")).await;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let best = v["evidence"]["pairs"][0]["overlays"][0]["score"]
+        .as_f64()
+        .unwrap();
+    assert!(best > 0.1, "best finger pair similarity {best}");
+    // Images are served and their views audited.
+    let (status, _) = get(
+        &app,
+        Some(&adi),
+        &format!("/cases/{case}/image/{member}/photo"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = get(
+        &app,
+        Some(&adi),
+        &format!("/cases/{case}/image/not-a-member/photo"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let trail = c
+        .cases
+        .audit_trail(0, 1000, Some(&case), Some("adi"))
+        .unwrap();
+    let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+    assert!(actions.contains(&"case_view"), "{actions:?}");
+    assert!(actions.contains(&"image_view"), "{actions:?}");
+    // The OpenAPI description is served.
+    let (status, yaml) = get(&app, None, "/api/openapi.yaml").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(yaml.contains("/api/cases/{case_id}/decide"));
+}
+
+#[test]
+fn the_audit_trail_is_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cases.sqlite");
+    let cases = CaseStore::open(&path).unwrap();
+    cases
+        .audit(Some("adi"), "case_view", Some("c1"), None, None, "test")
+        .unwrap();
+    let conn = rusqlite_connection(&path);
+    assert!(conn.execute("UPDATE audit SET username = 'x'", []).is_err());
+    assert!(conn.execute("DELETE FROM audit", []).is_err());
+    assert_eq!(cases.audit_trail(0, 10, None, None).unwrap().len(), 1);
+}
+
+fn rusqlite_connection(path: &std::path::Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap()
+}

@@ -1,0 +1,180 @@
+//! One gallery partition: the members' compact stored templates and the candidate index over
+//! them.
+//!
+//! Fingers are kept in their stored form ([`FingerTemplate::to_bytes`], 7 bytes per minutia)
+//! and rebuilt (cylinders included, ~0.3–0.5 ms per finger) only for members a search
+//! shortlists; irises are kept decoded (512 bytes of code and mask: comparing them needs no
+//! preparation). The postings hold u32 member indices.
+
+use super::config::{HashFunctions, IndexConfig};
+use super::keys::gallery_keys;
+use super::postings::Postings;
+use crate::finger::FingerTemplate;
+use crate::fusion::PersonTemplate;
+use crate::iris::IrisCode;
+use rayon::prelude::*;
+
+/// No iris in this slot.
+pub(crate) const NO_IRIS: u32 = u32::MAX;
+
+/// One gallery partition: compact templates plus candidate index; the unit that is
+/// persisted ([`Partition::to_bytes`]), streamed when the gallery exceeds RAM, and shipped to
+/// executors. Members are numbered 0.. in the order given to [`Partition::build`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partition {
+    pub(crate) config: IndexConfig,
+    pub(crate) hf: HashFunctions,
+    pub(crate) ids: Vec<String>,
+    /// Start of finger `10·member + position−1` in `finger_data`; `10·len + 1` entries (an
+    /// empty range = no finger).
+    pub(crate) finger_offsets: Vec<u64>,
+    /// Stored finger templates, concatenated.
+    pub(crate) finger_data: Vec<u8>,
+    /// Index into `iris_codes` of each member's right and left iris, or [`NO_IRIS`].
+    pub(crate) iris_slots: Vec<[u32; 2]>,
+    pub(crate) iris_codes: Vec<IrisCode>,
+    pub(crate) postings: Postings,
+}
+
+impl Partition {
+    /// Builds a partition with the default [`IndexConfig`]: stores the templates compactly
+    /// and files every member in the index (in parallel).
+    pub fn build(members: Vec<(String, PersonTemplate)>) -> Partition {
+        Partition::build_with(members, &IndexConfig::default())
+    }
+
+    /// Builds a partition with the given index configuration (see [`IndexConfig`]).
+    ///
+    /// # Panics
+    /// If the configuration is out of range, an id is longer than 65 535 bytes, or the partition would exceed 2³² postings
+    /// (several million members: split the gallery into more partitions).
+    pub fn build_with(members: Vec<(String, PersonTemplate)>, config: &IndexConfig) -> Partition {
+        assert!(config.is_valid(), "index configuration out of range");
+        assert!(
+            members.iter().all(|(id, _)| id.len() <= u16::MAX as usize),
+            "enrollment ids are at most 65 535 bytes"
+        );
+        let hf = config.hash_functions();
+        let per_member: Vec<(Vec<u64>, Vec<Vec<u8>>)> = members
+            .par_iter()
+            .map(|(_, p)| {
+                let fingers = p
+                    .fingers
+                    .iter()
+                    .map(|f| f.as_ref().map(FingerTemplate::to_bytes).unwrap_or_default())
+                    .collect();
+                (gallery_keys(p, config, &hf), fingers)
+            })
+            .collect();
+        let max_list = ((config.max_bucket_share as f64 * members.len() as f64) as usize).max(64);
+        let keys: Vec<Vec<u64>> = per_member.iter().map(|m| m.0.clone()).collect();
+        let postings = Postings::build(&keys, max_list);
+        drop(keys);
+        let mut finger_offsets = Vec::with_capacity(10 * members.len() + 1);
+        let mut finger_data = Vec::new();
+        finger_offsets.push(0);
+        for (_, fingers) in &per_member {
+            for f in fingers {
+                finger_data.extend_from_slice(f);
+                finger_offsets.push(finger_data.len() as u64);
+            }
+        }
+        finger_data.shrink_to_fit();
+        let mut ids = Vec::with_capacity(members.len());
+        let mut iris_slots = Vec::with_capacity(members.len());
+        let mut iris_codes = Vec::new();
+        for (id, p) in members {
+            ids.push(id);
+            let mut slots = [NO_IRIS; 2];
+            for (s, c) in slots.iter_mut().zip(p.irises) {
+                if let Some(c) = c {
+                    *s = iris_codes.len() as u32;
+                    iris_codes.push(c);
+                }
+            }
+            iris_slots.push(slots);
+        }
+        iris_codes.shrink_to_fit();
+        Partition {
+            config: config.clone(),
+            hf,
+            ids,
+            finger_offsets,
+            finger_data,
+            iris_slots,
+            iris_codes,
+            postings,
+        }
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether the partition has no members.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The enrollment id of member `member` (its index in the order built).
+    ///
+    /// # Panics
+    /// If `member` is out of range.
+    pub fn enrollment_id(&self, member: u32) -> &str {
+        &self.ids[member as usize]
+    }
+
+    /// The index configuration the partition was built with.
+    pub fn config(&self) -> &IndexConfig {
+        &self.config
+    }
+
+    /// Number of postings (member entries over all hash lists): the index's size.
+    pub fn postings(&self) -> usize {
+        self.postings.members.len()
+    }
+
+    /// Heap bytes held (templates, ids and index), for memory reports.
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Partition>()
+            + self
+                .ids
+                .iter()
+                .map(|s| s.capacity() + std::mem::size_of::<String>())
+                .sum::<usize>()
+            + 8 * self.finger_offsets.capacity()
+            + self.finger_data.capacity()
+            + 8 * self.iris_slots.capacity()
+            + std::mem::size_of::<IrisCode>() * self.iris_codes.capacity()
+            + self.postings.memory_bytes()
+    }
+
+    /// The stored bytes of a member's finger at ISO position 1..=10 (empty = none).
+    pub(crate) fn finger_bytes(&self, member: u32, position: u8) -> &[u8] {
+        let i = 10 * member as usize + position as usize - 1;
+        &self.finger_data[self.finger_offsets[i] as usize..self.finger_offsets[i + 1] as usize]
+    }
+
+    /// Rebuilds a member's person template; only the finger positions in `positions` (bit
+    /// `p−1` for ISO position `p`) are decoded, the others are left out (the costly part of
+    /// decoding is the cylinders: skip fingers no probe has).
+    pub(crate) fn person(&self, member: u32, positions: u16) -> PersonTemplate {
+        let mut p = PersonTemplate::default();
+        for pos in 1..=10u8 {
+            if positions >> (pos - 1) & 1 == 1 {
+                let b = self.finger_bytes(member, pos);
+                if !b.is_empty() {
+                    // Checked on build/decode of the partition, so this cannot fail.
+                    p.fingers[pos as usize - 1] = FingerTemplate::from_bytes(b).ok();
+                }
+            }
+        }
+        for (eye, &slot) in self.iris_slots[member as usize].iter().enumerate() {
+            if slot != NO_IRIS {
+                p.irises[eye] = Some(self.iris_codes[slot as usize].clone());
+            }
+        }
+        p
+    }
+}

@@ -1,0 +1,158 @@
+//! Inverted lists: hash key → members filed under it, in three flat arrays.
+//!
+//! Keys are stored mixed (a bijection that spreads them evenly), sorted, with a directory on
+//! their top bits, so a lookup is one directory read and a short scan — no hash map, no
+//! per-bucket allocation, and the arrays are written to disk as they are. Members are u32
+//! indices into the partition: 4 bytes per posting.
+
+use super::config::mix;
+use rayon::prelude::*;
+
+/// The inverted lists of one partition (or of a probe set for the within-batch search).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Postings {
+    /// Bits of the directory (`2^dir_bits` slots over the top bits of the mixed key).
+    pub dir_bits: u8,
+    /// Start in `keys` of each directory slot; `2^dir_bits + 1` entries.
+    pub dir: Vec<u32>,
+    /// Mixed keys, ascending.
+    pub keys: Vec<u64>,
+    /// Start in `members` of each key's list; `keys.len() + 1` entries.
+    pub starts: Vec<u32>,
+    /// Member indices, ascending within each list.
+    pub members: Vec<u32>,
+}
+
+impl Postings {
+    /// Builds the lists from each member's keys; lists longer than `max_list` are dropped.
+    pub fn build(per_member: &[Vec<u64>], max_list: usize) -> Postings {
+        let total: usize = per_member.iter().map(Vec::len).sum();
+        assert!(
+            total < u32::MAX as usize,
+            "a partition holds fewer than 2^32 postings"
+        );
+        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(total);
+        for (m, keys) in per_member.iter().enumerate() {
+            pairs.extend(keys.iter().map(|&k| (mix(k), m as u32)));
+        }
+        pairs.par_sort_unstable();
+        pairs.dedup();
+        let mut keys = Vec::new();
+        let mut starts = vec![0u32];
+        let mut members = Vec::with_capacity(pairs.len());
+        let mut i = 0;
+        while i < pairs.len() {
+            let k = pairs[i].0;
+            let mut j = i;
+            while j < pairs.len() && pairs[j].0 == k {
+                j += 1;
+            }
+            if j - i <= max_list {
+                keys.push(k);
+                members.extend(pairs[i..j].iter().map(|p| p.1));
+                starts.push(members.len() as u32);
+            }
+            i = j;
+        }
+        members.shrink_to_fit();
+        let dir_bits = dir_bits_for(keys.len());
+        let dir = directory(&keys, dir_bits);
+        Postings {
+            dir_bits,
+            dir,
+            keys,
+            starts,
+            members,
+        }
+    }
+
+    /// The members filed under `key` (unmixed), ascending.
+    #[inline]
+    pub fn lookup(&self, key: u64) -> &[u32] {
+        let h = mix(key);
+        let slot = if self.dir_bits == 0 {
+            0
+        } else {
+            (h >> (64 - self.dir_bits as u32)) as usize
+        };
+        let (lo, hi) = (self.dir[slot] as usize, self.dir[slot + 1] as usize);
+        match self.keys[lo..hi].binary_search(&h) {
+            Ok(i) => {
+                let i = lo + i;
+                &self.members[self.starts[i] as usize..self.starts[i + 1] as usize]
+            }
+            Err(_) => &[],
+        }
+    }
+
+    /// Heap bytes held.
+    pub fn memory_bytes(&self) -> usize {
+        4 * self.dir.capacity()
+            + 8 * self.keys.capacity()
+            + 4 * self.starts.capacity()
+            + 4 * self.members.capacity()
+    }
+
+    /// Whether the arrays are consistent (checked after decoding, so lookups never panic).
+    pub fn is_consistent(&self, members: usize) -> bool {
+        self.dir_bits <= 32
+            && self.dir.len() == (1usize << self.dir_bits) + 1
+            && self.dir == directory(&self.keys, self.dir_bits)
+            && self.keys.windows(2).all(|w| w[0] < w[1])
+            && self.starts.len() == self.keys.len() + 1
+            && self.starts.first() == Some(&0)
+            && self.starts.windows(2).all(|w| w[0] <= w[1])
+            && *self.starts.last().unwrap_or(&0) as usize == self.members.len()
+            && self.members.iter().all(|&m| (m as usize) < members)
+    }
+}
+
+/// About four keys per directory slot.
+fn dir_bits_for(keys: usize) -> u8 {
+    let mut b = 0u8;
+    while b < 30 && (1usize << b) * 4 < keys {
+        b += 1;
+    }
+    b
+}
+
+pub(crate) fn directory(keys: &[u64], bits: u8) -> Vec<u32> {
+    let slots = 1usize << bits;
+    let mut dir = Vec::with_capacity(slots + 1);
+    let mut i = 0usize;
+    for s in 0..slots {
+        while i < keys.len() && bits > 0 && ((keys[i] >> (64 - bits as u32)) as usize) < s {
+            i += 1;
+        }
+        dir.push(i as u32);
+    }
+    dir.push(keys.len() as u32);
+    if bits == 0 {
+        dir[0] = 0;
+    }
+    dir
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_finds_every_list() {
+        let per: Vec<Vec<u64>> = (0..500u64)
+            .map(|m| (0..20).map(|k| (m * 7 + k * 13) % 300).collect())
+            .collect();
+        let p = Postings::build(&per, usize::MAX);
+        assert!(p.is_consistent(500));
+        for key in 0..300u64 {
+            let want: Vec<u32> = (0..500u32)
+                .filter(|&m| per[m as usize].contains(&key))
+                .collect();
+            assert_eq!(p.lookup(key), &want[..]);
+        }
+        assert!(p.lookup(1 << 40).is_empty());
+        let small = Postings::build(&per, 10);
+        assert!(small.is_consistent(500));
+        assert!(small.lookup(5).len() <= 10);
+    }
+}

@@ -1,0 +1,264 @@
+//! The 1:N index's contracts on small random galleries: persisted form round trip and
+//! corruption handling, mates found, within-batch pairs once each, determinism across
+//! thread counts, and agreement with brute force on what it returns.
+
+use biometrics::finger::FingerTemplate;
+use biometrics::fusion::PersonTemplate;
+use biometrics::index::{
+    search, search_brute, search_within, Candidate, Partition, ProbeSet, SearchParams,
+};
+use biometrics::iris::{Eye, IrisCode};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Minutiae `(x, y, direction, kind)` in the stored quanta (¼ px, 2π/65536).
+type Minutiae = Vec<(i16, i16, u16, u8)>;
+
+fn tft(m: &Minutiae) -> FingerTemplate {
+    let mut b = b"TFT\x01".to_vec();
+    b.extend_from_slice(&(m.len() as u16).to_le_bytes());
+    for &(x, y, t, k) in m {
+        b.extend_from_slice(&x.to_le_bytes());
+        b.extend_from_slice(&y.to_le_bytes());
+        b.extend_from_slice(&t.to_le_bytes());
+        b.push(k);
+    }
+    FingerTemplate::from_bytes(&b).expect("valid stored template")
+}
+
+/// A random "true" person: ten minutiae sets and two iris codes.
+struct Truth {
+    fingers: Vec<Minutiae>,
+    irises: [IrisCode; 2],
+}
+
+fn truth(rng: &mut ChaCha8Rng) -> Truth {
+    let fingers = (0..10)
+        .map(|_| {
+            (0..rng.gen_range(28..40))
+                .map(|_| {
+                    (
+                        rng.gen_range(0..1200),
+                        rng.gen_range(-1600..0),
+                        rng.gen(),
+                        rng.gen_range(1..=2),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let iris = |eye, rng: &mut ChaCha8Rng| IrisCode {
+        eye,
+        quality: 80,
+        code: std::array::from_fn(|_| rng.gen()),
+        mask: [u64::MAX; 32],
+    };
+    Truth {
+        fingers,
+        irises: [iris(Eye::Right, rng), iris(Eye::Left, rng)],
+    }
+}
+
+/// A capture: minutiae jittered by a few pixels, some dropped, iris bits flipped; fingers in
+/// `missing` (bits) and irises when `no_iris` left out.
+fn capture(t: &Truth, rng: &mut ChaCha8Rng, missing: u16, no_iris: bool) -> PersonTemplate {
+    let mut p = PersonTemplate::default();
+    for (i, m) in t.fingers.iter().enumerate() {
+        if missing >> i & 1 == 1 {
+            continue;
+        }
+        let mut noisy: Minutiae = Vec::new();
+        for &(x, y, d, k) in m {
+            if rng.gen_bool(0.9) {
+                noisy.push((
+                    x + rng.gen_range(-8..=8),
+                    y + rng.gen_range(-8..=8),
+                    d.wrapping_add(rng.gen_range(0..1200)).wrapping_sub(600),
+                    k,
+                ));
+            }
+        }
+        p.fingers[i] = Some(tft(&noisy));
+    }
+    if !no_iris {
+        for (e, code) in t.irises.iter().enumerate() {
+            let mut c = code.clone();
+            for w in c.code.iter_mut() {
+                for _ in 0..6 {
+                    *w ^= 1 << rng.gen_range(0..64);
+                }
+            }
+            p.irises[e] = Some(c);
+        }
+    }
+    p
+}
+
+struct World {
+    gallery: Vec<(String, PersonTemplate)>,
+    probes: Vec<(String, PersonTemplate)>,
+    /// (probe, gallery member) planted mates.
+    mates: Vec<(u32, u32)>,
+}
+
+fn world(seed: u64, n: usize, mates: usize, strangers: usize) -> World {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let truths: Vec<Truth> = (0..n).map(|_| truth(&mut rng)).collect();
+    let gallery = truths
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (format!("g{i}"), capture(t, &mut rng, 0, false)))
+        .collect();
+    let mut probes = Vec::new();
+    let mut planted = Vec::new();
+    for k in 0..mates {
+        let m = rng.gen_range(0..n);
+        // Every third mate without irises, every other one with four fingers missing.
+        let missing = if k % 2 == 0 { 0b10_0110_0001 } else { 0 };
+        probes.push((
+            format!("m{k}"),
+            capture(&truths[m], &mut rng, missing, k % 3 == 0),
+        ));
+        planted.push((k as u32, m as u32));
+    }
+    for k in 0..strangers {
+        let t = truth(&mut rng);
+        probes.push((format!("s{k}"), capture(&t, &mut rng, 0, false)));
+    }
+    World {
+        gallery,
+        probes,
+        mates: planted,
+    }
+}
+
+fn params() -> SearchParams {
+    SearchParams {
+        shortlist: 8,
+        ..SearchParams::default()
+    }
+}
+
+fn pairs(c: &[Candidate]) -> Vec<(u32, u32)> {
+    c.iter().map(|c| (c.probe, c.member)).collect()
+}
+
+#[test]
+fn persisted_form_round_trips() {
+    let w = world(1, 40, 0, 0);
+    let p = Partition::build(w.gallery);
+    let bytes = p.to_bytes();
+    let back = Partition::from_bytes(&bytes).expect("round trip");
+    assert_eq!(back, p);
+    assert_eq!(back.to_bytes(), bytes);
+    assert_eq!(back.enrollment_id(7), "g7");
+    assert_eq!(back.len(), 40);
+    assert!(back.memory_bytes() > 0);
+    let empty = Partition::build(Vec::new());
+    assert!(empty.is_empty());
+    assert_eq!(Partition::from_bytes(&empty.to_bytes()).unwrap(), empty);
+}
+
+#[test]
+fn corrupted_bytes_are_an_error_not_a_panic() {
+    let w = world(2, 12, 0, 0);
+    let bytes = Partition::build(w.gallery).to_bytes();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for _ in 0..300 {
+        let mut b = bytes.clone();
+        let i = rng.gen_range(0..b.len());
+        b[i] ^= 1 << rng.gen_range(0..8);
+        assert!(Partition::from_bytes(&b).is_err(), "flip at {i} accepted");
+    }
+    for len in (0..bytes.len()).step_by(97).chain([bytes.len() - 1]) {
+        assert!(
+            Partition::from_bytes(&bytes[..len]).is_err(),
+            "truncated {len}"
+        );
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(Partition::from_bytes(&longer).is_err());
+    assert!(Partition::from_bytes(b"XXXX").is_err());
+}
+
+#[test]
+fn finds_planted_mates_at_low_penetration_and_agrees_with_brute_force() {
+    let w = world(4, 300, 12, 8);
+    let part = Partition::build(w.gallery);
+    let probes = ProbeSet::build(w.probes);
+    let p = params();
+    let (found, stats) = search(&probes, &part, &p);
+    let (all, brute_stats) = search_brute(&probes, &part, &p);
+    for m in &w.mates {
+        assert!(pairs(&found).contains(m), "mate {m:?} not found");
+    }
+    // Everything the index returns, brute force returns with the same score.
+    for c in &found {
+        assert!(
+            all.contains(c),
+            "{:?} not in brute force",
+            (c.probe, c.member)
+        );
+    }
+    assert_eq!(pairs(&all), pairs(&found), "brute force finds nothing more");
+    assert!(stats.penetration() < 0.05, "{}", stats.penetration());
+    assert_eq!(brute_stats.penetration(), 1.0);
+    // Sorted by probe, then LLR descending.
+    assert!(found.windows(2).all(|w| w[0].probe < w[1].probe
+        || (w[0].probe == w[1].probe && w[0].score.llr >= w[1].score.llr)));
+}
+
+#[test]
+fn within_batch_pairs_come_once_with_probe_below_member() {
+    // The probes: each person twice (both captures in the same night) plus strangers.
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let truths: Vec<Truth> = (0..30).map(|_| truth(&mut rng)).collect();
+    let mut batch = Vec::new();
+    for (i, t) in truths.iter().enumerate() {
+        batch.push((format!("a{i}"), capture(t, &mut rng, 0, i % 4 == 0)));
+    }
+    for (i, t) in truths.iter().enumerate().take(10) {
+        batch.push((format!("b{i}"), capture(t, &mut rng, 0b11, false)));
+    }
+    let probes = ProbeSet::build(batch);
+    let (found, stats) = search_within(&probes, &params());
+    let mut got = pairs(&found);
+    assert!(got.iter().all(|&(a, b)| a < b));
+    got.sort_unstable();
+    let n = got.len();
+    got.dedup();
+    assert_eq!(got.len(), n, "a pair came twice");
+    let want: Vec<(u32, u32)> = (0..10).map(|i| (i, 30 + i)).collect();
+    assert_eq!(got, want);
+    assert!(stats.penetration() < 0.5);
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let w = world(6, 200, 10, 10);
+    let part = Partition::build(w.gallery.clone());
+    let probes = ProbeSet::build(w.probes.clone());
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let part = Partition::build(w.gallery.clone());
+            let probes = ProbeSet::build(w.probes.clone());
+            (
+                part.to_bytes(),
+                search(&probes, &part, &params()).0,
+                search_within(&probes, &params()).0,
+            )
+        })
+    };
+    let one = run(1);
+    let three = run(3);
+    assert_eq!(one.0, three.0);
+    assert_eq!(one.0, part.to_bytes());
+    assert_eq!(one.1, three.1);
+    assert_eq!(one.2, three.2);
+    assert_eq!(search(&probes, &part, &params()).0, one.1);
+}

@@ -1,0 +1,56 @@
+//! `tunggal bench dedup`: 1:N search at gallery scale beside brute force, one table.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+/// Flags of `tunggal bench dedup`.
+#[derive(clap::Args, Debug)]
+pub struct BenchDedupArgs {
+    /// Gallery persons (synthesized in memory, prepared and indexed like a nightly run).
+    #[arg(long, default_value_t = 10_000)]
+    gallery: usize,
+
+    /// Probes searched against the gallery.
+    #[arg(long, default_value_t = 1_000)]
+    probes: usize,
+
+    /// Share of probes that are re-captures of a gallery person.
+    #[arg(long, default_value_t = 0.01)]
+    mate_rate: f64,
+
+    /// Gallery persons per partition.
+    #[arg(long, default_value_t = 50_000)]
+    partition_size: usize,
+
+    /// Probe–gallery pairs timed by brute force (then extrapolated to all pairs).
+    #[arg(long, default_value_t = 20_000)]
+    brute_pairs: usize,
+
+    /// Seed of the synthetic population.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+
+    /// Cache built gallery partitions in this folder and reuse them on the next run.
+    #[arg(long)]
+    cache: Option<PathBuf>,
+}
+
+/// Runs the benchmark and prints its table.
+pub fn run(args: &BenchDedupArgs) -> Result<()> {
+    let opts = dedup::bench::BenchOptions {
+        gallery: args.gallery,
+        probes: args.probes,
+        mate_rate: args.mate_rate,
+        partition_size: args.partition_size,
+        brute_pairs: args.brute_pairs,
+        seed: args.seed,
+        cache: args.cache.clone(),
+    };
+    let started = std::time::Instant::now();
+    let report = dedup::bench::run(&opts, &|line| {
+        eprintln!("[{:>7.1}s] {line}", started.elapsed().as_secs_f64())
+    })?;
+    println!("{report}");
+    Ok(())
+}

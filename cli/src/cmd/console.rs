@@ -1,0 +1,67 @@
+//! `tunggal console`: the adjudicators' web console over the lake of `--store`, with its case
+//! store in SQLite. Thin glue over [`adjudication::serve`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+
+/// Where the case store lives: `--case-db`, `TUNGGAL_CASE_DB`, or beside a local store.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CaseDbArg {
+    /// The case store (SQLite) file. Default: `<store folder>/adjudication/cases.sqlite` for a
+    /// local store, `./tunggal-cases.sqlite` for an object store.
+    #[arg(long, env = adjudication::CASE_DB_ENV)]
+    pub case_db: Option<PathBuf>,
+}
+
+impl CaseDbArg {
+    /// The case store file for `store`.
+    pub fn path(&self, store: &lake::Store) -> PathBuf {
+        self.case_db
+            .clone()
+            .unwrap_or_else(|| adjudication::default_case_db(store))
+    }
+}
+
+/// Flags of `tunggal console`.
+#[derive(clap::Args, Debug)]
+pub struct ConsoleArgs {
+    /// Address to listen on (port 0: any free port; the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    #[command(flatten)]
+    pub case_db: CaseDbArg,
+
+    /// Send cookies without the `Secure` flag: only behind a TLS-terminating proxy that talks
+    /// plain HTTP to the console on a non-loopback address.
+    #[arg(long)]
+    pub insecure_cookies: bool,
+
+    /// Minutes a claim holds a case before it returns to the queue.
+    #[arg(long, default_value_t = 30)]
+    pub claim_minutes: i64,
+
+    /// Hours a login session lasts.
+    #[arg(long, default_value_t = 8)]
+    pub session_hours: i64,
+
+    /// Seconds between re-reads of the lake's clusters into cases (and decision exports).
+    #[arg(long, default_value_t = 300)]
+    pub sync_seconds: u64,
+}
+
+/// Serves the console until interrupted.
+pub async fn run(store: &lake::Store, args: &ConsoleArgs) -> Result<()> {
+    let config = adjudication::ConsoleConfig {
+        bind: args.bind.clone(),
+        secure_cookies: !args.insecure_cookies,
+        claim_seconds: args.claim_minutes * 60,
+        session_seconds: args.session_hours * 3600,
+        sync_every: Duration::from_secs(args.sync_seconds.max(1)),
+        ..Default::default()
+    };
+    adjudication::serve(store.clone(), &args.case_db.path(store), config).await?;
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! `tunggal dedup` and `tunggal eval dedup`: the nightly 1:N search and its evaluation
+//! against synth truth.
+
+use anyhow::Result;
+
+/// Flags of `tunggal dedup` (also taken by `tunggal nightly`).
+#[derive(clap::Args, Debug)]
+pub struct DedupArgs {
+    /// Target false-positive identification rate of the `match` band (acted upon): the share
+    /// of unique persons that may be flagged. Turned into a fused-score threshold by the
+    /// fusion calibration and the gallery size.
+    #[arg(long, default_value_t = 1e-4)]
+    pub match_fpir: f64,
+
+    /// Target FPIR of the `possible` band (recorded for review, not acted upon).
+    #[arg(long, default_value_t = 1e-2)]
+    pub possible_fpir: f64,
+
+    /// New enrollments searched together; each batch becomes one persisted gallery partition.
+    #[arg(long, default_value_t = 5_000)]
+    pub batch_size: usize,
+
+    /// Also search every batch by brute force and report what the index missed (slow).
+    #[arg(long)]
+    pub check_brute_force: bool,
+}
+
+/// Flags of `tunggal dedup` alone.
+#[derive(clap::Args, Debug)]
+pub struct DedupCommandArgs {
+    #[command(flatten)]
+    dedup: DedupArgs,
+
+    /// Never draw a progress bar (log lines instead), even on a terminal.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+impl DedupArgs {
+    /// The library options these flags stand for.
+    pub fn options(&self, progress_bar: bool) -> dedup::DedupOptions {
+        dedup::DedupOptions {
+            match_fpir: self.match_fpir,
+            possible_fpir: self.possible_fpir,
+            batch_size: self.batch_size,
+            compare_brute_force: self.check_brute_force,
+            progress_bar,
+            ..dedup::DedupOptions::default()
+        }
+    }
+}
+
+/// Runs one dedup stage and prints its summary.
+pub async fn run(store: &lake::Store, args: &DedupCommandArgs) -> Result<()> {
+    let summary = dedup::dedup(store, &args.dedup.options(!args.no_progress)).await?;
+    println!("{summary}");
+    Ok(())
+}
+
+/// Prints FNIR, FPIR and adjudication load against the store's synth truth.
+pub async fn eval(store: &lake::Store) -> Result<()> {
+    let ev = dedup::eval::evaluate(store).await?;
+    println!("{ev}");
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! `tunggal users add|disable|reset-password|list`: the console's accounts, in the case store.
+//!
+//! Passwords never appear on the command line: they are read from `TUNGGAL_PASSWORD` or, when
+//! that is unset, from the first line of standard input.
+
+use std::io::BufRead;
+
+use anyhow::{bail, Context, Result};
+
+use super::console::CaseDbArg;
+
+/// Environment variable a script may use to pass the password.
+pub const PASSWORD_ENV: &str = "TUNGGAL_PASSWORD";
+
+/// `tunggal users …`.
+#[derive(clap::Args, Debug)]
+pub struct UsersArgs {
+    #[command(subcommand)]
+    pub command: UsersCommand,
+    #[command(flatten)]
+    pub case_db: CaseDbArg,
+}
+
+/// What to do with an account.
+#[derive(clap::Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Add a user; the password comes from TUNGGAL_PASSWORD or the first line of stdin.
+    Add {
+        /// Login name.
+        username: String,
+        /// adjudicator, supervisor or auditor.
+        #[arg(long)]
+        role: String,
+    },
+    /// Disable a user and end their sessions.
+    Disable {
+        /// Login name.
+        username: String,
+    },
+    /// Set a new password (TUNGGAL_PASSWORD or stdin), re-enable the user, end their sessions.
+    ResetPassword {
+        /// Login name.
+        username: String,
+    },
+    /// List the users and their roles.
+    List,
+}
+
+fn read_password() -> Result<String> {
+    if let Ok(p) = std::env::var(PASSWORD_ENV) {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let p = line.trim_end_matches(['\r', '\n']).to_string();
+    if p.is_empty() {
+        bail!("no password: set {PASSWORD_ENV} or give it on standard input");
+    }
+    Ok(p)
+}
+
+/// Runs one account command.
+pub fn run(store: &lake::Store, args: &UsersArgs) -> Result<()> {
+    let cases = adjudication::CaseStore::open(&args.case_db.path(store))?;
+    match &args.command {
+        UsersCommand::Add { username, role } => {
+            let role = adjudication::Role::parse(role)?;
+            cases.add_user(username, role, &read_password()?)?;
+            println!("added {username} ({})", role.as_str());
+        }
+        UsersCommand::Disable { username } => {
+            cases.disable_user(username)?;
+            println!("disabled {username}");
+        }
+        UsersCommand::ResetPassword { username } => {
+            cases.reset_password(username, &read_password()?)?;
+            println!("new password set for {username}");
+        }
+        UsersCommand::List => {
+            for u in cases.users()? {
+                println!(
+                    "{}\t{}{}",
+                    u.username,
+                    u.role.as_str(),
+                    if u.disabled { "\tdisabled" } else { "" }
+                );
+            }
+        }
+    }
+    Ok(())
+}

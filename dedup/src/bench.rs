@@ -1,0 +1,423 @@
+//! `tunggal bench dedup`: the 1:N search at gallery scale, beside brute force measured in the
+//! same run.
+//!
+//! The gallery is synthesized in memory (`synth::biometric::Body` captures, prepared like
+//! ingest prepares them, indexed into partitions like a nightly run), optionally cached as
+//! partition files so the next run at the same size starts at once. Probes are new persons
+//! plus planted mates (re-captures of gallery persons at fair or poor quality). Brute force
+//! is timed on a sample of pairs and extrapolated to the whole search.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use biometrics::finger::{prepare, FingerTemplate};
+use biometrics::fusion::{llr_threshold_for_fmr, PersonTemplate};
+use biometrics::index::{self, Partition, ProbeSet, SearchParams};
+use biometrics::iris::IrisCode;
+use biometrics::iso19794;
+use packet::Eye;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use synth::biometric::{Body, Lineage};
+use synth::capture::CaptureQuality;
+
+use crate::error::{DedupError, Result};
+
+/// What to benchmark.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Gallery persons.
+    pub gallery: usize,
+    /// Probes searched.
+    pub probes: usize,
+    /// Share of probes that are re-captures of a gallery person.
+    pub mate_rate: f64,
+    /// Gallery persons per partition.
+    pub partition_size: usize,
+    /// Probe–member pairs timed by brute force.
+    pub brute_pairs: usize,
+    /// Seed of the synthetic population.
+    pub seed: u64,
+    /// Folder where built partitions are cached between runs.
+    pub cache: Option<PathBuf>,
+}
+
+/// The figures of one benchmark run.
+#[derive(Clone, Debug, Default)]
+pub struct BenchReport {
+    /// Gallery persons and partitions.
+    pub gallery: usize,
+    /// Partitions.
+    pub partitions: usize,
+    /// Probes and planted mates among them.
+    pub probes: usize,
+    /// Planted mates.
+    pub mates: usize,
+    /// Mates found at or above the decision threshold.
+    pub mates_found: usize,
+    /// Non-mate probes flagged at or above the decision threshold.
+    pub false_flags: usize,
+    /// Time to build (or load) the gallery.
+    pub build: Duration,
+    /// Whether the gallery came from the cache.
+    pub cached: bool,
+    /// Wall time of the search (index + full matching) over all partitions.
+    pub search: Duration,
+    /// Wall time of the index stage, summed over partitions.
+    pub index_time: Duration,
+    /// Wall time of decoding and full matching, summed over partitions.
+    pub match_time: Duration,
+    /// Full person comparisons.
+    pub full_comparisons: u64,
+    /// Pairs covered.
+    pub pairs: u64,
+    /// Brute force: pairs timed, wall time.
+    pub brute_sample: (u64, Duration),
+    /// Gallery memory (partitions) in bytes.
+    pub gallery_bytes: usize,
+    /// Peak resident memory of the process, bytes.
+    pub peak_rss: u64,
+    /// Decision threshold used.
+    pub threshold: f32,
+}
+
+impl BenchReport {
+    /// Brute force extrapolated to all pairs.
+    pub fn brute_estimate(&self) -> Duration {
+        let (n, t) = self.brute_sample;
+        if n == 0 {
+            return Duration::ZERO;
+        }
+        t.mul_f64(self.pairs as f64 / n as f64)
+    }
+}
+
+fn capture(
+    lineage: Lineage,
+    fingers: u16,
+    eyes: [bool; 2],
+    q: CaptureQuality,
+    seed: u64,
+) -> PersonTemplate {
+    let body = Body::of(lineage);
+    let positions: Vec<u8> = (1..=10u8).filter(|p| fingers >> (p - 1) & 1 == 1).collect();
+    let eye_list: Vec<Eye> = Eye::BOTH
+        .into_iter()
+        .zip(eyes)
+        .filter(|e| e.1)
+        .map(|e| e.0)
+        .collect();
+    let cap = body.capture(&positions, &eye_list, q, seed);
+    let mut p = PersonTemplate::default();
+    for (pos, bytes) in &cap.fingers {
+        if let Ok(rec) = iso19794::parse(bytes) {
+            if let Some(view) = rec.views.first() {
+                let t: FingerTemplate = prepare(view, rec.res_x, rec.res_y);
+                p.fingers[usize::from(*pos) - 1] = Some(t);
+            }
+        }
+    }
+    for (eye, bytes) in &cap.irises {
+        if let Ok(code) = IrisCode::from_bytes(bytes) {
+            p.irises[usize::from(*eye == Eye::Left)] = Some(code);
+        }
+    }
+    p
+}
+
+fn person_seed(seed: u64, i: usize) -> u64 {
+    seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (i as u64).wrapping_add(0x51_0000_0000)
+}
+
+fn quality(rng: &mut ChaCha8Rng) -> CaptureQuality {
+    match rng.gen_range(0..100) {
+        0..70 => CaptureQuality::Good,
+        70..95 => CaptureQuality::Fair,
+        _ => CaptureQuality::Poor,
+    }
+}
+
+/// Gallery person `i`: own body, 0-2 fingers missing now and then, both eyes mostly.
+fn gallery_person(seed: u64, i: usize) -> PersonTemplate {
+    let mut rng = ChaCha8Rng::seed_from_u64(person_seed(seed, i) ^ 0xaa);
+    let mut fingers: u16 = 0x3ff;
+    if rng.gen_bool(0.05) {
+        fingers &= !(1 << rng.gen_range(0..10));
+    }
+    let eyes = [rng.gen_bool(0.97), rng.gen_bool(0.97)];
+    let q = quality(&mut rng);
+    capture(
+        Lineage::Own {
+            seed: person_seed(seed, i),
+        },
+        fingers,
+        eyes,
+        q,
+        rng.gen(),
+    )
+}
+
+fn cache_file(opts: &BenchOptions, k: usize) -> Option<PathBuf> {
+    opts.cache.as_ref().map(|d| {
+        d.join(format!(
+            "gallery-s{}-n{}-p{}-{k:04}.seg",
+            opts.seed, opts.gallery, opts.partition_size
+        ))
+    })
+}
+
+/// Builds (or loads from the cache) the gallery partitions.
+fn gallery(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<(Vec<Partition>, bool)> {
+    let size = opts.partition_size.max(1);
+    let count = opts.gallery.div_ceil(size);
+    let mut parts = Vec::with_capacity(count);
+    let mut all_cached = true;
+    for k in 0..count {
+        let file = cache_file(opts, k);
+        if let Some(bytes) = file.as_ref().and_then(|f| std::fs::read(f).ok()) {
+            parts.push(
+                Partition::from_bytes(&bytes).map_err(|e| DedupError::Segment {
+                    path: format!("{:?}", file),
+                    reason: e.to_string(),
+                })?,
+            );
+            continue;
+        }
+        all_cached = false;
+        let range = k * size..((k + 1) * size).min(opts.gallery);
+        let members: Vec<(String, PersonTemplate)> = range
+            .into_par_iter()
+            .map(|i| (format!("g{i}"), gallery_person(opts.seed, i)))
+            .collect();
+        let p = Partition::build(members);
+        if let Some(f) = &file {
+            if let Some(dir) = f.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = std::fs::write(f, p.to_bytes());
+        }
+        parts.push(p);
+        progress(&format!(
+            "gallery partition {}/{count} built ({} persons)",
+            k + 1,
+            ((k + 1) * size).min(opts.gallery)
+        ));
+    }
+    Ok((parts, all_cached))
+}
+
+/// Probes: planted mates (index < mates, re-captures of gallery persons) then new persons.
+fn probes(opts: &BenchOptions) -> (Vec<(String, PersonTemplate)>, usize) {
+    let mates = ((opts.probes as f64) * opts.mate_rate).round() as usize;
+    let list = (0..opts.probes)
+        .into_par_iter()
+        .map(|j| {
+            let mut rng = ChaCha8Rng::seed_from_u64(person_seed(opts.seed, j) ^ 0x5eed_9);
+            if j < mates && opts.gallery > 0 {
+                let target = rng.gen_range(0..opts.gallery);
+                let q = if rng.gen_bool(0.5) {
+                    CaptureQuality::Fair
+                } else {
+                    CaptureQuality::Poor
+                };
+                let person = capture(
+                    Lineage::Own {
+                        seed: person_seed(opts.seed, target),
+                    },
+                    0x3ff,
+                    [true, true],
+                    q,
+                    rng.gen(),
+                );
+                (format!("m{j}:g{target}"), person)
+            } else {
+                let person = capture(
+                    Lineage::Own {
+                        seed: person_seed(opts.seed.wrapping_add(1), opts.gallery + j),
+                    },
+                    0x3ff,
+                    [true, true],
+                    quality(&mut rng),
+                    rng.gen(),
+                );
+                (format!("n{j}"), person)
+            }
+        })
+        .collect();
+    (list, mates)
+}
+
+/// Peak resident set size of this process (Linux), bytes.
+pub fn peak_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
+}
+
+/// Runs the benchmark; `progress` receives one line per step.
+pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> {
+    let t = Instant::now();
+    let (parts, cached) = gallery(opts, progress)?;
+    let build = t.elapsed();
+    let (probe_list, mates) = probes(opts);
+    let probe_set = ProbeSet::build(probe_list);
+    progress(&format!("{} probes prepared", probe_set.len()));
+    let threshold = llr_threshold_for_fmr(1e-4 / opts.gallery.max(1) as f64);
+    let params = SearchParams {
+        min_llr: threshold,
+        ..SearchParams::default()
+    };
+
+    let mut report = BenchReport {
+        gallery: opts.gallery,
+        partitions: parts.len(),
+        probes: probe_set.len(),
+        mates,
+        build,
+        cached,
+        threshold,
+        gallery_bytes: parts.iter().map(|p| p.memory_bytes()).sum(),
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let mut hits: Vec<(String, String)> = Vec::new();
+    for (k, p) in parts.iter().enumerate() {
+        let (cands, stats) = index::search(&probe_set, p, &params);
+        report.full_comparisons += stats.full_comparisons;
+        report.pairs += stats.pairs;
+        report.index_time += Duration::from_nanos(stats.index_ns);
+        report.match_time += Duration::from_nanos(stats.match_ns);
+        for c in cands {
+            hits.push((
+                probe_set.enrollment_id(c.probe).to_string(),
+                p.enrollment_id(c.member).to_string(),
+            ));
+        }
+        progress(&format!("searched partition {}/{}", k + 1, parts.len()));
+    }
+    report.search = t.elapsed();
+    for j in 0..probe_set.len() {
+        let id = probe_set.enrollment_id(j as u32);
+        let mine: Vec<&String> = hits.iter().filter(|h| h.0 == id).map(|h| &h.1).collect();
+        match id.split_once(':') {
+            Some((_, target)) => report.mates_found += mine.iter().any(|m| *m == target) as usize,
+            None => report.false_flags += (!mine.is_empty()) as usize,
+        }
+    }
+
+    // Brute force on a sample: the first probes against the first partition.
+    if let Some(first) = parts.first() {
+        let per_probe = first.len().max(1);
+        let sample_probes = (opts.brute_pairs / per_probe).clamp(1, probe_set.len().max(1));
+        let ids: Vec<(String, PersonTemplate)> = (0..sample_probes.min(probe_set.len()))
+            .map(|j| {
+                (
+                    probe_set.enrollment_id(j as u32).to_string(),
+                    probe_set.person(j as u32).clone(),
+                )
+            })
+            .collect();
+        if !ids.is_empty() {
+            let sample = ProbeSet::build(ids);
+            let t = Instant::now();
+            let (_, stats) = index::search_brute(&sample, first, &params);
+            report.brute_sample = (stats.pairs, t.elapsed());
+        }
+    }
+    report.peak_rss = peak_rss();
+    Ok(report)
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = |d: Duration| d.as_secs_f64();
+        let brute = self.brute_estimate();
+        writeln!(
+            f,
+            "bench dedup: gallery {} in {} partitions, {} probes ({} planted mates), {} threads",
+            self.gallery,
+            self.partitions,
+            self.probes,
+            self.mates,
+            rayon::current_num_threads()
+        )?;
+        writeln!(f, "| measure | value |")?;
+        writeln!(f, "| --- | --- |")?;
+        writeln!(
+            f,
+            "| gallery build (synth, prepare, index){} | {:.1} s |",
+            if self.cached { " — from cache" } else { "" },
+            secs(self.build)
+        )?;
+        writeln!(
+            f,
+            "| search wall time (index + full match) | {:.1} s |",
+            secs(self.search)
+        )?;
+        writeln!(
+            f,
+            "| probes per second | {:.1} |",
+            self.probes as f64 / secs(self.search).max(1e-9)
+        )?;
+        writeln!(
+            f,
+            "| of which index stage / full match | {:.1} s / {:.1} s |",
+            secs(self.index_time),
+            secs(self.match_time)
+        )?;
+        writeln!(
+            f,
+            "| full comparisons | {} ({:.0}/s wall) |",
+            self.full_comparisons,
+            self.full_comparisons as f64 / secs(self.search).max(1e-9)
+        )?;
+        writeln!(
+            f,
+            "| penetration (pairs fully compared) | {:.4} % of {} |",
+            100.0 * self.full_comparisons as f64 / (self.pairs.max(1)) as f64,
+            self.pairs
+        )?;
+        writeln!(
+            f,
+            "| brute force, measured | {} pairs in {:.1} s ({:.0} pairs/s) |",
+            self.brute_sample.0,
+            secs(self.brute_sample.1),
+            self.brute_sample.0 as f64 / secs(self.brute_sample.1).max(1e-9)
+        )?;
+        writeln!(
+            f,
+            "| brute force, extrapolated to all pairs | {:.0} s = {:.1} x the index search |",
+            secs(brute),
+            secs(brute) / secs(self.search).max(1e-9)
+        )?;
+        writeln!(
+            f,
+            "| planted mates found (llr >= {:.1}) | {} of {} |",
+            self.threshold, self.mates_found, self.mates
+        )?;
+        writeln!(
+            f,
+            "| new persons falsely flagged | {} of {} |",
+            self.false_flags,
+            self.probes - self.mates
+        )?;
+        writeln!(
+            f,
+            "| gallery memory | {:.1} MiB ({:.0} B per person) |",
+            self.gallery_bytes as f64 / (1 << 20) as f64,
+            self.gallery_bytes as f64 / self.gallery.max(1) as f64
+        )?;
+        write!(
+            f,
+            "| peak resident memory | {:.2} GiB |",
+            self.peak_rss as f64 / (1u64 << 30) as f64
+        )
+    }
+}

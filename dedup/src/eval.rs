@@ -1,0 +1,219 @@
+//! `tunggal eval dedup`: the run's results against the synthesizer's ground truth.
+//!
+//! Truth (`synth-truth/enrollees/*.csv`) says which landed packets are the same biological
+//! person. Among accepted enrollments:
+//! - a *planted duplicate* is an enrollment whose person enrolled earlier too (fraud under
+//!   another NIK, or a re-enrollment under the same NIK); it is *found* when it shares a
+//!   cluster with an earlier enrollment of the same person. FNIR = planted duplicates not
+//!   found ÷ planted duplicates.
+//! - a *unique person* has exactly one accepted enrollment; it is *falsely flagged* when it
+//!   has any `match` edge. FPIR = falsely flagged ÷ unique persons.
+//! - twins and family members are unique persons whose biodata (KK, address, birth date)
+//!   resemble a relative's: they are reported apart and must not be flagged.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use lake::tables::enrollments::enrollment_id_for;
+use lake::tables::identity_status::{GANDA, NIK_CONFLICT, REENROLLMENT};
+use lake::Store;
+
+use crate::error::{DedupError, Result};
+use crate::load;
+
+/// The comparison of a store's dedup results with its synth truth.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DedupEval {
+    /// Accepted enrollments with truth.
+    pub enrollments: u64,
+    /// Of those, deduplicated (with a status).
+    pub deduplicated: u64,
+    /// Planted duplicates (fraud + re-enrollment).
+    pub planted: u64,
+    /// Planted duplicates not found.
+    pub missed: u64,
+    /// Planted fraud duplicates (other NIK) and how many got status `ganda`.
+    pub fraud: (u64, u64),
+    /// Planted re-enrollments (same NIK) and how many got status `reenrollment`.
+    pub reenrollment: (u64, u64),
+    /// Enrollments of persons enrolled once.
+    pub unique: u64,
+    /// Of those, flagged by a `match` edge.
+    pub falsely_flagged: u64,
+    /// Twins and family members, and how many were flagged.
+    pub relatives: (u64, u64),
+    /// `match` edges between different persons.
+    pub false_edges: u64,
+    /// Clusters needing adjudication (a `ganda` or `nik_conflict` member).
+    pub adjudication_cases: u64,
+}
+
+impl DedupEval {
+    /// False-negative identification rate.
+    pub fn fnir(&self) -> f64 {
+        ratio(self.missed, self.planted)
+    }
+    /// False-positive identification rate.
+    pub fn fpir(&self) -> f64 {
+        ratio(self.falsely_flagged, self.unique)
+    }
+    /// Adjudication cases per 10,000 enrollments.
+    pub fn cases_per_10k(&self) -> f64 {
+        10_000.0 * ratio(self.adjudication_cases, self.enrollments)
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// Compares the store's `identity_status`, `clusters` and `match_candidates` with its truth.
+pub async fn evaluate(store: &Store) -> Result<DedupEval> {
+    let mut truth = Vec::new();
+    for meta in store.list(synth::truth::ENROLLEES_PREFIX).await? {
+        let bytes = store.get(meta.location.as_ref()).await?;
+        truth.extend(
+            synth::truth::from_csv(&bytes).map_err(|e| DedupError::Segment {
+                path: meta.location.to_string(),
+                reason: format!("truth file unreadable: {e}"),
+            })?,
+        );
+    }
+    let ctx = lake::lake_context(store).await?;
+    let enrollees = load::enrollees(&ctx).await?;
+    let statuses = load::statuses(&ctx).await?;
+    let clusters = load::clusters(&ctx).await?;
+    let edges = load::match_edges(&ctx).await?;
+
+    let order: HashMap<&str, usize> = enrollees
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.enrollment_id.as_str(), i))
+        .collect();
+    // enrollment → (person, case), accepted enrollments only
+    let mut who: HashMap<String, (String, String)> = HashMap::new();
+    for row in &truth {
+        let id = enrollment_id_for(&row.packet_id);
+        if order.contains_key(id.as_str()) && !row.case.starts_with("bad") {
+            who.insert(id, (row.person_id.clone(), row.case.clone()));
+        }
+    }
+    let mut by_person: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (id, (person, _)) in &who {
+        by_person.entry(person).or_default().push(id);
+    }
+    let with_edge: HashSet<&str> = edges
+        .iter()
+        .flat_map(|(a, b)| [a.as_str(), b.as_str()])
+        .collect();
+
+    let mut ev = DedupEval {
+        enrollments: who.len() as u64,
+        deduplicated: who.keys().filter(|id| statuses.contains_key(*id)).count() as u64,
+        ..Default::default()
+    };
+    for (id, (person, case)) in &who {
+        let mates = &by_person[person.as_str()];
+        let status = statuses.get(id).map(|s| s.status.as_str());
+        if mates.len() == 1 {
+            ev.unique += 1;
+            let flagged = with_edge.contains(id.as_str());
+            ev.falsely_flagged += flagged as u64;
+            if case == "twin" || case == "family" {
+                ev.relatives.0 += 1;
+                ev.relatives.1 += flagged as u64;
+            }
+            continue;
+        }
+        let me = order[id.as_str()];
+        let earlier: Vec<&str> = mates.iter().copied().filter(|m| order[*m] < me).collect();
+        if earlier.is_empty() {
+            continue; // the first enrollment of a person is not a duplicate
+        }
+        ev.planted += 1;
+        let my_cluster = clusters.get(id.as_str()).map(|c| &c.0);
+        let found = my_cluster.is_some()
+            && earlier
+                .iter()
+                .any(|m| clusters.get(*m).map(|c| &c.0) == my_cluster);
+        ev.missed += (!found) as u64;
+        match case.as_str() {
+            "fraud_duplicate" => {
+                ev.fraud.0 += 1;
+                ev.fraud.1 += (status == Some(GANDA)) as u64;
+            }
+            "reenrollment" => {
+                ev.reenrollment.0 += 1;
+                ev.reenrollment.1 += (status == Some(REENROLLMENT)) as u64;
+            }
+            _ => {}
+        }
+    }
+    ev.false_edges = edges
+        .iter()
+        .filter(|(a, b)| match (who.get(a), who.get(b)) {
+            (Some(x), Some(y)) => x.0 != y.0,
+            _ => false,
+        })
+        .count() as u64;
+    let mut cases: HashSet<&str> = HashSet::new();
+    for s in statuses.values() {
+        if s.status == GANDA || s.status == NIK_CONFLICT {
+            if let Some(c) = &s.cluster_id {
+                cases.insert(c);
+            }
+        }
+    }
+    ev.adjudication_cases = cases.len() as u64;
+    Ok(ev)
+}
+
+impl fmt::Display for DedupEval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "dedup evaluation against synth truth")?;
+        writeln!(
+            f,
+            "  enrollments {} (deduplicated {})",
+            self.enrollments, self.deduplicated
+        )?;
+        writeln!(
+            f,
+            "  planted duplicates {}: missed {}  FNIR {:.4}%",
+            self.planted,
+            self.missed,
+            100.0 * self.fnir()
+        )?;
+        writeln!(
+            f,
+            "    fraud (other NIK) {}: status ganda {}; re-enrollment (same NIK) {}: status reenrollment {}",
+            self.fraud.0, self.fraud.1, self.reenrollment.0, self.reenrollment.1
+        )?;
+        writeln!(
+            f,
+            "  unique persons {}: falsely flagged {}  FPIR {:.4}%",
+            self.unique,
+            self.falsely_flagged,
+            100.0 * self.fpir()
+        )?;
+        writeln!(
+            f,
+            "    twins and family members {}: flagged {}",
+            self.relatives.0, self.relatives.1
+        )?;
+        writeln!(
+            f,
+            "  match edges between different persons {}",
+            self.false_edges
+        )?;
+        write!(
+            f,
+            "  adjudication cases {} ({:.1} per 10,000 enrollments)",
+            self.adjudication_cases,
+            self.cases_per_10k()
+        )
+    }
+}

@@ -1,0 +1,33 @@
+//! What a dedup run can be told: decision targets, batch size, progress display.
+
+/// Options of a dedup run. Thresholds are not raw scores but target false-positive
+/// identification rates, turned into fused-LLR thresholds by [`crate::thresholds`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct DedupOptions {
+    /// Target FPIR of the `match` band: the share of unique persons that may be flagged.
+    pub match_fpir: f64,
+    /// Target FPIR of the `possible` band (recorded for review, not acted upon).
+    pub possible_fpir: f64,
+    /// Probes searched together: one gallery partition per batch is persisted.
+    pub batch_size: usize,
+    /// Most members fully matched per probe and partition after the index stage.
+    pub shortlist: usize,
+    /// Also run brute force on every batch, to report the index's recall (slow: testing and
+    /// benchmarking only).
+    pub compare_brute_force: bool,
+    /// Draw a progress bar on a terminal (log lines otherwise).
+    pub progress_bar: bool,
+}
+
+impl Default for DedupOptions {
+    fn default() -> Self {
+        DedupOptions {
+            match_fpir: 1e-4,
+            possible_fpir: 1e-2,
+            batch_size: 5_000,
+            shortlist: biometrics::index::SearchParams::default().shortlist,
+            compare_brute_force: false,
+            progress_bar: true,
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! One dedup run, start to end.
+//!
+//! 1. Recover: delete `match_candidates` rows and gallery partitions of runs that never
+//!    reached their `identity_status` commit.
+//! 2. Probes = enrollments without a status, oldest capture first, in batches. Each batch is
+//!    searched against every persisted gallery partition, against the earlier batches of this
+//!    run, and within itself; the scored pairs are appended to `match_candidates`, and the
+//!    batch is persisted as a new gallery partition.
+//! 3. Derive statuses and clusters from all edges, NIKs and decisions ([`crate::status`]);
+//!    overwrite `identity_status` (the commit point), then `clusters`.
+//!
+//! Step 3 runs even when there are no new probes, so adjudicators' decisions reach the
+//! statuses on the next night, and a run killed between the two overwrites is healed.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use biometrics::fusion::PersonTemplate;
+use biometrics::index::{self, Candidate, Partition, ProbeSet, SearchParams};
+use chrono::Utc;
+use lake::run::{RunCounts, FAILED, SUCCEEDED};
+use lake::tables::{clusters, identity_status, match_candidates, Table};
+use lake::{delta, Store};
+
+use crate::error::Result;
+use crate::load::{self, Enrollee};
+use crate::options::DedupOptions;
+use crate::progress::Progress;
+use crate::record::{self, Pair, SOURCE_GALLERY, SOURCE_SAME_RUN};
+use crate::segments;
+use crate::status::{self, Evidence};
+use crate::summary::DedupSummary;
+use crate::thresholds;
+use crate::STAGE;
+
+/// Gallery partitions stay loaded between batches while they fit in this many bytes;
+/// beyond, each batch streams them from the store again (a gallery bigger than RAM).
+const RESIDENT_GALLERY_BYTES: usize = 4 << 30;
+
+/// Runs one dedup stage on the store: searches every enrollment not yet deduplicated and
+/// commits statuses and clusters. Records itself in `runs`.
+pub async fn dedup(store: &Store, options: &DedupOptions) -> Result<DedupSummary> {
+    let run = lake::run::start(store, STAGE).await?;
+    match execute(store, options, &run.run_id).await {
+        Ok(summary) => {
+            let counts = RunCounts {
+                seen: (summary.probes + summary.gallery) as i64,
+                processed: summary.probes as i64,
+                accepted: summary
+                    .by_status
+                    .get(identity_status::TUNGGAL)
+                    .copied()
+                    .unwrap_or(0) as i64,
+                rejected: 0,
+            };
+            let detail = serde_json::json!({
+                "by_status": summary.by_status,
+                "matches": summary.matches,
+                "possible": summary.possible,
+                "full_comparisons": summary.full_comparisons,
+                "pairs_searched": summary.pairs_searched,
+                "clusters": summary.clusters.0,
+            });
+            run.finish(store, SUCCEEDED, &counts, Some(&detail.to_string()))
+                .await?;
+            Ok(summary)
+        }
+        Err(err) => {
+            let detail = serde_json::json!({ "error": err.to_string() });
+            // The run's own error matters more than a failure to record it.
+            let _ = run
+                .finish(
+                    store,
+                    FAILED,
+                    &RunCounts::default(),
+                    Some(&detail.to_string()),
+                )
+                .await;
+            Err(err)
+        }
+    }
+}
+
+async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<DedupSummary> {
+    let started = Instant::now();
+    let mut summary = DedupSummary {
+        run_id: run_id.to_string(),
+        ..Default::default()
+    };
+    let ctx = lake::lake_context(store).await?;
+    let previous = load::statuses(&ctx).await?;
+    let committed: HashSet<String> = previous.values().map(|s| s.first_run_id.clone()).collect();
+
+    // 1. Recover from runs that never committed.
+    let stale_runs: Vec<String> = load::candidate_runs(&ctx)
+        .await?
+        .into_iter()
+        .filter(|r| !committed.contains(r))
+        .collect();
+    if !stale_runs.is_empty() {
+        let list: Vec<String> = stale_runs.iter().map(|r| delta::sql_literal(r)).collect();
+        let removed = delta::delete_where(
+            store,
+            Table::MatchCandidates,
+            &format!("run_id IN ({})", list.join(", ")),
+        )
+        .await?;
+        summary.recovered.0 = removed.unwrap_or(0) as u64;
+    }
+    let (gallery_paths, stale_paths) = segments::list(store, &committed).await?;
+    summary.recovered.1 = segments::remove(store, &stale_paths).await? as u64;
+    if summary.recovered != (0, 0) {
+        tracing::warn!(
+            candidates = summary.recovered.0,
+            partitions = summary.recovered.1,
+            "removed the leftovers of an interrupted dedup run; its probes are searched again"
+        );
+    }
+
+    // 2. Search.
+    let ctx = lake::lake_context(store).await?;
+    let enrollees = load::enrollees(&ctx).await?;
+    let nik_of: HashMap<&str, &str> = enrollees
+        .iter()
+        .map(|e| (e.enrollment_id.as_str(), e.nik.as_str()))
+        .collect();
+    let pending: Vec<&Enrollee> = enrollees
+        .iter()
+        .filter(|e| !previous.contains_key(&e.enrollment_id))
+        .collect();
+    summary.probes = pending.len() as u64;
+    summary.gallery = previous.len() as u64;
+    summary.partitions = gallery_paths.len() as u64;
+    summary.partition_bytes = segments::total_size(store, &gallery_paths).await?;
+    let t = thresholds::for_gallery(
+        previous.len() + pending.len(),
+        options.match_fpir,
+        options.possible_fpir,
+    );
+    summary.thresholds = Some(t);
+    let params = SearchParams {
+        min_llr: t.possible_llr,
+        shortlist: options.shortlist,
+        ..SearchParams::default()
+    };
+    tracing::info!(
+        probes = pending.len(),
+        gallery = previous.len(),
+        partitions = gallery_paths.len(),
+        "dedup starting"
+    );
+
+    let mut progress = Progress::new(pending.len() as u64, options.progress_bar);
+    let mut resident: Vec<Option<Partition>> = Vec::new();
+    let mut resident_bytes = 0usize;
+    let mut this_run: Vec<Partition> = Vec::new();
+    let mut brute = (0u64, 0u64);
+    for (batch_no, batch) in pending.chunks(options.batch_size.max(1)).enumerate() {
+        let load_started = Instant::now();
+        let ids: Vec<String> = batch.iter().map(|e| e.enrollment_id.clone()).collect();
+        let people: Vec<(String, PersonTemplate)> = load::templates(&ctx, &ids).await?;
+        let probes = ProbeSet::build(people.clone());
+        summary.load_time += load_started.elapsed();
+
+        let mut found: Vec<(
+            String,
+            String,
+            &'static str,
+            biometrics::fusion::PersonScore,
+        )> = Vec::new();
+        for (k, path) in gallery_paths.iter().enumerate() {
+            if resident.len() <= k {
+                resident.push(None);
+            }
+            let loaded_here;
+            let partition = match &resident[k] {
+                Some(p) => p,
+                None => {
+                    let load_started = Instant::now();
+                    let p = segments::load(store, path).await?;
+                    summary.load_time += load_started.elapsed();
+                    if resident_bytes + p.memory_bytes() <= RESIDENT_GALLERY_BYTES {
+                        resident_bytes += p.memory_bytes();
+                        resident[k] = Some(p);
+                        resident[k].as_ref().expect("just stored")
+                    } else {
+                        loaded_here = p;
+                        &loaded_here
+                    }
+                }
+            };
+            let s = Instant::now();
+            let (cands, stats) = index::search(&probes, partition, &params);
+            summary.search_time += s.elapsed();
+            summary.full_comparisons += stats.full_comparisons;
+            summary.pairs_searched += (probes.len() * partition.len()) as u64;
+            if options.compare_brute_force {
+                brute = add(
+                    brute,
+                    missed(&cands, &index::search_brute(&probes, partition, &params).0),
+                );
+            }
+            collect(&mut found, &probes, partition, cands, SOURCE_GALLERY);
+        }
+        for partition in &this_run {
+            let s = Instant::now();
+            let (cands, stats) = index::search(&probes, partition, &params);
+            summary.search_time += s.elapsed();
+            summary.full_comparisons += stats.full_comparisons;
+            summary.pairs_searched += (probes.len() * partition.len()) as u64;
+            if options.compare_brute_force {
+                brute = add(
+                    brute,
+                    missed(&cands, &index::search_brute(&probes, partition, &params).0),
+                );
+            }
+            collect(&mut found, &probes, partition, cands, SOURCE_SAME_RUN);
+        }
+        let s = Instant::now();
+        let (within, stats) = index::search_within(&probes, &params);
+        summary.search_time += s.elapsed();
+        summary.full_comparisons += stats.full_comparisons;
+        let n = probes.len() as u64;
+        summary.pairs_searched += n * n.saturating_sub(1) / 2;
+        // Within a batch (capture order), the later enrollment is the one searched.
+        for c in within {
+            found.push((
+                probes.enrollment_id(c.member).to_string(),
+                probes.enrollment_id(c.probe).to_string(),
+                SOURCE_SAME_RUN,
+                c.score,
+            ));
+        }
+
+        let now = Utc::now();
+        let rows: Vec<_> = found
+            .iter()
+            .filter_map(|(p, c, source, score)| {
+                record::row(
+                    &Pair {
+                        run_id,
+                        probe_id: p,
+                        candidate_id: c,
+                        source,
+                        same_nik: nik_of.get(p.as_str()) == nik_of.get(c.as_str()),
+                        score,
+                        created: now,
+                    },
+                    &t,
+                )
+            })
+            .collect();
+        for r in &rows {
+            if r.band == match_candidates::BAND_MATCH {
+                summary.matches += 1;
+            } else {
+                summary.possible += 1;
+            }
+        }
+        delta::append(
+            store,
+            Table::MatchCandidates,
+            vec![match_candidates::to_batch(&rows)?],
+            None,
+        )
+        .await?;
+        drop(probes);
+        let partition = Partition::build(people);
+        segments::save(store, run_id, batch_no, &partition).await?;
+        this_run.push(partition);
+        progress.advance(batch.len() as u64, rows.len());
+    }
+    progress.finish();
+    if options.compare_brute_force {
+        summary.brute_force = Some(brute);
+    }
+
+    // 3. Statuses and clusters.
+    let ctx = lake::lake_context(store).await?;
+    let edges = load::match_edges(&ctx).await?;
+    let decisions = load::decisions(&ctx).await?;
+    let previous_clusters = load::clusters(&ctx).await?;
+    let derived = status::derive(&Evidence {
+        enrollees: &enrollees,
+        edges: &edges,
+        decisions: &decisions,
+        previous: &previous,
+        previous_clusters: &previous_clusters,
+        run_id,
+        now: Utc::now(),
+    });
+    delta::overwrite(
+        store,
+        Table::IdentityStatus,
+        vec![identity_status::to_batch(&derived.statuses)?],
+    )
+    .await?;
+    delta::overwrite(
+        store,
+        Table::Clusters,
+        vec![clusters::to_batch(&derived.clusters)?],
+    )
+    .await?;
+    for s in &derived.statuses {
+        *summary.by_status.entry(s.status.clone()).or_default() += 1;
+    }
+    let cluster_ids: HashSet<&str> = derived
+        .clusters
+        .iter()
+        .map(|c| c.cluster_id.as_str())
+        .collect();
+    summary.clusters = (cluster_ids.len() as u64, derived.clusters.len() as u64);
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+fn collect(
+    found: &mut Vec<(
+        String,
+        String,
+        &'static str,
+        biometrics::fusion::PersonScore,
+    )>,
+    probes: &ProbeSet,
+    partition: &Partition,
+    candidates: Vec<Candidate>,
+    source: &'static str,
+) {
+    for c in candidates {
+        found.push((
+            probes.enrollment_id(c.probe).to_string(),
+            partition.enrollment_id(c.member).to_string(),
+            source,
+            c.score,
+        ));
+    }
+}
+
+/// (pairs brute force found, of which the index missed).
+fn missed(index: &[Candidate], brute: &[Candidate]) -> (u64, u64) {
+    let got: HashSet<(u32, u32)> = index.iter().map(|c| (c.probe, c.member)).collect();
+    let miss = brute
+        .iter()
+        .filter(|c| !got.contains(&(c.probe, c.member)))
+        .count();
+    (brute.len() as u64, miss as u64)
+}
+
+fn add(a: (u64, u64), b: (u64, u64)) -> (u64, u64) {
+    (a.0 + b.0, a.1 + b.1)
+}

@@ -1,0 +1,118 @@
+//! What a dedup run reports: counts, thresholds, the work done and where the time went.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use crate::thresholds::Thresholds;
+
+/// The one-screen summary of a dedup run.
+#[derive(Clone, Debug, Default)]
+pub struct DedupSummary {
+    /// The run.
+    pub run_id: String,
+    /// New enrollments searched by this run.
+    pub probes: u64,
+    /// Enrollments already in the gallery when the run started.
+    pub gallery: u64,
+    /// Persisted gallery partitions searched.
+    pub partitions: u64,
+    /// Bytes of those partitions in the store.
+    pub partition_bytes: u64,
+    /// Thresholds used.
+    pub thresholds: Option<Thresholds>,
+    /// Pairs in the `match` band found by this run.
+    pub matches: u64,
+    /// Pairs in the `possible` band found by this run.
+    pub possible: u64,
+    /// Full person comparisons run (index shortlist).
+    pub full_comparisons: u64,
+    /// Person pairs the run searched over (probes × gallery + pairs within the run).
+    pub pairs_searched: u64,
+    /// Pairs also checked by brute force (when asked for), and how many the index missed.
+    pub brute_force: Option<(u64, u64)>,
+    /// Enrollments by status after the run.
+    pub by_status: BTreeMap<String, u64>,
+    /// Clusters and their members after the run.
+    pub clusters: (u64, u64),
+    /// Candidates and partitions of an interrupted run that were removed first.
+    pub recovered: (u64, u64),
+    /// Wall time: loading templates, searching, writing.
+    pub load_time: Duration,
+    /// Time in the index search and full matching.
+    pub search_time: Duration,
+    /// Total wall time.
+    pub elapsed: Duration,
+}
+
+impl DedupSummary {
+    /// Share of searched pairs that were fully compared.
+    pub fn penetration(&self) -> f64 {
+        if self.pairs_searched == 0 {
+            0.0
+        } else {
+            self.full_comparisons as f64 / self.pairs_searched as f64
+        }
+    }
+}
+
+impl fmt::Display for DedupSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "dedup run {}", self.run_id)?;
+        writeln!(
+            f,
+            "  probes {} new enrollments, gallery {} in {} partitions ({:.1} MiB)",
+            self.probes,
+            self.gallery,
+            self.partitions,
+            self.partition_bytes as f64 / (1024.0 * 1024.0)
+        )?;
+        if let Some(t) = &self.thresholds {
+            writeln!(
+                f,
+                "  thresholds: match llr >= {:.2}, possible >= {:.2} (gallery {})",
+                t.match_llr, t.possible_llr, t.gallery
+            )?;
+        }
+        writeln!(
+            f,
+            "  pairs: {} match, {} possible; full comparisons {} of {} pairs (penetration {:.4}%)",
+            self.matches,
+            self.possible,
+            self.full_comparisons,
+            self.pairs_searched,
+            100.0 * self.penetration()
+        )?;
+        if let Some((checked, missed)) = self.brute_force {
+            writeln!(
+                f,
+                "  brute-force check: {checked} pairs at or above the possible band, {missed} missed by the index"
+            )?;
+        }
+        let statuses: Vec<String> = self
+            .by_status
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        writeln!(f, "  identity status: {}", statuses.join(", "))?;
+        writeln!(
+            f,
+            "  clusters: {} ({} enrollments)",
+            self.clusters.0, self.clusters.1
+        )?;
+        if self.recovered != (0, 0) {
+            writeln!(
+                f,
+                "  recovered from an interrupted run: {} candidate rows and {} partitions removed, redone",
+                self.recovered.0, self.recovered.1
+            )?;
+        }
+        write!(
+            f,
+            "  wall {:.1}s (loading templates {:.1}s, search {:.1}s)",
+            self.elapsed.as_secs_f64(),
+            self.load_time.as_secs_f64(),
+            self.search_time.as_secs_f64()
+        )
+    }
+}

@@ -1,0 +1,113 @@
+//! `identity_status`: where each deduplicated enrollment stands — unique, duplicate,
+//! re-enrollment, NIK conflict, or an adjudicator's outcome.
+//!
+//! One row per enrollment that has been through 1:N search. Rewritten whole by each dedup run
+//! in one commit, which is also the run's commit point: an enrollment is deduplicated exactly
+//! when it has a row here. Earlier statuses stay readable as Delta versions
+//! (`tunggal sql` reads the current one); `since` and `run_id` say when the current status
+//! was set, `first_result_time` when the first result came (the 24-hour SLA).
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Schema, SchemaRef};
+use chrono::{DateTime, Utc};
+
+use super::columns::{opt_strings, strings, text, timestamp, timestamps};
+use crate::error::Result;
+
+/// SQL name and folder name of the table.
+pub const NAME: &str = "identity_status";
+
+/// No biometric match: the identity is unique and goes on to personalization.
+pub const TUNGGAL: &str = "tunggal";
+/// Matches an enrollment with a different NIK: duplicate identity, to adjudication.
+pub const GANDA: &str = "ganda";
+/// Matches an earlier enrollment of the same NIK (lost or damaged card): allowed, recorded.
+pub const REENROLLMENT: &str = "reenrollment";
+/// Same NIK as an earlier enrollment but the biometrics differ: someone else uses the NIK.
+pub const NIK_CONFLICT: &str = "nik_conflict";
+/// An adjudicator decided the flagged records are different persons (or a legitimate
+/// re-enrollment): the identity goes on to personalization.
+pub const CLEARED: &str = "cleared";
+/// An adjudicator decided the record is a duplicate of another person's: blocked for good.
+pub const DUPLICATE: &str = "duplicate";
+/// An adjudicator referred the record back to its service point for clarification.
+pub const REFERRED: &str = "referred";
+
+/// Every status, in the order above.
+pub const ALL_STATUSES: [&str; 7] = [
+    TUNGGAL,
+    GANDA,
+    REENROLLMENT,
+    NIK_CONFLICT,
+    CLEARED,
+    DUPLICATE,
+    REFERRED,
+];
+
+/// Statuses whose identities may be personalized (a card printed).
+pub const PERSONALIZABLE: [&str; 3] = [TUNGGAL, REENROLLMENT, CLEARED];
+
+/// Arrow schema of `identity_status`.
+///
+/// | column | type | meaning |
+/// | --- | --- | --- |
+/// | `enrollment_id` | string | the enrollment |
+/// | `status` | string | `tunggal`, `ganda`, `reenrollment`, `nik_conflict`, `cleared`, `duplicate`, `referred` |
+/// | `cluster_id` | string, null | its duplicate cluster, if any (see `clusters`) |
+/// | `since` | timestamp | when the current status was set |
+/// | `run_id` | string | the dedup run that set the current status |
+/// | `first_run_id` | string | the dedup run that first searched the enrollment |
+/// | `first_result_time` | timestamp | when that first result was committed: capture → result is the SLA |
+/// | `detail` | string, null | why, in one sentence without personal data (e.g. which decision applied) |
+pub fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        text("enrollment_id", false),
+        text("status", false),
+        text("cluster_id", true),
+        timestamp("since", false),
+        text("run_id", false),
+        text("first_run_id", false),
+        timestamp("first_result_time", false),
+        text("detail", true),
+    ]))
+}
+
+/// One row of `identity_status`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IdentityStatusRecord {
+    /// The enrollment.
+    pub enrollment_id: String,
+    /// One of [`ALL_STATUSES`].
+    pub status: String,
+    /// Its cluster, if any.
+    pub cluster_id: Option<String>,
+    /// When the status was set.
+    pub since: DateTime<Utc>,
+    /// Run that set it.
+    pub run_id: String,
+    /// Run that first searched the enrollment.
+    pub first_run_id: String,
+    /// When the first result was committed.
+    pub first_result_time: DateTime<Utc>,
+    /// One sentence on why.
+    pub detail: Option<String>,
+}
+
+/// Builds a record batch of `identity_status` rows.
+pub fn to_batch(rows: &[IdentityStatusRecord]) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new(
+        schema(),
+        vec![
+            strings(rows.iter().map(|r| r.enrollment_id.as_str())),
+            strings(rows.iter().map(|r| r.status.as_str())),
+            opt_strings(rows.iter().map(|r| r.cluster_id.as_deref())),
+            timestamps(rows.iter().map(|r| r.since)),
+            strings(rows.iter().map(|r| r.run_id.as_str())),
+            strings(rows.iter().map(|r| r.first_run_id.as_str())),
+            timestamps(rows.iter().map(|r| r.first_result_time)),
+            opt_strings(rows.iter().map(|r| r.detail.as_deref())),
+        ],
+    )?)
+}

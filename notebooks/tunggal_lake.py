@@ -1,0 +1,149 @@
+"""Read the tunggal lake the way an analyst does, and run the saved queries of ``sql/saved/``.
+
+The lake tables are Delta Lake tables under ``<store>/lake/<table>/``; this module opens
+them with the ``deltalake`` package (as pyarrow datasets) and queries them with the
+``datafusion`` Python package, the same engine ``tunggal sql`` uses. The reference tables
+come from the same files tunggal reads: ``residents`` from the SIAK extract under
+``<store>/reference/siak/``, ``stations`` from ``<store>/reference/stations/``, and
+``regions`` from ``reference/data/regions.csv`` in this repository (columns ``code``,
+``level``, ``name``; province, regency and district levels).
+
+Saved queries are read from their ``.sql`` files, never copied: ``saved("coverage_by_province",
+reference_date="2026-12-31")`` binds ``$reference_date`` exactly as ``tunggal sql --saved``
+does (the value as a quoted SQL string literal; undeclared ``$names`` are left alone).
+
+The store is the folder named by ``TUNGGAL_STORE`` (default ``./tunggal-data``); a
+``file://`` URL works too. S3 stores: open the tables with deltalake's storage options
+instead (not needed by the notebooks here).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import pathlib
+import re
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from datafusion import SessionContext
+from deltalake import DeltaTable
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+SAVED_DIR = REPO / "sql" / "saved"
+
+LAKE_TABLES = [
+    "packets",
+    "enrollments",
+    "fingerprints",
+    "irises",
+    "runs",
+    "match_candidates",
+    "clusters",
+    "identity_status",
+    "decisions",
+    "personalization_jobs",
+]
+
+
+def store_path() -> pathlib.Path:
+    """The store folder from ``TUNGGAL_STORE`` (default ``./tunggal-data``)."""
+    location = os.environ.get("TUNGGAL_STORE", "./tunggal-data")
+    if location.startswith("file://"):
+        location = location[len("file://"):]
+    return pathlib.Path(location)
+
+
+def _read_csv_folder(folder: pathlib.Path, types: dict[str, pa.DataType]) -> pa.Table | None:
+    """Every CSV file of a folder as one table: the columns in ``types`` typed so, all
+    others text (codes such as ``33.74`` must not become numbers)."""
+    files = sorted(folder.glob("*.csv"))
+    if not files:
+        return None
+    with open(files[0], newline="") as f:
+        names = next(csv.reader(f))
+    types = {name: types.get(name, pa.string()) for name in names}
+    options = pacsv.ConvertOptions(column_types=types, strings_can_be_null=False)
+    return pa.concat_tables(pacsv.read_csv(f, convert_options=options) for f in files)
+
+
+def context(store: pathlib.Path | None = None) -> SessionContext:
+    """A DataFusion session with every lake table present in the store and the reference
+    tables registered under the names ``tunggal sql`` uses."""
+    root = store or store_path()
+    ctx = SessionContext()
+    for table in LAKE_TABLES:
+        folder = root / "lake" / table
+        if (folder / "_delta_log").is_dir():
+            ctx.register_dataset(table, DeltaTable(str(folder)).to_pyarrow_dataset())
+    residents = _read_csv_folder(
+        root / "reference" / "siak",
+        {"birth_date": pa.date32(), "rt": pa.int32(), "rw": pa.int32()},
+    )
+    if residents is not None:
+        ctx.register_record_batches("residents", [residents.to_batches()])
+    stations = _read_csv_folder(
+        root / "reference" / "stations",
+        {"active_from": pa.timestamp("us", tz="UTC"), "active_to": pa.timestamp("us", tz="UTC")},
+    )
+    if stations is not None:
+        ctx.register_record_batches("stations", [stations.to_batches()])
+    regions = pacsv.read_csv(REPO / "reference" / "data" / "regions.csv",
+                             convert_options=pacsv.ConvertOptions(column_types={"code": pa.string()}))
+    ctx.register_record_batches("regions", [regions.to_batches()])
+    return ctx
+
+
+def saved_header(name: str) -> dict:
+    """The parsed header of ``sql/saved/<name>.sql``: name, purpose, params (name ->
+    default), columns (name -> meaning)."""
+    header = {"name": None, "purpose": None, "params": {}, "columns": {}}
+    for line in (SAVED_DIR / f"{name}.sql").read_text().splitlines():
+        if not line.strip().startswith("--"):
+            break
+        text = line.strip()[2:].strip()
+        if text.startswith("name:"):
+            header["name"] = text[5:].strip()
+        elif text.startswith("purpose:"):
+            header["purpose"] = text[8:].strip()
+        elif text.startswith("param "):
+            decl, _meaning = text[6:].split(":", 1)
+            pname, default = decl.split("=", 1)
+            header["params"][pname.strip()] = default.strip()[1:-1].replace("''", "'")
+        elif text.startswith("column "):
+            cname, meaning = text[7:].split(":", 1)
+            header["columns"][cname.strip()] = meaning.strip()
+    return header
+
+
+def saved_sql(name: str, **params: str) -> str:
+    """The SQL of a saved query with its parameters bound (defaults for those not given)."""
+    header = saved_header(name)
+    unknown = set(params) - set(header["params"])
+    if unknown:
+        raise ValueError(f"{name} has no parameter(s) {sorted(unknown)}; it takes {sorted(header['params'])}")
+    values = {**header["params"], **{k: str(v) for k, v in params.items()}}
+    text = (SAVED_DIR / f"{name}.sql").read_text()
+
+    def bind(match: re.Match) -> str:
+        key = match.group(1)
+        if key not in values:
+            return match.group(0)
+        return "'" + values[key].replace("'", "''") + "'"
+
+    return re.sub(r"\$([A-Za-z0-9_]+)", bind, text)
+
+
+def saved(name: str, ctx: SessionContext | None = None, **params: str):
+    """Runs a saved query; returns a pandas-free pyarrow Table."""
+    ctx = ctx or context()
+    return ctx.sql(saved_sql(name, **params)).to_arrow_table()
+
+
+def truth() -> pa.Table:
+    """The synthetic country's ground truth (``synth-truth/enrollees/*.csv``): object_path,
+    packet_id, person_id, nik, case. Only synthesized stores have it."""
+    table = _read_csv_folder(store_path() / "synth-truth" / "enrollees", {})
+    if table is None:
+        raise FileNotFoundError("no synth-truth/enrollees/*.csv in the store")
+    return table

@@ -1,0 +1,176 @@
+//! The adjudication console in a real browser: Debian's chromium driven by playwright-core
+//! (tests/browser/console.mjs) against `tunggal console` as a DC would run it.
+//!
+//! A synthetic country is synthesized and ingested with the binary; its planted fraud
+//! duplicates are made into clusters (dedup's output), two adjudicators are added with
+//! `tunggal users add`, and the browser logs in, opens the queue and a case, sees the minutiae
+//! overlay, decides, logs in as the second adjudicator and confirms. The decision must then be
+//! in the lake's `decisions` table. Screenshots go to `<target tmp>/console-browser/`.
+//!
+//! Needs /usr/bin/chromium and tests/browser/node_modules: `scripts/install-test-deps.sh`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use common::TestStore;
+
+const PASSWORD: &str = "browser test password";
+
+/// Kills the console when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser")
+}
+
+fn require_prerequisites() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "{chromium} is missing: run scripts/install-test-deps.sh (installs Debian's chromium)"
+    );
+    assert!(
+        browser_dir().join("node_modules/playwright-core").is_dir(),
+        "tests/browser/node_modules is missing: run scripts/install-test-deps.sh (npm ci of playwright-core)"
+    );
+}
+
+fn start_console(store: &TestStore) -> (Running, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tunggal"))
+        .arg("--store")
+        .arg(store.path())
+        .args(["console", "--bind", "127.0.0.1:0"])
+        .env_remove("TUNGGAL_STORE")
+        .env_remove("TUNGGAL_CASE_DB")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start tunggal console");
+    let stdout = child.stdout.take().expect("stdout");
+    let running = Running(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let line = lines
+        .next()
+        .expect("console printed its address")
+        .expect("read console output");
+    let addr = line
+        .strip_prefix("console listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_string();
+    let port = addr.rsplit(':').next().expect("port");
+    // `localhost`: browsers keep Secure cookies on it without TLS.
+    (running, format!("http://localhost:{port}"))
+}
+
+#[test]
+fn an_adjudicator_decides_in_the_browser_and_a_second_one_confirms() {
+    require_prerequisites();
+    let store = TestStore::new();
+    store.ok(&[
+        "synth",
+        "--people",
+        "40",
+        "--seed",
+        "11",
+        "--duplicate-rate",
+        "0.1",
+        "--bad-rate",
+        "0",
+        "--progress",
+        "quiet",
+    ]);
+    store.ok(&["ingest"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let lake_store = lake::Store::open_folder(store.path()).unwrap();
+    let clusters = rt
+        .block_on(adjudication::fixture::plant_from_synth_truth(&lake_store))
+        .unwrap();
+    assert!(!clusters.is_empty(), "synth planted no fraud duplicate");
+    for user in ["adi", "budi"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tunggal"))
+            .arg("--store")
+            .arg(store.path())
+            .args(["users", "add", user, "--role", "adjudicator"])
+            .env("TUNGGAL_PASSWORD", PASSWORD)
+            .env_remove("TUNGGAL_CASE_DB")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    let (_console, base) = start_console(&store);
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-browser");
+    std::fs::create_dir_all(&shots).unwrap();
+    println!("screenshots: {}", shots.display());
+    let out = Command::new("node")
+        .arg("console.mjs")
+        .current_dir(browser_dir())
+        .env("BASE_URL", &base)
+        .env("FIRST_USER", "adi")
+        .env("SECOND_USER", "budi")
+        .env("PASSWORD", PASSWORD)
+        .env("SCREENSHOTS", &shots)
+        .output()
+        .expect("start node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser walk failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap();
+    assert!(seen["overlay_pairs"].as_u64().unwrap_or(0) > 0);
+    for name in [
+        "01-queue.png",
+        "02-case.png",
+        "03-decided.png",
+        "04-confirmed.png",
+    ] {
+        assert!(shots.join(name).is_file(), "{name} written");
+    }
+
+    // The confirmed decision is in the lake, ready for the next nightly run.
+    let case_id = seen["case_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let rows = store.query(&format!(
+        "SELECT effect, fraud, decided_by, confirmed_by FROM decisions WHERE case_id = '{case_id}'"
+    ));
+    assert!(rows.len() >= 2, "{rows:?}");
+    assert!(rows.iter().any(|r| r["effect"] == "block"));
+    assert!(rows.iter().any(|r| r["effect"] == "proceed"));
+    assert!(rows
+        .iter()
+        .all(|r| r["decided_by"] == "adi" && r["confirmed_by"] == "budi" && r["fraud"] == "true"));
+
+    // And every look was audited.
+    let cases =
+        adjudication::CaseStore::open(&store.path().join("adjudication/cases.sqlite")).unwrap();
+    let trail = cases.audit_trail(0, 10_000, Some(&case_id), None).unwrap();
+    let did = |user: &str, action: &str| {
+        trail
+            .iter()
+            .any(|e| e.username.as_deref() == Some(user) && e.action == action)
+    };
+    assert!(did("adi", "case_view") && did("adi", "image_view") && did("adi", "decide"));
+    assert!(did("budi", "case_view") && did("budi", "confirm"));
+}

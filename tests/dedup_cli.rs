@@ -1,0 +1,272 @@
+//! End to end: `tunggal nightly` on a synthesized country flags the planted duplicates,
+//! passes the unique persons, finds duplicates across nights through the persisted gallery,
+//! changes nothing when re-run, and finishes correctly after being killed at any commit.
+//!
+//! Expected results come from synth truth (which packets are the same biological person),
+//! never from the tables under test.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use common::TestStore;
+
+/// Accepted enrollments by person, from truth and the packets table.
+struct Truth {
+    /// enrollment id → (person id, case)
+    who: HashMap<String, (String, String)>,
+    /// person → enrollment ids
+    by_person: HashMap<String, Vec<String>>,
+}
+
+fn truth(store: &TestStore) -> Truth {
+    let accepted: HashMap<String, String> = store
+        .query("SELECT packet_id, enrollment_id FROM packets WHERE status = 'accepted'")
+        .into_iter()
+        .map(|r| (r["packet_id"].clone(), r["enrollment_id"].clone()))
+        .collect();
+    let mut who = HashMap::new();
+    let mut by_person: HashMap<String, Vec<String>> = HashMap::new();
+    for row in store.truth() {
+        if let Some(id) = accepted.get(&row["packet_id"]) {
+            who.insert(id.clone(), (row["person_id"].clone(), row["case"].clone()));
+            by_person
+                .entry(row["person_id"].clone())
+                .or_default()
+                .push(id.clone());
+        }
+    }
+    Truth { who, by_person }
+}
+
+fn statuses(store: &TestStore) -> HashMap<String, (String, String)> {
+    store
+        .query("SELECT enrollment_id, status, cluster_id FROM identity_status")
+        .into_iter()
+        .map(|r| {
+            (
+                r["enrollment_id"].clone(),
+                (r["status"].clone(), r["cluster_id"].clone()),
+            )
+        })
+        .collect()
+}
+
+fn count(store: &TestStore, table: &str) -> usize {
+    store.query(&format!("SELECT count(*) AS n FROM {table}"))[0]["n"]
+        .parse()
+        .expect("count")
+}
+
+/// Checks every planted duplicate is clustered with its mates and carries the right status,
+/// and that no person enrolled once is flagged. Returns (duplicate persons, unique persons).
+fn assert_matches_truth(store: &TestStore) -> (usize, usize) {
+    let t = truth(store);
+    let st = statuses(store);
+    assert_eq!(
+        st.len(),
+        t.who.len(),
+        "every accepted enrollment has a status"
+    );
+    let (mut dup_persons, mut unique) = (0, 0);
+    for (person, ids) in &t.by_person {
+        if ids.len() == 1 {
+            unique += 1;
+            let (status, cluster) = &st[&ids[0]];
+            assert_eq!(
+                status, "tunggal",
+                "person {person} enrolled once ({}) but flagged",
+                t.who[&ids[0]].1
+            );
+            assert!(cluster.is_empty(), "unique person {person} in a cluster");
+            continue;
+        }
+        dup_persons += 1;
+        let clusters: HashSet<&String> = ids.iter().map(|id| &st[id].1).collect();
+        assert_eq!(
+            clusters.len(),
+            1,
+            "person {person}: mates split over {clusters:?}"
+        );
+        assert!(
+            !clusters.iter().next().unwrap().is_empty(),
+            "person {person} not clustered"
+        );
+        let cases: Vec<&str> = ids.iter().map(|id| t.who[id].1.as_str()).collect();
+        if cases.contains(&"fraud_duplicate") {
+            for id in ids {
+                assert_eq!(st[id].0, "ganda", "fraud person {person}: {cases:?}");
+            }
+        } else if cases.contains(&"reenrollment") {
+            let got: Vec<&str> = ids.iter().map(|id| st[id].0.as_str()).collect();
+            assert!(got.contains(&"reenrollment"), "person {person}: {got:?}");
+            assert!(got.contains(&"tunggal"), "person {person}: {got:?}");
+        }
+    }
+    (dup_persons, unique)
+}
+
+#[test]
+fn nightly_flags_planted_duplicates_and_passes_unique_persons() {
+    let store = TestStore::new();
+    store.ok(&[
+        "synth",
+        "--people",
+        "400",
+        "--seed",
+        "21",
+        "--days",
+        "2",
+        "--duplicate-rate",
+        "0.05",
+        "--bad-rate",
+        "0",
+    ]);
+    let summary = store.ok(&["nightly", "--no-progress", "--batch-size", "150"]);
+    assert!(summary.contains("dedup run"), "{summary}");
+    let (dups, unique) = assert_matches_truth(&store);
+    assert!(dups >= 5, "synth planted only {dups} duplicate persons");
+    assert!(unique > 300);
+
+    let eval = store.ok(&["eval", "dedup"]);
+    assert!(eval.contains("missed 0 "), "{eval}");
+    assert!(eval.contains("falsely flagged 0 "), "{eval}");
+
+    // Every cluster row names an enrollment whose status names the same cluster.
+    let st = statuses(&store);
+    for r in store.query("SELECT cluster_id, enrollment_id FROM clusters") {
+        assert_eq!(st[&r["enrollment_id"]].1, r["cluster_id"]);
+    }
+}
+
+/// Moves every packet captured on `day` out of landing/ (into `aside`), or back.
+fn move_day(store: &Path, aside: &Path, day: &str, back: bool) -> usize {
+    let (from, to) = if back {
+        (aside.to_path_buf(), store.join("landing"))
+    } else {
+        (store.join("landing"), aside.to_path_buf())
+    };
+    let mut moved = 0;
+    for site in std::fs::read_dir(&from).unwrap() {
+        let site = site.unwrap().path();
+        let day_dir = site.join(day);
+        if day_dir.is_dir() {
+            let target = to.join(site.file_name().unwrap());
+            std::fs::create_dir_all(&target).unwrap();
+            moved += std::fs::read_dir(&day_dir).unwrap().count();
+            std::fs::rename(&day_dir, target.join(day)).unwrap();
+        }
+    }
+    moved
+}
+
+#[test]
+fn a_later_night_finds_duplicates_in_the_persisted_gallery() {
+    let store = TestStore::new();
+    store.ok(&[
+        "synth",
+        "--people",
+        "300",
+        "--seed",
+        "8",
+        "--days",
+        "2",
+        "--start",
+        "2026-11-01",
+        "--duplicate-rate",
+        "0.06",
+        "--bad-rate",
+        "0",
+    ]);
+    let aside = tempfile::tempdir().unwrap();
+    let moved = move_day(store.path(), aside.path(), "2026-11-02", false);
+    assert!(moved > 0);
+    store.ok(&["nightly", "--no-progress"]);
+    let first_night = count(&store, "identity_status");
+    move_day(store.path(), aside.path(), "2026-11-02", true);
+    store.ok(&["nightly", "--no-progress"]);
+    assert!(count(&store, "identity_status") > first_night);
+    assert_matches_truth(&store);
+    let sources = store.query(
+        "SELECT count(*) AS n FROM match_candidates WHERE band = 'match' AND candidate_source = 'gallery'",
+    );
+    assert!(
+        sources[0]["n"].parse::<usize>().unwrap() > 0,
+        "no duplicate found across nights"
+    );
+    // The gallery is two sets of persisted partitions, one per night.
+    let runs: HashSet<String> = std::fs::read_dir(store.path().join("dedup/segments"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+}
+
+fn snapshot(store: &TestStore) -> (BTreeMap<String, (String, String)>, usize, usize) {
+    (
+        statuses(store).into_iter().collect(),
+        count(store, "match_candidates"),
+        count(store, "clusters"),
+    )
+}
+
+#[test]
+fn rerunning_dedup_changes_nothing_and_a_killed_run_finishes_on_rerun() {
+    let reference = TestStore::new();
+    let synth = [
+        "synth",
+        "--people",
+        "150",
+        "--seed",
+        "3",
+        "--days",
+        "1",
+        "--duplicate-rate",
+        "0.08",
+        "--bad-rate",
+        "0",
+    ];
+    reference.ok(&synth);
+    reference.ok(&["ingest", "--no-progress"]);
+    reference.ok(&["dedup", "--no-progress", "--batch-size", "60"]);
+    let expected = snapshot(&reference);
+    let since: Vec<HashMap<String, String>> =
+        reference.query("SELECT enrollment_id, since FROM identity_status ORDER BY enrollment_id");
+    reference.ok(&["dedup", "--no-progress", "--batch-size", "60"]);
+    assert_eq!(
+        snapshot(&reference),
+        expected,
+        "a re-run changed the results"
+    );
+    assert_eq!(
+        reference.query("SELECT enrollment_id, since FROM identity_status ORDER BY enrollment_id"),
+        since,
+        "a re-run changed when statuses were set"
+    );
+
+    // Kill the run after each of its commits in turn; the next run must end where the
+    // uninterrupted one did.
+    for kill_after in [1, 2, 3, 4, 5, 6] {
+        let store = TestStore::new();
+        store.ok(&synth);
+        store.ok(&["ingest", "--no-progress"]);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunggal"))
+            .arg("--store")
+            .arg(store.path())
+            .args(["dedup", "--no-progress", "--batch-size", "60"])
+            .env("TUNGGAL_FAULT_ABORT_AFTER_COMMITS", kill_after.to_string())
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "run survived kill after {kill_after}"
+        );
+        store.ok(&["dedup", "--no-progress", "--batch-size", "60"]);
+        assert_eq!(
+            snapshot(&store),
+            expected,
+            "killed after {kill_after} commits, then re-run"
+        );
+    }
+}

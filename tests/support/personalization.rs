@@ -1,0 +1,126 @@
+//! Fixture of the personalization tests: a synthesized, ingested store whose enrollments get
+//! identity statuses written directly (as dedup would), so export can be tested on its own.
+
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use lake::tables::identity_status::{self, IdentityStatusRecord};
+
+use crate::common::TestStore;
+
+/// One enrollment of the fixture with the status it was given.
+#[derive(Clone, Debug)]
+pub struct Enrolled {
+    pub enrollment_id: String,
+    pub packet_id: String,
+    pub nik: String,
+    pub regency_code: String,
+    pub site: String,
+    pub status: String,
+}
+
+impl Enrolled {
+    /// Whether export may make a card of it.
+    pub fn personalizable(&self) -> bool {
+        identity_status::PERSONALIZABLE.contains(&self.status.as_str())
+    }
+}
+
+/// The statuses handed out in turn; every status occurs.
+const CYCLE: [&str; 10] = [
+    identity_status::TUNGGAL,
+    identity_status::TUNGGAL,
+    identity_status::GANDA,
+    identity_status::REENROLLMENT,
+    identity_status::NIK_CONFLICT,
+    identity_status::CLEARED,
+    identity_status::TUNGGAL,
+    identity_status::DUPLICATE,
+    identity_status::REFERRED,
+    identity_status::TUNGGAL,
+];
+
+/// Synthesizes `people` residents, ingests them, and gives every accepted enrollment a status
+/// (in turn from [`CYCLE`]; at most one personalizable enrollment per NIK, so the expected
+/// export is exactly the personalizable set).
+pub fn prepared_store(people: usize, seed: u64) -> (TestStore, Vec<Enrolled>) {
+    let store = TestStore::new();
+    store.ok(&[
+        "synth",
+        "--people",
+        &people.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--days",
+        "1",
+        "--bad-rate",
+        "0.02",
+    ]);
+    store.ok(&["ingest", "--no-progress"]);
+    let rows = store.query(
+        "SELECT enrollment_id, packet_id, nik, regency_code, site FROM enrollments \
+         ORDER BY enrollment_id",
+    );
+    let mut with_card: HashSet<String> = HashSet::new();
+    let enrolled: Vec<Enrolled> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut status = CYCLE[i % CYCLE.len()].to_string();
+            if identity_status::PERSONALIZABLE.contains(&status.as_str())
+                && !with_card.insert(r["nik"].clone())
+            {
+                status = identity_status::DUPLICATE.into();
+            }
+            Enrolled {
+                enrollment_id: r["enrollment_id"].clone(),
+                packet_id: r["packet_id"].clone(),
+                nik: r["nik"].clone(),
+                regency_code: r["regency_code"].clone(),
+                site: r["site"].clone(),
+                status,
+            }
+        })
+        .collect();
+    write_statuses(&store, &enrolled);
+    (store, enrolled)
+}
+
+/// Overwrites `identity_status` with the given statuses (what a dedup run commits).
+pub fn write_statuses(store: &TestStore, enrolled: &[Enrolled]) {
+    let now = Utc::now();
+    let rows: Vec<IdentityStatusRecord> = enrolled
+        .iter()
+        .map(|e| IdentityStatusRecord {
+            enrollment_id: e.enrollment_id.clone(),
+            status: e.status.clone(),
+            cluster_id: None,
+            since: now,
+            run_id: "test-dedup".into(),
+            first_run_id: "test-dedup".into(),
+            first_result_time: now,
+            detail: None,
+        })
+        .collect();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let lake_store = lake::Store::open(store.path().to_str().unwrap()).unwrap();
+        lake::delta::overwrite(
+            &lake_store,
+            lake::Table::IdentityStatus,
+            vec![identity_status::to_batch(&rows).unwrap()],
+        )
+        .await
+        .unwrap();
+    });
+}
+
+/// Enrollments by id.
+pub fn by_id(enrolled: &[Enrolled]) -> HashMap<String, Enrolled> {
+    enrolled
+        .iter()
+        .map(|e| (e.enrollment_id.clone(), e.clone()))
+        .collect()
+}
