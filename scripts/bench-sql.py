@@ -78,7 +78,7 @@ def duckdb_times(store: pathlib.Path, names: list[str], params: dict, repeat: in
         for name in names:
             sql = lake.saved_sql(name, **params.get(name, {}))
             started = time.perf_counter()
-            con.execute(sql).fetch_arrow_table()
+            con.sql(sql).to_arrow_table()
             elapsed = time.perf_counter() - started
             best[name] = min(best.get(name, elapsed), elapsed)
     return best

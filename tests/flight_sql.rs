@@ -124,7 +124,7 @@ fn a_flight_sql_client_with_the_token_sees_the_lake() {
             serde_json::json!({"status": "rejected", "n": bad}),
         ]
     );
-    // A lake table written after the server started is seen by the next query.
+    // The dedup stage's tables are served too.
     let statuses = rows(&client(
         &server,
         "token",

@@ -434,9 +434,9 @@ fn adjudication_throughput_counts_cases_per_adjudicator_and_day() {
 #[test]
 fn personalization_counts_cards_and_jobs_per_regency_and_day() {
     let f = fixture();
-    // (jobs, cards, new, reissue)
-    let mut expected: BTreeMap<(String, String), (HashSet<String>, u64, u64, u64)> =
-        BTreeMap::new();
+    // (jobs, cards, new, reissue) per (regency, day)
+    type Counts = (HashSet<String>, u64, u64, u64);
+    let mut expected: BTreeMap<(String, String), Counts> = BTreeMap::new();
     for j in &f.jobs {
         let e = expected
             .entry((

@@ -373,7 +373,11 @@ pub fn overlay_svg(
     label_b: &str,
 ) -> String {
     let place = |view: &(FingerView, u16, u16), dx: f32| {
-        let (w, h) = (view.1.max(1) as f32, view.2.max(1) as f32);
+        // Some records place minutiae beyond their declared image size: fit both.
+        let max_x = view.0.minutiae.iter().map(|m| m.x).max().unwrap_or(0);
+        let max_y = view.0.minutiae.iter().map(|m| m.y).max().unwrap_or(0);
+        let w = view.1.max(max_x.saturating_add(8)).max(1) as f32;
+        let h = view.2.max(max_y.saturating_add(8)).max(1) as f32;
         let scale = (PANEL_W / w).min(PANEL_H / h);
         move |x: u16, y: u16| (dx + x as f32 * scale, 20.0 + y as f32 * scale)
     };

@@ -437,9 +437,12 @@ pub struct EvidenceRows {
     pub statuses: Vec<Row>,
 }
 
+/// A finger's stored bytes: the ISO record and the prepared template (each may be missing).
+pub type FingerBytes = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 impl EvidenceRows {
     /// The finger rows' template bytes by (enrollment, position).
-    pub fn finger_bytes(&self) -> HashMap<(String, u8), (Option<Vec<u8>>, Option<Vec<u8>>)> {
+    pub fn finger_bytes(&self) -> HashMap<(String, u8), FingerBytes> {
         self.fingers
             .iter()
             .filter_map(|r| {

@@ -15,7 +15,7 @@ pub fn init(verbose: u8) {
         _ => "trace",
     };
     let default = format!(
-        "warn,tunggal={ours},biometrics={ours},lake={ours},ingest={ours},synth={ours},packet={ours},reference={ours},sql={ours}"
+        "warn,tunggal={ours},biometrics={ours},lake={ours},ingest={ours},synth={ours},packet={ours},reference={ours},sql={ours},dedup={ours},adjudication={ours},personalization_export={ours}"
     );
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()

@@ -213,7 +213,7 @@ fn probes(opts: &BenchOptions) -> (Vec<(String, PersonTemplate)>, usize) {
     let list = (0..opts.probes)
         .into_par_iter()
         .map(|j| {
-            let mut rng = ChaCha8Rng::seed_from_u64(person_seed(opts.seed, j) ^ 0x5eed_9);
+            let mut rng = ChaCha8Rng::seed_from_u64(person_seed(opts.seed, j) ^ 0x5_eed9);
             if j < mates && opts.gallery > 0 {
                 let target = rng.gen_range(0..opts.gallery);
                 let q = if rng.gen_bool(0.5) {
@@ -287,21 +287,21 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
         ..Default::default()
     };
     let t = Instant::now();
-    let mut hits: Vec<(String, String)> = Vec::new();
-    for (k, p) in parts.iter().enumerate() {
-        let (cands, stats) = index::search(&probe_set, p, &params);
-        report.full_comparisons += stats.full_comparisons;
-        report.pairs += stats.pairs;
-        report.index_time += Duration::from_nanos(stats.index_ns);
-        report.match_time += Duration::from_nanos(stats.match_ns);
-        for c in cands {
-            hits.push((
+    let refs: Vec<&Partition> = parts.iter().collect();
+    let (cands, stats) = index::search_many(&probe_set, &refs, &params);
+    report.full_comparisons = stats.full_comparisons;
+    report.pairs = stats.pairs;
+    report.index_time = Duration::from_nanos(stats.index_ns);
+    report.match_time = Duration::from_nanos(stats.match_ns);
+    let hits: Vec<(String, String)> = cands
+        .iter()
+        .map(|(k, c)| {
+            (
                 probe_set.enrollment_id(c.probe).to_string(),
-                p.enrollment_id(c.member).to_string(),
-            ));
-        }
-        progress(&format!("searched partition {}/{}", k + 1, parts.len()));
-    }
+                parts[*k].enrollment_id(c.member).to_string(),
+            )
+        })
+        .collect();
     report.search = t.elapsed();
     for j in 0..probe_set.len() {
         let id = probe_set.enrollment_id(j as u32);

@@ -168,53 +168,70 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
             &'static str,
             biometrics::fusion::PersonScore,
         )> = Vec::new();
+        // Partitions that fit stay resident and are searched together, with one shortlist
+        // per probe across all of them; a gallery beyond the budget streams the rest, one
+        // partition at a time.
         for (k, path) in gallery_paths.iter().enumerate() {
             if resident.len() <= k {
                 resident.push(None);
             }
-            let loaded_here;
-            let partition = match &resident[k] {
-                Some(p) => p,
-                None => {
-                    let load_started = Instant::now();
-                    let p = segments::load(store, path).await?;
-                    summary.load_time += load_started.elapsed();
-                    if resident_bytes + p.memory_bytes() <= RESIDENT_GALLERY_BYTES {
-                        resident_bytes += p.memory_bytes();
-                        resident[k] = Some(p);
-                        resident[k].as_ref().expect("just stored")
-                    } else {
-                        loaded_here = p;
-                        &loaded_here
-                    }
+            if resident[k].is_some() {
+                continue;
+            }
+            let load_started = Instant::now();
+            let p = segments::load(store, path).await?;
+            summary.load_time += load_started.elapsed();
+            if resident_bytes + p.memory_bytes() <= RESIDENT_GALLERY_BYTES {
+                resident_bytes += p.memory_bytes();
+                resident[k] = Some(p);
+            } else {
+                let s = Instant::now();
+                let (cands, stats) = index::search(&probes, &p, &params);
+                summary.search_time += s.elapsed();
+                summary.full_comparisons += stats.full_comparisons;
+                summary.pairs_searched += stats.pairs;
+                if options.compare_brute_force {
+                    let brute_found = index::search_brute(&probes, &p, &params).0;
+                    brute = add(brute, missed(&cands, &brute_found));
                 }
-            };
-            let s = Instant::now();
-            let (cands, stats) = index::search(&probes, partition, &params);
-            summary.search_time += s.elapsed();
-            summary.full_comparisons += stats.full_comparisons;
-            summary.pairs_searched += (probes.len() * partition.len()) as u64;
-            if options.compare_brute_force {
-                brute = add(
-                    brute,
-                    missed(&cands, &index::search_brute(&probes, partition, &params).0),
-                );
+                collect(&mut found, &probes, &p, cands, SOURCE_GALLERY);
             }
-            collect(&mut found, &probes, partition, cands, SOURCE_GALLERY);
         }
-        for partition in &this_run {
+        let mut parts: Vec<&Partition> = Vec::new();
+        let mut sources: Vec<&'static str> = Vec::new();
+        for p in resident.iter().flatten() {
+            parts.push(p);
+            sources.push(SOURCE_GALLERY);
+        }
+        for p in &this_run {
+            parts.push(p);
+            sources.push(SOURCE_SAME_RUN);
+        }
+        if !parts.is_empty() {
             let s = Instant::now();
-            let (cands, stats) = index::search(&probes, partition, &params);
+            let (cands, stats) = index::search_many(&probes, &parts, &params);
             summary.search_time += s.elapsed();
             summary.full_comparisons += stats.full_comparisons;
-            summary.pairs_searched += (probes.len() * partition.len()) as u64;
+            summary.pairs_searched += stats.pairs;
             if options.compare_brute_force {
-                brute = add(
-                    brute,
-                    missed(&cands, &index::search_brute(&probes, partition, &params).0),
-                );
+                for (k, part) in parts.iter().enumerate() {
+                    let mine: Vec<Candidate> = cands
+                        .iter()
+                        .filter(|(pk, _)| *pk == k)
+                        .map(|(_, c)| c.clone())
+                        .collect();
+                    let brute_found = index::search_brute(&probes, part, &params).0;
+                    brute = add(brute, missed(&mine, &brute_found));
+                }
             }
-            collect(&mut found, &probes, partition, cands, SOURCE_SAME_RUN);
+            for (k, c) in cands {
+                found.push((
+                    probes.enrollment_id(c.probe).to_string(),
+                    parts[k].enrollment_id(c.member).to_string(),
+                    sources[k],
+                    c.score,
+                ));
+            }
         }
         let s = Instant::now();
         let (within, stats) = index::search_within(&probes, &params);

@@ -28,7 +28,7 @@ pub use config::IndexConfig;
 pub use format::IndexError;
 pub use partition::Partition;
 pub use probe::ProbeSet;
-pub use search::{candidate_votes, search, search_brute, search_within};
+pub use search::{candidate_votes, search, search_brute, search_many, search_within};
 
 use crate::fusion::{llr_threshold_for_fmr, Fusion, PersonScore};
 

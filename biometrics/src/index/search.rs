@@ -410,3 +410,92 @@ pub fn candidate_votes(probes: &ProbeSet, probe: u32, partition: &Partition) -> 
     scored.sort_by(best_first);
     scored.into_iter().map(|s| (s.2, s.1)).collect()
 }
+
+/// A member of one of several partitions scored for one probe: (evidence, votes, partition,
+/// member).
+type ScoredIn = (f32, u32, usize, u32);
+
+/// Searches every probe against several gallery partitions with **one shortlist per probe
+/// across all of them**: each probe's evidence is computed partition by partition, the best
+/// `shortlist` members overall (plus any with `always_votes`) are fully compared. With a
+/// shortlist per partition the full comparisons would grow with the number of partitions;
+/// this way they stay `shortlist` per probe however the gallery is split. Returns
+/// `(partition index, candidate)` pairs sorted by probe, then LLR descending, then partition
+/// and member; deterministic whatever the number of threads.
+pub fn search_many(
+    probes: &ProbeSet,
+    partitions: &[&Partition],
+    params: &SearchParams,
+) -> (Vec<(usize, Candidate)>, SearchStats) {
+    let start = Instant::now();
+    let per_probe: Vec<(Vec<(usize, u32)>, u64)> = (0..probes.len())
+        .into_par_iter()
+        .map_init(Votes::default, |votes, i| {
+            let mut all: Vec<ScoredIn> = Vec::new();
+            let mut chosen: Vec<(usize, u32)> = Vec::new();
+            let mut work = 0u64;
+            for (k, part) in partitions.iter().enumerate() {
+                let lookups: Cow<ProbeKeys> = if probes.config == part.config {
+                    Cow::Borrowed(&probes.lookups[i])
+                } else {
+                    Cow::Owned(probe_keys(&probes.persons[i], &part.config, &part.hf))
+                };
+                let counted = count_votes(&lookups, &part.postings, part.len(), votes, None);
+                work += counted.work;
+                for s in score_members(&counted, votes, params.min_votes.max(1), &part.config) {
+                    if s.1 >= params.always_votes {
+                        chosen.push((k, s.2));
+                    }
+                    all.push((s.0, s.1, k, s.2));
+                }
+            }
+            let best = |a: &ScoredIn, b: &ScoredIn| {
+                b.0.total_cmp(&a.0)
+                    .then(b.1.cmp(&a.1))
+                    .then(a.2.cmp(&b.2))
+                    .then(a.3.cmp(&b.3))
+            };
+            let k = params.shortlist;
+            if all.len() > k && k > 0 {
+                all.select_nth_unstable_by(k - 1, best);
+            }
+            all.truncate(k);
+            chosen.extend(all.iter().map(|s| (s.2, s.3)));
+            chosen.sort_unstable();
+            chosen.dedup();
+            (chosen, work)
+        })
+        .collect();
+    let index_ns = start.elapsed().as_nanos() as u64;
+    let mut by_partition: Vec<Vec<(u32, u32)>> = vec![Vec::new(); partitions.len()];
+    for (i, (list, _)) in per_probe.iter().enumerate() {
+        for &(k, m) in list {
+            by_partition[k].push((m, i as u32));
+        }
+    }
+    let start = Instant::now();
+    let mut stats = SearchStats {
+        probes: probes.len() as u64,
+        gallery: partitions.iter().map(|p| p.len() as u64).sum(),
+        index_work: per_probe.iter().map(|p| p.1).sum(),
+        index_ns,
+        ..SearchStats::default()
+    };
+    stats.pairs = stats.probes * stats.gallery;
+    let mut out: Vec<(usize, Candidate)> = Vec::new();
+    for (k, pairs) in by_partition.iter_mut().enumerate() {
+        stats.full_comparisons += pairs.len() as u64;
+        let found = full_match(probes, partitions[k], pairs, params);
+        stats.members_decoded += pairs.chunk_by(|a, b| a.0 == b.0).count() as u64;
+        out.extend(found.into_iter().map(|c| (k, c)));
+    }
+    stats.match_ns = start.elapsed().as_nanos() as u64;
+    out.sort_by(|(ka, a), (kb, b)| {
+        a.probe
+            .cmp(&b.probe)
+            .then(b.score.llr.total_cmp(&a.score.llr))
+            .then(ka.cmp(kb))
+            .then(a.member.cmp(&b.member))
+    });
+    (out, stats)
+}
