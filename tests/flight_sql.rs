@@ -57,17 +57,16 @@ impl Drop for ServerProcess {
 }
 
 fn start_server() -> ServerProcess {
+    start_server_with(&["--user", "ana:correct horse"])
+}
+
+fn start_server_with(auth: &[&str]) -> ServerProcess {
     let f = fixture();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tunggal"))
         .arg("--store")
         .arg(&f.root)
-        .args([
-            "serve-sql",
-            "--bind",
-            "127.0.0.1:0",
-            "--user",
-            "ana:correct horse",
-        ])
+        .args(["serve-sql", "--bind", "127.0.0.1:0"])
+        .args(auth)
         .env("TUNGGAL_SQL_TOKEN", TOKEN)
         .env_remove("TUNGGAL_STORE")
         .stdout(Stdio::piped())
@@ -146,6 +145,49 @@ fn a_user_logs_in_with_name_and_password() {
     assert_eq!(got, vec![serde_json::json!({"answer": 42})]);
     let refused = client(&server, "user", "ana:wrong", "SELECT 1");
     assert!(!refused.status.success());
+}
+
+#[test]
+fn console_users_log_in_with_their_console_passwords() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cases.sqlite");
+    let users = |args: &[&str], password: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tunggal"))
+            .arg("--store")
+            .arg(&f.root)
+            .arg("users")
+            .args(args)
+            .env("TUNGGAL_CASE_DB", &db)
+            .env("TUNGGAL_PASSWORD", password)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    users(&["add", "rina", "--role", "auditor"], "rina-console-pw");
+    users(&["add", "budi", "--role", "adjudicator"], "budi-console-pw");
+    users(&["disable", "budi"], "");
+    let server = start_server_with(&["--console-users", "--case-db", db.to_str().unwrap()]);
+    let got = rows(&client(
+        &server,
+        "user",
+        "rina:rina-console-pw",
+        "SELECT 2 AS n",
+    ));
+    assert_eq!(got, vec![serde_json::json!({"n": 2})]);
+    assert!(!client(&server, "user", "rina:wrong-password", "SELECT 1")
+        .status
+        .success());
+    assert!(
+        !client(&server, "user", "budi:budi-console-pw", "SELECT 1")
+            .status
+            .success(),
+        "a disabled console user was admitted"
+    );
 }
 
 #[test]
