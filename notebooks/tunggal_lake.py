@@ -43,6 +43,7 @@ LAKE_TABLES = [
     "identity_status",
     "decisions",
     "personalization_jobs",
+    "audit",
 ]
 
 

@@ -103,6 +103,11 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TABLE IF NOT EXISTS audit_export (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    up_to INTEGER NOT NULL,
+    exported_at INTEGER NOT NULL
+);
 "#;
 
 /// Handle on the case store file.
@@ -1118,6 +1123,61 @@ impl CaseStore {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Audit rows with `seq > after`, oldest first, at most `limit`, each with its user's
+    /// current role (none for unknown user names): what the lake export writes.
+    pub fn audit_with_roles(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(AuditEntry, Option<String>)>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT a.seq, a.time, a.username, a.action, a.case_id, a.target, a.detail, a.remote_addr, u.role
+             FROM audit a LEFT JOIN users u ON u.username = a.username
+             WHERE a.seq > ?1 ORDER BY a.seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after, limit as i64], |r| {
+            Ok((
+                AuditEntry {
+                    seq: r.get(0)?,
+                    time: r.get(1)?,
+                    username: r.get(2)?,
+                    action: r.get(3)?,
+                    case_id: r.get(4)?,
+                    target: r.get(5)?,
+                    detail: r.get(6)?,
+                    remote_addr: r.get(7)?,
+                },
+                r.get(8)?,
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The audit export watermark: every audit row with `seq` up to it is in the lake (0 when
+    /// none is).
+    pub fn audit_exported_up_to(&self) -> Result<i64> {
+        Ok(self
+            .conn()?
+            .query_row("SELECT up_to FROM audit_export WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Records that every audit row with `seq <= up_to` is in the lake (the watermark never
+    /// moves back).
+    pub fn mark_audit_exported(&self, up_to: i64, when: i64) -> Result<()> {
+        self.conn()?.execute(
+            "INSERT INTO audit_export (id, up_to, exported_at) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET up_to = excluded.up_to, exported_at = excluded.exported_at
+             WHERE excluded.up_to > audit_export.up_to",
+            params![up_to, when],
+        )?;
+        Ok(())
     }
 
     /// The newest `limit` audit rows, newest first.

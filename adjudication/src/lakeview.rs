@@ -1,6 +1,6 @@
 //! The console's window on the lake: reading clusters into cases, reading a case's evidence
 //! (biodata, templates, match scores, NIK history, images), and writing final decisions to the
-//! `decisions` table exactly once.
+//! `decisions` table and the audit trail to the `audit` table, each exactly once.
 //!
 //! Lake tables change only when the nightly job commits, so the console keeps one DataFusion
 //! session for a short while ([`LakeView`]) instead of re-reading every table's log on each
@@ -14,6 +14,7 @@ use arrow::array::{Array, BinaryArray, RecordBatch, StringArray};
 use arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
 use lake::delta::sql_literal;
+use lake::tables::audit;
 use lake::tables::decisions as d;
 use lake::tables::identity_status as status;
 use lake::{Store, Table};
@@ -305,6 +306,59 @@ pub async fn export_decisions(store: &Store, cases: &CaseStore) -> Result<usize>
     Ok(pending.len())
 }
 
+/// Audit rows per lake commit of the audit export.
+const AUDIT_CHUNK: usize = 50_000;
+
+/// Writes every audit trail entry not yet exported to the lake's `audit` table; returns how
+/// many went.
+///
+/// Exactly once, like [`export_decisions`]: each commit (at most [`AUDIT_CHUNK`] rows)
+/// carries a Delta application transaction (`tunggal-adjudication-audit-<store id>`,
+/// version = the last entry's `seq`), and the case store keeps a watermark (`audit_export`;
+/// the audit table itself refuses updates). If the process dies between the lake commit and
+/// moving the watermark, the next export reads that version back and only moves it.
+pub async fn export_audit(store: &Store, cases: &CaseStore) -> Result<usize> {
+    let _guard = EXPORT_LOCK.lock().await;
+    let app_id = format!("tunggal-adjudication-audit-{}", cases.store_id()?);
+    if let Some(version) = lake::delta::app_version(store, Table::Audit, &app_id).await? {
+        cases.mark_audit_exported(version, cases::now())?;
+    }
+    let mut exported = 0;
+    loop {
+        let after = cases.audit_exported_up_to()?;
+        let pending = cases.audit_with_roles(after, AUDIT_CHUNK)?;
+        let Some(last) = pending.last().map(|(e, _)| e.seq) else {
+            break;
+        };
+        let exported_time = chrono::Utc::now();
+        let rows: Vec<audit::AuditRecord> = pending
+            .into_iter()
+            .map(|(e, role)| audit::AuditRecord {
+                seq: e.seq,
+                time: cases::to_time(e.time),
+                username: e.username,
+                role,
+                action: e.action,
+                case_id: e.case_id,
+                detail: e.detail,
+                remote_addr: e.remote_addr.unwrap_or_default(),
+                exported_time,
+            })
+            .collect();
+        let batch = audit::to_batch(&rows)?;
+        lake::delta::append(store, Table::Audit, vec![batch], Some((&app_id, last))).await?;
+        cases.mark_audit_exported(last, exported_time.timestamp())?;
+        exported += rows.len();
+        if rows.len() < AUDIT_CHUNK {
+            break;
+        }
+    }
+    if exported > 0 {
+        tracing::info!(entries = exported, "audit trail exported to the lake");
+    }
+    Ok(exported)
+}
+
 /// What [`crate::sync`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SyncSummary {
@@ -312,17 +366,22 @@ pub struct SyncSummary {
     pub cases: UpsertSummary,
     /// Final decisions written to the lake now.
     pub decisions_exported: usize,
+    /// Audit trail entries written to the lake now.
+    pub audit_exported: usize,
 }
 
-/// Creates cases from the lake's current clusters and exports pending final decisions.
+/// Creates cases from the lake's current clusters, exports pending final decisions and the
+/// audit trail entries not yet in the lake.
 pub async fn sync_with(store: &Store, cases: &CaseStore) -> Result<SyncSummary> {
     let ctx = lake::lake_context(store).await?;
     let new_cases = cases_from_lake(&ctx).await?;
     let summary = cases.upsert_cases(&new_cases)?;
     let exported = export_decisions(store, cases).await?;
+    let audit_exported = export_audit(store, cases).await?;
     Ok(SyncSummary {
         cases: summary,
         decisions_exported: exported,
+        audit_exported,
     })
 }
 

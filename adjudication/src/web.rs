@@ -158,7 +158,7 @@ pub fn security_headers() -> middleware::DefaultHeaders {
 }
 
 /// Runs the console until interrupted: creates cases from the lake at start and every
-/// `sync_every`, exports final decisions, and serves HTTP on `config.bind`.
+/// `sync_every`, exports final decisions and the audit trail, and serves HTTP on `config.bind`.
 pub async fn serve(store: lake::Store, case_db: &Path, config: ConsoleConfig) -> Result<()> {
     let cases = CaseStore::open(case_db)?;
     let summary = lakeview::sync_with(&store, &cases).await?;
@@ -167,6 +167,7 @@ pub async fn serve(store: lake::Store, case_db: &Path, config: ConsoleConfig) ->
         existing = summary.cases.existing,
         superseded = summary.cases.superseded,
         exported = summary.decisions_exported,
+        audit_exported = summary.audit_exported,
         "cases synchronised with the lake"
     );
     let bind = config.bind.clone();
@@ -183,6 +184,7 @@ pub async fn serve(store: lake::Store, case_db: &Path, config: ConsoleConfig) ->
                 Ok(s) => tracing::info!(
                     created = s.cases.created,
                     exported = s.decisions_exported,
+                    audit_exported = s.audit_exported,
                     "periodic sync"
                 ),
                 Err(e) => tracing::warn!(error = %e, "periodic sync failed"),

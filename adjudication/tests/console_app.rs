@@ -717,6 +717,85 @@ fn the_audit_trail_is_append_only() {
     assert_eq!(cases.audit_trail(0, 10, None, None).unwrap().len(), 1);
 }
 
+#[actix_web::test]
+async fn the_audit_trail_is_exported_to_the_lake_exactly_once() {
+    let c = console(ConsoleConfig::default()).await;
+    let case = first_case(&c);
+    // A client address only this test uses: the lake is shared by every test of this file.
+    let addr = format!("audit-export-{}", c.cases.store_id().unwrap());
+    c.cases
+        .audit(Some("adi"), "case_view", Some(&case), None, None, &addr)
+        .unwrap();
+    c.cases
+        .audit(
+            Some("budi"),
+            "image_view",
+            Some(&case),
+            Some("photo"),
+            None,
+            &addr,
+        )
+        .unwrap();
+    c.cases
+        .audit(Some("nobody"), "login_failed", None, None, None, &addr)
+        .unwrap();
+    let trail = c.cases.audit_trail(0, 1000, None, None).unwrap();
+    let ours: Vec<i64> = trail
+        .iter()
+        .filter(|e| e.remote_addr.as_deref() == Some(addr.as_str()))
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(ours.len(), 3);
+    let db_path = c.cases.path().to_path_buf();
+    let first = adjudication::sync(&c.store, &db_path).await.unwrap();
+    assert_eq!(first.audit_exported, trail.len());
+    let second = adjudication::sync(&c.store, &db_path).await.unwrap();
+    assert_eq!(second.audit_exported, 0);
+    // A crash between the lake commit and the watermark: the next sync reads the lake's
+    // application transaction back and writes nothing twice.
+    c.cases
+        .audit(Some("sari"), "audit_view", None, None, None, &addr)
+        .unwrap();
+    let watermark = c.cases.audit_exported_up_to().unwrap();
+    let third = adjudication::sync(&c.store, &db_path).await.unwrap();
+    assert_eq!(third.audit_exported, 1);
+    rusqlite_connection(&db_path)
+        .execute(
+            "UPDATE audit_export SET up_to = ?1",
+            rusqlite::params![watermark],
+        )
+        .unwrap();
+    let fourth = adjudication::sync(&c.store, &db_path).await.unwrap();
+    assert_eq!(fourth.audit_exported, 0);
+    assert!(c.cases.audit_exported_up_to().unwrap() > watermark);
+    let ctx = lake::lake_context(&c.store).await.unwrap();
+    let rows = adjudication::lakeview::query(
+        &ctx,
+        &format!(
+            "SELECT seq, username, role, action, case_id FROM audit WHERE remote_addr = '{addr}' ORDER BY seq"
+        ),
+    )
+    .await
+    .unwrap();
+    let text = |r: &adjudication::lakeview::Row, col: &str| adjudication::lakeview::text(r, col);
+    let seqs: Vec<i64> = rows
+        .iter()
+        .map(|r| text(r, "seq").parse().unwrap())
+        .collect();
+    assert_eq!(seqs.len(), 4, "each entry exactly once: {seqs:?}");
+    assert_eq!(&seqs[..3], &ours[..]);
+    assert_eq!(text(&rows[0], "username"), "adi");
+    assert_eq!(text(&rows[0], "role"), "adjudicator");
+    assert_eq!(text(&rows[0], "action"), "case_view");
+    assert_eq!(text(&rows[0], "case_id"), case);
+    assert_eq!(text(&rows[2], "action"), "login_failed");
+    assert_eq!(
+        rows[2].get("role"),
+        Some(&adjudication::lakeview::Cell::Null)
+    );
+    assert_eq!(text(&rows[3], "role"), "supervisor");
+}
+
 fn rusqlite_connection(path: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).unwrap()
 }

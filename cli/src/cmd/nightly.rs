@@ -69,8 +69,9 @@ pub async fn run(store: &lake::Store, args: &NightlyArgs) -> Result<()> {
     println!("{ingest}");
     println!("{dedup}");
     println!(
-        "adjudication: {} final decisions taken into the lake; cases {} new, {} open before, {} superseded",
+        "adjudication: {} final decisions and {} audit entries taken into the lake; cases {} new, {} open before, {} superseded",
         decisions.decisions_exported + cases.decisions_exported,
+        decisions.audit_exported + cases.audit_exported,
         cases.cases.created,
         cases.cases.existing,
         cases.cases.superseded

@@ -5,6 +5,7 @@
 //! here, in code, and every writer builds its record batches through the row type of that
 //! module, so a column cannot drift between writers.
 
+pub mod audit;
 pub mod clusters;
 pub mod decisions;
 pub mod enrollments;
@@ -43,12 +44,14 @@ pub enum Table {
     Decisions,
     /// Enrollments sent for card personalization.
     PersonalizationJobs,
+    /// The adjudication console's audit trail.
+    Audit,
 }
 
 impl Table {
     /// Every lake table: ingest's in the order it commits them (children first, `packets`
-    /// last), then those of dedup, adjudication and export.
-    pub const ALL: [Table; 10] = [
+    /// last), then those of dedup, adjudication and export, then the console's audit trail.
+    pub const ALL: [Table; 11] = [
         Table::Enrollments,
         Table::Fingerprints,
         Table::Irises,
@@ -59,6 +62,7 @@ impl Table {
         Table::IdentityStatus,
         Table::Decisions,
         Table::PersonalizationJobs,
+        Table::Audit,
     ];
 
     /// The table's name: its SQL name and its folder under `lake/`.
@@ -74,6 +78,7 @@ impl Table {
             Table::IdentityStatus => identity_status::NAME,
             Table::Decisions => decisions::NAME,
             Table::PersonalizationJobs => personalization_jobs::NAME,
+            Table::Audit => audit::NAME,
         }
     }
 
@@ -90,6 +95,7 @@ impl Table {
             Table::IdentityStatus => identity_status::schema(),
             Table::Decisions => decisions::schema(),
             Table::PersonalizationJobs => personalization_jobs::schema(),
+            Table::Audit => audit::schema(),
         }
     }
 

@@ -1,0 +1,86 @@
+//! `audit`: the adjudication console's audit trail, one row per audited action.
+//!
+//! Written by the adjudication console's sync (run by `tunggal nightly`), exactly once per
+//! entry of the console's append-only audit trail: every login, case view, image view, claim
+//! and decision, with who, when and from where. Append-only, like the trail it copies; the
+//! `detail` column never holds personal data.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use chrono::{DateTime, Utc};
+
+use super::columns::{longs, opt_strings, strings, text, timestamp, timestamps};
+use crate::error::Result;
+
+/// SQL name and folder name of the table.
+pub const NAME: &str = "audit";
+
+/// Arrow schema of `audit`.
+///
+/// | column | type | meaning |
+/// | --- | --- | --- |
+/// | `seq` | long | sequence number of the entry in the console's audit trail (strictly increasing) |
+/// | `time` | timestamp | when the action happened |
+/// | `username` | string, null | who (the name given, for failed logins) |
+/// | `role` | string, null | the user's role at export time (`adjudicator`, `supervisor`, `auditor`); null for unknown user names |
+/// | `action` | string | `login`, `login_failed`, `logout`, `case_view`, `image_view`, `claim`, `release`, `decide`, `confirm`, `reject`, `audit_view`, `audit_export` |
+/// | `case_id` | string, null | the case concerned |
+/// | `detail` | string, null | details (outcome, …; never personal data) |
+/// | `remote_addr` | string | the client address the action came from |
+/// | `exported_time` | timestamp | when the console wrote the row to the lake |
+pub fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("seq", DataType::Int64, false),
+        timestamp("time", false),
+        text("username", true),
+        text("role", true),
+        text("action", false),
+        text("case_id", true),
+        text("detail", true),
+        text("remote_addr", false),
+        timestamp("exported_time", false),
+    ]))
+}
+
+/// One row of `audit`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditRecord {
+    /// Sequence number in the console's audit trail.
+    pub seq: i64,
+    /// When the action happened.
+    pub time: DateTime<Utc>,
+    /// Who.
+    pub username: Option<String>,
+    /// The user's role, where the user is known.
+    pub role: Option<String>,
+    /// What was done.
+    pub action: String,
+    /// The case concerned.
+    pub case_id: Option<String>,
+    /// Details (never personal data).
+    pub detail: Option<String>,
+    /// Client address.
+    pub remote_addr: String,
+    /// When exported to the lake.
+    pub exported_time: DateTime<Utc>,
+}
+
+/// Builds a record batch of `audit` rows.
+pub fn to_batch(rows: &[AuditRecord]) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new(
+        schema(),
+        vec![
+            longs(rows.iter().map(|r| r.seq)),
+            timestamps(rows.iter().map(|r| r.time)),
+            opt_strings(rows.iter().map(|r| r.username.as_deref())),
+            opt_strings(rows.iter().map(|r| r.role.as_deref())),
+            strings(rows.iter().map(|r| r.action.as_str())),
+            opt_strings(rows.iter().map(|r| r.case_id.as_deref())),
+            opt_strings(rows.iter().map(|r| r.detail.as_deref())),
+            strings(rows.iter().map(|r| r.remote_addr.as_str())),
+            timestamps(rows.iter().map(|r| r.exported_time)),
+        ],
+    )?)
+}
