@@ -41,6 +41,8 @@ pub struct BenchOptions {
     pub seed: u64,
     /// Folder where built partitions are cached between runs.
     pub cache: Option<PathBuf>,
+    /// Members fully compared per probe (the index's shortlist).
+    pub shortlist: usize,
 }
 
 /// The figures of one benchmark run.
@@ -275,6 +277,7 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
     let threshold = llr_threshold_for_fmr(1e-4 / opts.gallery.max(1) as f64);
     let params = SearchParams {
         min_llr: threshold,
+        shortlist: opts.shortlist,
         ..SearchParams::default()
     };
 

@@ -31,6 +31,10 @@ pub struct BenchDedupArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
 
+    /// Members fully compared per probe after the index stage.
+    #[arg(long, default_value_t = biometrics::index::SearchParams::default().shortlist)]
+    shortlist: usize,
+
     /// Cache built gallery partitions in this folder and reuse them on the next run.
     #[arg(long)]
     cache: Option<PathBuf>,
@@ -46,6 +50,7 @@ pub fn run(args: &BenchDedupArgs) -> Result<()> {
         brute_pairs: args.brute_pairs,
         seed: args.seed,
         cache: args.cache.clone(),
+        shortlist: args.shortlist,
     };
     let started = std::time::Instant::now();
     let report = dedup::bench::run(&opts, &|line| {

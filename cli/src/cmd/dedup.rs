@@ -20,6 +20,12 @@ pub struct DedupArgs {
     #[arg(long, default_value_t = 5_000)]
     pub batch_size: usize,
 
+    /// Members fully compared per probe after the index stage (across all partitions).
+    /// Larger finds more poor re-captures at proportionally more full comparisons: see
+    /// docs/benchmarks.md.
+    #[arg(long, default_value_t = biometrics::index::SearchParams::default().shortlist)]
+    pub shortlist: usize,
+
     /// Also search every batch by brute force and report what the index missed (slow).
     #[arg(long)]
     pub check_brute_force: bool,
@@ -43,9 +49,9 @@ impl DedupArgs {
             match_fpir: self.match_fpir,
             possible_fpir: self.possible_fpir,
             batch_size: self.batch_size,
+            shortlist: self.shortlist,
             compare_brute_force: self.check_brute_force,
             progress_bar,
-            ..dedup::DedupOptions::default()
         }
     }
 }
