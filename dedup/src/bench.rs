@@ -10,16 +10,12 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use biometrics::finger::{prepare, FingerTemplate};
 use biometrics::fusion::{compare_persons, llr_threshold_for_fmr, PersonTemplate};
 use biometrics::index::{self, Partition, ProbeSet, SearchParams};
-use biometrics::iris::IrisCode;
-use biometrics::iso19794;
-use packet::Eye;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use synth::biometric::{Body, Lineage};
+use synth::biometric::Lineage;
 use synth::capture::CaptureQuality;
 
 use crate::error::{DedupError, Result};
@@ -105,30 +101,7 @@ fn capture(
     q: CaptureQuality,
     seed: u64,
 ) -> PersonTemplate {
-    let body = Body::of(lineage);
-    let positions: Vec<u8> = (1..=10u8).filter(|p| fingers >> (p - 1) & 1 == 1).collect();
-    let eye_list: Vec<Eye> = Eye::BOTH
-        .into_iter()
-        .zip(eyes)
-        .filter(|e| e.1)
-        .map(|e| e.0)
-        .collect();
-    let cap = body.capture(&positions, &eye_list, q, seed);
-    let mut p = PersonTemplate::default();
-    for (pos, bytes) in &cap.fingers {
-        if let Ok(rec) = iso19794::parse(bytes) {
-            if let Some(view) = rec.views.first() {
-                let t: FingerTemplate = prepare(view, rec.res_x, rec.res_y);
-                p.fingers[usize::from(*pos) - 1] = Some(t);
-            }
-        }
-    }
-    for (eye, bytes) in &cap.irises {
-        if let Ok(code) = IrisCode::from_bytes(bytes) {
-            p.irises[usize::from(*eye == Eye::Left)] = Some(code);
-        }
-    }
-    p
+    synth::biometric::person_template(lineage, fingers, eyes, q, seed)
 }
 
 fn person_seed(seed: u64, i: usize) -> u64 {

@@ -17,18 +17,14 @@
 //! `BRUTE_MAX` (default 2000), `BRUTE_CACHE` (a folder: brute force's pairs are kept there
 //! per gallery size and probe count, and reused; delete them when the matcher changes).
 
-use biometrics::finger::{prepare, FingerTemplate};
 use biometrics::fusion::{compare_persons, llr_threshold_for_fmr, PersonTemplate};
 use biometrics::index::{self, IndexConfig, Partition, ProbeSet, SearchParams};
-use biometrics::iris::IrisCode;
-use biometrics::iso19794;
-use packet::Eye;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use std::time::Instant;
-use synth::biometric::{Body, Lineage};
+use synth::biometric::Lineage;
 use synth::capture::CaptureQuality;
 
 /// How a capture is taken.
@@ -41,28 +37,7 @@ struct Take {
 }
 
 fn capture(lineage: Lineage, take: Take) -> PersonTemplate {
-    let body = Body::of(lineage);
-    let fingers: Vec<u8> = (1..=10u8)
-        .filter(|p| take.fingers >> (p - 1) & 1 == 1)
-        .collect();
-    let eyes: Vec<Eye> = Eye::BOTH
-        .into_iter()
-        .zip(take.eyes)
-        .filter(|e| e.1)
-        .map(|e| e.0)
-        .collect();
-    let cap = body.capture(&fingers, &eyes, take.quality, take.seed);
-    let mut p = PersonTemplate::default();
-    for (pos, bytes) in &cap.fingers {
-        let rec = iso19794::parse(bytes).expect("synthetic record parses");
-        let t: FingerTemplate = prepare(&rec.views[0], rec.res_x, rec.res_y);
-        p.fingers[usize::from(*pos) - 1] = Some(t);
-    }
-    for (eye, bytes) in &cap.irises {
-        let i = usize::from(*eye == Eye::Left);
-        p.irises[i] = Some(IrisCode::from_bytes(bytes).expect("synthetic iris parses"));
-    }
-    p
+    synth::biometric::person_template(lineage, take.fingers, take.eyes, take.quality, take.seed)
 }
 
 fn lineage_seed(i: usize) -> u64 {

@@ -100,6 +100,42 @@ impl Body {
     }
 }
 
+/// Captures `body` the way a station would and prepares the result the way ingest does: the
+/// finger positions whose bit is set in `fingers` (bit `p−1` for ISO position `p`), the eyes
+/// flagged in `eyes` (right, left). The matcher's view of a synthetic person, for benchmarks
+/// and index experiments that skip the packet round trip.
+pub fn person_template(
+    lineage: Lineage,
+    fingers: u16,
+    eyes: [bool; 2],
+    quality: CaptureQuality,
+    capture_seed: u64,
+) -> biometrics::fusion::PersonTemplate {
+    let positions: Vec<u8> = (1..=10u8).filter(|p| fingers >> (p - 1) & 1 == 1).collect();
+    let eye_list: Vec<Eye> = Eye::BOTH
+        .into_iter()
+        .zip(eyes)
+        .filter(|e| e.1)
+        .map(|e| e.0)
+        .collect();
+    let cap = Body::of(lineage).capture(&positions, &eye_list, quality, capture_seed);
+    let mut person = biometrics::fusion::PersonTemplate::default();
+    for (pos, bytes) in &cap.fingers {
+        if let Ok(rec) = biometrics::iso19794::parse(bytes) {
+            if let Some(view) = rec.views.first() {
+                person.fingers[usize::from(*pos) - 1] =
+                    Some(biometrics::finger::prepare(view, rec.res_x, rec.res_y));
+            }
+        }
+    }
+    for (eye, bytes) in &cap.irises {
+        if let Ok(code) = biometrics::iris::IrisCode::from_bytes(bytes) {
+            person.irises[usize::from(*eye == Eye::Left)] = Some(code);
+        }
+    }
+    person
+}
+
 /// The biometric members of one packet.
 pub struct Capture {
     /// `(ISO position, ISO/IEC 19794-2:2005 bytes)`.

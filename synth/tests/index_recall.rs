@@ -3,16 +3,12 @@
 //! `index::search` wherever brute force finds them, while only a small share of the gallery
 //! is fully compared. Relatives (sibling fingers) are enrolled as separate people.
 
-use biometrics::finger::prepare;
 use biometrics::fusion::{llr_threshold_for_fmr, PersonTemplate};
 use biometrics::index::{search, search_brute, Partition, ProbeSet, SearchParams};
-use biometrics::iris::IrisCode;
-use biometrics::iso19794;
-use packet::Eye;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use synth::biometric::{Body, Lineage};
+use synth::biometric::Lineage;
 use synth::capture::CaptureQuality;
 
 const GALLERY: usize = 300;
@@ -25,25 +21,7 @@ fn capture(
     q: CaptureQuality,
     seed: u64,
 ) -> PersonTemplate {
-    let body = Body::of(lineage);
-    let fingers: Vec<u8> = (1..=10u8).filter(|p| fingers >> (p - 1) & 1 == 1).collect();
-    let eyes: Vec<Eye> = Eye::BOTH
-        .into_iter()
-        .zip(eyes)
-        .filter(|e| e.1)
-        .map(|e| e.0)
-        .collect();
-    let cap = body.capture(&fingers, &eyes, q, seed);
-    let mut p = PersonTemplate::default();
-    for (pos, bytes) in &cap.fingers {
-        let rec = iso19794::parse(bytes).expect("synthetic record parses");
-        p.fingers[usize::from(*pos) - 1] = Some(prepare(&rec.views[0], rec.res_x, rec.res_y));
-    }
-    for (eye, bytes) in &cap.irises {
-        p.irises[usize::from(*eye == Eye::Left)] =
-            Some(IrisCode::from_bytes(bytes).expect("synthetic iris parses"));
-    }
-    p
+    synth::biometric::person_template(lineage, fingers, eyes, q, seed)
 }
 
 fn lineage(i: usize) -> Lineage {
