@@ -12,16 +12,6 @@ pub enum DedupError {
     /// Building Arrow data failed.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
-    /// A stored template could not be decoded (the lake holds something ingest never wrote).
-    #[error("enrollment {enrollment_id}: stored {what} unreadable: {reason}")]
-    Template {
-        /// The enrollment whose template is bad.
-        enrollment_id: String,
-        /// `finger N` or `iris right|left`.
-        what: String,
-        /// Decoder message.
-        reason: String,
-    },
     /// A persisted gallery partition is unreadable.
     #[error("gallery partition {path}: {reason}")]
     Segment {

@@ -213,12 +213,38 @@ pub async fn candidate_runs(ctx: &SessionContext) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// Reason code of an enrollment held back because a stored template does not decode.
+pub const TEMPLATE_UNREADABLE: &str = "template_unreadable";
+
+/// An enrollment a run could not search: it keeps no status, so every later run tries again
+/// (the SLA clock keeps running and the run's record names it), and it never enters the
+/// gallery half-decoded.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct HeldBack {
+    /// The enrollment (an id, never a NIK).
+    pub enrollment_id: String,
+    /// Reason code, e.g. [`TEMPLATE_UNREADABLE`].
+    pub reason: &'static str,
+    /// Which part: `finger N`, `iris right` or `iris left`.
+    pub part: String,
+    /// The decoder's message.
+    pub detail: String,
+}
+
+/// The templates of a batch: the people that decoded, and those held back.
+#[derive(Debug, Default)]
+pub struct Templates {
+    /// Decoded people, in the order of the ids asked for (held-back ones left out).
+    pub people: Vec<(String, PersonTemplate)>,
+    /// Enrollments with a template that does not decode.
+    pub held_back: Vec<HeldBack>,
+}
+
 /// The person templates of `ids`, decoded from the lake's `fingerprints.prepared` and
-/// `irises.code` columns (in parallel: decoding rebuilds the MCC cylinders).
-pub async fn templates(
-    ctx: &SessionContext,
-    ids: &[String],
-) -> Result<Vec<(String, PersonTemplate)>> {
+/// `irises.code` columns (in parallel: decoding rebuilds the MCC cylinders). A stored
+/// template that does not decode holds its whole enrollment back rather than failing the run
+/// or searching the person with a part missing.
+pub async fn templates(ctx: &SessionContext, ids: &[String]) -> Result<Templates> {
     let wanted = RecordBatch::try_new(
         Arc::new(arrow::datatypes::Schema::new(vec![
             arrow::datatypes::Field::new("id", DataType::Utf8, false),
@@ -280,35 +306,47 @@ pub async fn templates(
         Iris(IrisCode),
     }
     // Decoding is CPU work on the rayon pool; the run has nothing else to do meanwhile.
-    let decoded: Vec<(usize, usize, Part)> = {
-        raw.into_par_iter()
-            .map(|(person, slot, bytes)| {
-                let part = if slot < 10 {
-                    FingerTemplate::from_bytes(&bytes).map(Part::Finger)
-                } else {
-                    IrisCode::from_bytes(&bytes).map(Part::Iris)
-                };
-                part.map(|p| (person, slot, p))
-                    .map_err(|e| DedupError::Template {
-                        enrollment_id: ids[person].clone(),
-                        what: if slot < 10 {
-                            format!("finger {}", slot + 1)
-                        } else if slot == 10 {
-                            "iris right".into()
-                        } else {
-                            "iris left".into()
-                        },
-                        reason: e.to_string(),
-                    })
-            })
-            .collect::<Result<Vec<_>>>()?
-    };
+    let decoded: Vec<(usize, usize, std::result::Result<Part, String>)> = raw
+        .into_par_iter()
+        .map(|(person, slot, bytes)| {
+            let part = if slot < 10 {
+                FingerTemplate::from_bytes(&bytes)
+                    .map(Part::Finger)
+                    .map_err(|e| e.to_string())
+            } else {
+                IrisCode::from_bytes(&bytes)
+                    .map(Part::Iris)
+                    .map_err(|e| e.to_string())
+            };
+            (person, slot, part)
+        })
+        .collect();
     let mut people: Vec<PersonTemplate> = vec![PersonTemplate::default(); ids.len()];
+    let mut held: HashMap<usize, HeldBack> = HashMap::new();
     for (person, slot, part) in decoded {
         match part {
-            Part::Finger(t) => people[person].fingers[slot] = Some(t),
-            Part::Iris(c) => people[person].irises[slot - 10] = Some(c),
+            Ok(Part::Finger(t)) => people[person].fingers[slot] = Some(t),
+            Ok(Part::Iris(c)) => people[person].irises[slot - 10] = Some(c),
+            Err(detail) => {
+                held.entry(person).or_insert_with(|| HeldBack {
+                    enrollment_id: ids[person].clone(),
+                    reason: TEMPLATE_UNREADABLE,
+                    part: match slot {
+                        0..=9 => format!("finger {}", slot + 1),
+                        10 => "iris right".into(),
+                        _ => "iris left".into(),
+                    },
+                    detail,
+                });
+            }
         }
     }
-    Ok(ids.iter().cloned().zip(people).collect())
+    let mut out = Templates::default();
+    for (i, (id, person)) in ids.iter().zip(people).enumerate() {
+        match held.remove(&i) {
+            Some(h) => out.held_back.push(h),
+            None => out.people.push((id.clone(), person)),
+        }
+    }
+    Ok(out)
 }

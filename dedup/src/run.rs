@@ -51,7 +51,7 @@ pub async fn dedup(store: &Store, options: &DedupOptions) -> Result<DedupSummary
                     .get(identity_status::TUNGGAL)
                     .copied()
                     .unwrap_or(0) as i64,
-                rejected: 0,
+                rejected: summary.held_back.len() as i64,
             };
             let detail = serde_json::json!({
                 "by_status": summary.by_status,
@@ -60,6 +60,7 @@ pub async fn dedup(store: &Store, options: &DedupOptions) -> Result<DedupSummary
                 "full_comparisons": summary.full_comparisons,
                 "pairs_searched": summary.pairs_searched,
                 "clusters": summary.clusters.0,
+                "held_back": summary.held_back,
             });
             run.finish(store, SUCCEEDED, &counts, Some(&detail.to_string()))
                 .await?;
@@ -158,9 +159,24 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
     for (batch_no, batch) in pending.chunks(options.batch_size.max(1)).enumerate() {
         let load_started = Instant::now();
         let ids: Vec<String> = batch.iter().map(|e| e.enrollment_id.clone()).collect();
-        let people: Vec<(String, PersonTemplate)> = load::templates(&ctx, &ids).await?;
-        let probes = ProbeSet::build(people.clone());
+        let loaded = load::templates(&ctx, &ids).await?;
+        for h in &loaded.held_back {
+            tracing::warn!(
+                enrollment_id = %h.enrollment_id,
+                reason = h.reason,
+                part = %h.part,
+                "enrollment held back: a stored template does not decode; it stays without a \
+                 status and is searched again by the next run"
+            );
+        }
+        summary.held_back.extend(loaded.held_back);
+        let people: Vec<(String, PersonTemplate)> = loaded.people;
         summary.load_time += load_started.elapsed();
+        if people.is_empty() {
+            progress.advance(batch.len() as u64, 0);
+            continue;
+        }
+        let probes = ProbeSet::build(people.clone());
 
         let mut found: Vec<(
             String,
@@ -297,8 +313,19 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
     let edges = load::match_edges(&ctx).await?;
     let decisions = load::decisions(&ctx).await?;
     let previous_clusters = load::clusters(&ctx).await?;
+    // Held-back enrollments get no status: the next run searches them again.
+    let held: HashSet<&str> = summary
+        .held_back
+        .iter()
+        .map(|h| h.enrollment_id.as_str())
+        .collect();
+    let searched: Vec<Enrollee> = enrollees
+        .iter()
+        .filter(|e| !held.contains(e.enrollment_id.as_str()))
+        .cloned()
+        .collect();
     let derived = status::derive(&Evidence {
-        enrollees: &enrollees,
+        enrollees: &searched,
         edges: &edges,
         decisions: &decisions,
         previous: &previous,

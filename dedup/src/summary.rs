@@ -35,6 +35,9 @@ pub struct DedupSummary {
     pub by_status: BTreeMap<String, u64>,
     /// Clusters and their members after the run.
     pub clusters: (u64, u64),
+    /// Enrollments not searched because a stored template does not decode (no status yet;
+    /// the next run tries again).
+    pub held_back: Vec<crate::load::HeldBack>,
     /// Candidates and partitions of an interrupted run that were removed first.
     pub recovered: (u64, u64),
     /// Wall time: loading templates, searching, writing.
@@ -100,6 +103,19 @@ impl fmt::Display for DedupSummary {
             "  clusters: {} ({} enrollments)",
             self.clusters.0, self.clusters.1
         )?;
+        if !self.held_back.is_empty() {
+            let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
+            for h in &self.held_back {
+                *by_reason.entry(h.reason).or_default() += 1;
+            }
+            let reasons: Vec<String> = by_reason.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            writeln!(
+                f,
+                "  held back (no status, searched again next run): {} ({})",
+                self.held_back.len(),
+                reasons.join(", ")
+            )?;
+        }
         if self.recovered != (0, 0) {
             writeln!(
                 f,
