@@ -116,6 +116,7 @@ pub fn build(points: &[Point], hull: &[(f32, f32)]) -> Vec<Cylinder> {
         .collect();
     // Per neighbour: position and its directional contribution to each section.
     let mut neighbours: Vec<(f32, f32, [f32; ND])> = Vec::with_capacity(points.len());
+    let mut near_edges: Vec<super::geometry::Edge> = Vec::with_capacity(edges.len());
     points
         .iter()
         .enumerate()
@@ -144,12 +145,27 @@ pub fn build(points: &[Point], hull: &[(f32, f32)]) -> Vec<Cylinder> {
                 full: false,
                 valid: false,
             };
-            // Valid cells and their centres in template coordinates.
+            // Valid cells and their centres in template coordinates. Only the hull edges
+            // whose line passes within R of the minutia can put a cell of its disc outside
+            // (the normals are unit vectors), so the test looks at those alone — the same
+            // answers as testing every edge, and no test at all deep inside the print.
+            near_edges.clear();
+            near_edges.extend(
+                edges
+                    .iter()
+                    .filter(|e| e.nx * m.x + e.ny * m.y + e.c < CYL_RADIUS + 1.0),
+            );
             let mut valid_cells = 0;
             let mut centre = [(0f32, 0f32); NS * NS];
             for &(c, u, v) in &cells {
                 let (px, py) = (m.x + cos * u - sin * v, m.y + sin * u + cos * v);
-                if near_hull_fast(hull, &edges, (px, py), HULL_OFFSET) {
+                let valid = if edges.is_empty() {
+                    near_hull_fast(hull, &edges, (px, py), HULL_OFFSET)
+                } else {
+                    near_edges.is_empty()
+                        || near_hull_fast(hull, &near_edges, (px, py), HULL_OFFSET)
+                };
+                if valid {
                     cyl.mask[c / 64] |= 1 << (c % 64);
                     valid_cells += 1;
                     centre[c] = (px, py);

@@ -232,23 +232,28 @@ impl HullGrid {
         g.w = w.ceil().max(1.0) as usize;
         g.h = h.ceil().max(1.0) as usize;
         let half_diag = GRID_CELL * std::f32::consts::FRAC_1_SQRT_2;
+        // Whether each grid vertex is near, computed once for the (up to) four cells that
+        // share it.
+        let vertex =
+            |r: usize, c: usize| (g.x0 + c as f32 * GRID_CELL, g.y0 + r as f32 * GRID_CELL);
+        let near_vertex: Vec<bool> = (0..=g.h)
+            .flat_map(|r| (0..=g.w).map(move |c| (r, c)))
+            .map(|(r, c)| near_hull_fast(hull, edges, vertex(r, c), offset))
+            .collect();
+        let stride = g.w + 1;
         g.cells = (0..g.h)
             .flat_map(|r| (0..g.w).map(move |c| (r, c)))
             .map(|(r, c)| {
-                let (x, y) = (g.x0 + c as f32 * GRID_CELL, g.y0 + r as f32 * GRID_CELL);
-                let corners = [
-                    (x, y),
-                    (x + GRID_CELL, y),
-                    (x, y + GRID_CELL),
-                    (x + GRID_CELL, y + GRID_CELL),
-                ];
+                let at = r * stride + c;
                 // The offset hull is convex: a cell whose corners are all near is all near.
-                if corners
-                    .iter()
-                    .all(|&q| near_hull_fast(hull, edges, q, offset))
+                if near_vertex[at]
+                    && near_vertex[at + 1]
+                    && near_vertex[at + stride]
+                    && near_vertex[at + stride + 1]
                 {
                     return 1;
                 }
+                let (x, y) = vertex(r, c);
                 let centre = (x + GRID_CELL / 2.0, y + GRID_CELL / 2.0);
                 if !near_hull_fast(hull, edges, centre, offset + half_diag + 0.5) {
                     return 0;
@@ -347,6 +352,31 @@ mod tests {
                     "{q:?}"
                 );
                 assert_eq!(near_hull(&h, q, 6.0), g.near(&h, &e, q), "{q:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn hull_grid_answers_as_the_exact_test_on_random_prints() {
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (s >> 40) as f32 / (1u64 << 24) as f32
+        };
+        for _ in 0..30 {
+            let pts: Vec<(f32, f32)> = (0..40)
+                .map(|_| (60.0 + 300.0 * next(), 40.0 + 420.0 * next()))
+                .collect();
+            let h = convex_hull(&pts);
+            let e = hull_edges(&h);
+            for offset in [10.0, 50.0] {
+                let g = HullGrid::new(&h, &e, offset);
+                for _ in 0..4000 {
+                    let q = (-40.0 + 480.0 * next(), -60.0 + 620.0 * next());
+                    assert_eq!(near_hull(&h, q, offset), g.near(&h, &e, q), "{q:?}");
+                }
             }
         }
     }
