@@ -136,11 +136,15 @@ fn gallery_person(seed: u64, i: usize) -> PersonTemplate {
     )
 }
 
-fn cache_file(opts: &BenchOptions, k: usize) -> Option<PathBuf> {
+/// The cache file of partition `k`. Gallery person `i` depends only on the seed and `i`, so
+/// a partition is named by its seed, size, number and member count: a larger gallery reuses
+/// the full partitions a smaller one built, and measuring 10k, 100k, then 1M builds each
+/// person once.
+fn cache_file(opts: &BenchOptions, k: usize, members: usize) -> Option<PathBuf> {
     opts.cache.as_ref().map(|d| {
         d.join(format!(
-            "gallery-s{}-n{}-p{}-{k:04}.seg",
-            opts.seed, opts.gallery, opts.partition_size
+            "gallery-s{}-p{}-{k:05}-m{members}.seg",
+            opts.seed, opts.partition_size
         ))
     })
 }
@@ -152,7 +156,8 @@ fn gallery(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<(Vec<Partitio
     let mut parts = Vec::with_capacity(count);
     let mut all_cached = true;
     for k in 0..count {
-        let file = cache_file(opts, k);
+        let range = k * size..((k + 1) * size).min(opts.gallery);
+        let file = cache_file(opts, k, range.len());
         if let Some(bytes) = file.as_ref().and_then(|f| std::fs::read(f).ok()) {
             parts.push(
                 Partition::from_bytes(&bytes).map_err(|e| DedupError::Segment {
@@ -163,7 +168,6 @@ fn gallery(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<(Vec<Partitio
             continue;
         }
         all_cached = false;
-        let range = k * size..((k + 1) * size).min(opts.gallery);
         let members: Vec<(String, PersonTemplate)> = range
             .into_par_iter()
             .map(|i| (format!("g{i}"), gallery_person(opts.seed, i)))
