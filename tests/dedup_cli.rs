@@ -286,16 +286,18 @@ fn corrupt_finger(store: &TestStore, enrollment_id: &str, run_id: &str) {
         run_id: run_id.to_string(),
     };
     let lake_store = lake::Store::open(store.path().to_str().expect("utf-8 path")).expect("store");
-    tokio::runtime::Runtime::new().expect("runtime").block_on(async {
-        lake::delta::append(
-            &lake_store,
-            Table::Fingerprints,
-            vec![fingerprints::to_batch(&[row]).expect("batch")],
-            None,
-        )
-        .await
-        .expect("append corrupt row");
-    });
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            lake::delta::append(
+                &lake_store,
+                Table::Fingerprints,
+                vec![fingerprints::to_batch(&[row]).expect("batch")],
+                None,
+            )
+            .await
+            .expect("append corrupt row");
+        });
 }
 
 #[test]
@@ -326,22 +328,37 @@ fn an_unreadable_stored_template_holds_its_enrollment_back_and_the_run_goes_on()
 
     let summary = store.ok(&["dedup", "--no-progress", "--batch-size", "15"]);
     assert!(
-        summary.contains("held back (no status, searched again next run): 1 (template_unreadable 1)"),
+        summary
+            .contains("held back (no status, searched again next run): 1 (template_unreadable 1)"),
         "{summary}"
     );
     let st = statuses(&store);
-    assert_eq!(st.len(), ids.len() - 1, "every other enrollment got a status");
+    assert_eq!(
+        st.len(),
+        ids.len() - 1,
+        "every other enrollment got a status"
+    );
     assert!(!st.contains_key(&victim));
     let candidates = count(&store, "match_candidates");
     let mentions = store.query(&format!(
         "SELECT count(*) AS n FROM match_candidates WHERE probe_id = '{victim}' OR candidate_id = '{victim}'"
     ));
-    assert_eq!(mentions[0]["n"], "0", "a held-back person is never half-searched");
+    assert_eq!(
+        mentions[0]["n"], "0",
+        "a held-back person is never half-searched"
+    );
     let run = store.query(
         "SELECT detail, rejected FROM runs WHERE stage = 'dedup' ORDER BY started DESC LIMIT 1",
     );
-    assert!(run[0]["detail"].contains("template_unreadable"), "{:?}", run[0]);
-    assert!(run[0]["detail"].contains(&victim), "the run names the enrollment");
+    assert!(
+        run[0]["detail"].contains("template_unreadable"),
+        "{:?}",
+        run[0]
+    );
+    assert!(
+        run[0]["detail"].contains(&victim),
+        "the run names the enrollment"
+    );
     assert_eq!(run[0]["rejected"], "1");
 
     // A re-run holds it back again and changes nothing else.
@@ -352,20 +369,25 @@ fn an_unreadable_stored_template_holds_its_enrollment_back_and_the_run_goes_on()
 
     // Once the damaged row is repaired, the next run searches the enrollment like any other.
     let lake_store = lake::Store::open(store.path().to_str().expect("utf-8 path")).expect("store");
-    tokio::runtime::Runtime::new().expect("runtime").block_on(async {
-        lake::delta::delete_where(
-            &lake_store,
-            lake::tables::Table::Fingerprints,
-            "run_id = 'damaged-by-test'",
-        )
-        .await
-        .expect("repair");
-    });
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            lake::delta::delete_where(
+                &lake_store,
+                lake::tables::Table::Fingerprints,
+                "run_id = 'damaged-by-test'",
+            )
+            .await
+            .expect("repair");
+        });
     let fixed = store.ok(&["dedup", "--no-progress", "--batch-size", "15"]);
     assert!(!fixed.contains("held back"), "{fixed}");
     let after = statuses(&store);
     assert_eq!(after.len(), ids.len());
-    assert_eq!(after[&victim].0, "tunggal", "synth planted no duplicate of anyone");
+    assert_eq!(
+        after[&victim].0, "tunggal",
+        "synth planted no duplicate of anyone"
+    );
     for (id, s) in &st {
         assert_eq!(&after[id], s, "statuses of the others stay as they were");
     }
