@@ -271,6 +271,18 @@ fn rerunning_dedup_changes_nothing_and_a_killed_run_finishes_on_rerun() {
     }
 }
 
+/// Runs `work` on the test store's lake directly, as a DC engineer's repair script would.
+fn on_lake<F, Fut>(store: &TestStore, work: F)
+where
+    F: FnOnce(lake::Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let lake_store = lake::Store::open(store.path().to_str().expect("utf-8 path")).expect("store");
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(work(lake_store));
+}
+
 /// Appends a `fingerprints` row whose prepared template is garbage for `enrollment_id`, as a
 /// damaged lake would hold, marked with `run_id` so the test can remove it again.
 fn corrupt_finger(store: &TestStore, enrollment_id: &str, run_id: &str) {
@@ -285,19 +297,16 @@ fn corrupt_finger(store: &TestStore, enrollment_id: &str, run_id: &str) {
         missing_reason: None,
         run_id: run_id.to_string(),
     };
-    let lake_store = lake::Store::open(store.path().to_str().expect("utf-8 path")).expect("store");
-    tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(async {
-            lake::delta::append(
-                &lake_store,
-                Table::Fingerprints,
-                vec![fingerprints::to_batch(&[row]).expect("batch")],
-                None,
-            )
-            .await
-            .expect("append corrupt row");
-        });
+    on_lake(store, |lake_store| async move {
+        lake::delta::append(
+            &lake_store,
+            Table::Fingerprints,
+            vec![fingerprints::to_batch(&[row]).expect("batch")],
+            None,
+        )
+        .await
+        .expect("append corrupt row");
+    });
 }
 
 #[test]
@@ -368,18 +377,15 @@ fn an_unreadable_stored_template_holds_its_enrollment_back_and_the_run_goes_on()
     assert_eq!(count(&store, "match_candidates"), candidates);
 
     // Once the damaged row is repaired, the next run searches the enrollment like any other.
-    let lake_store = lake::Store::open(store.path().to_str().expect("utf-8 path")).expect("store");
-    tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(async {
-            lake::delta::delete_where(
-                &lake_store,
-                lake::tables::Table::Fingerprints,
-                "run_id = 'damaged-by-test'",
-            )
-            .await
-            .expect("repair");
-        });
+    on_lake(&store, |lake_store| async move {
+        lake::delta::delete_where(
+            &lake_store,
+            lake::tables::Table::Fingerprints,
+            "run_id = 'damaged-by-test'",
+        )
+        .await
+        .expect("repair");
+    });
     let fixed = store.ok(&["dedup", "--no-progress", "--batch-size", "15"]);
     assert!(!fixed.contains("held back"), "{fixed}");
     let after = statuses(&store);
