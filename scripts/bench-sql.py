@@ -9,10 +9,12 @@ per-statement timing: plan, run and print the rows as CSV; tables opened once); 
 the Delta tables' current Parquet files (the file list from the `deltalake` package, since
 DuckDB's own delta extension is downloaded at run time) with the reference tables loaded in
 memory, as tunggal has them, and is timed twice: the query into an Arrow table, and the query
-written as CSV (`COPY (…) TO '/dev/null'`), the same work as tunggal's. Best of `--repeat`
-runs each. Prints the machine's cores and load, the time `tunggal sql` takes to open the
-store, and one Markdown table with the ratios tunggal / DuckDB (below 1: tunggal faster).
-Installs duckdb into .venv when missing.
+written as CSV (`COPY (…) TO '/dev/null'`), the same work as tunggal's. The two engines take
+turns query by query (tunggal, DuckDB, DuckDB to CSV, next query, …), so a machine whose
+load changes during the run slows both alike. Best of `--repeat` rounds each. Prints the
+machine's cores and load, the time `tunggal sql` takes to open the store, and one Markdown
+table with the ratios tunggal / DuckDB (below 1: tunggal faster). Installs duckdb into .venv
+when missing.
 
 A lake of a million enrollments for it: scripts/scale-lake.py (see its docstring).
 """
@@ -31,6 +33,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "notebooks"))
 
 DUCKDB_VERSION = "2.0.0"
+TIMING = re.compile(r"^\(\d+ rows?, ([0-9.]+) s\)$")
 
 
 def ensure_duckdb():
@@ -40,26 +43,37 @@ def ensure_duckdb():
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"duckdb=={DUCKDB_VERSION}"], check=True)
 
 
-def tunggal_times(binary: str, store: pathlib.Path, names: list[str], params: dict, repeat: int) -> dict:
-    """Runs every query `repeat` times in one shell session; returns name -> best seconds."""
-    lines = []
-    for _ in range(repeat):
-        for name in names:
-            args = " ".join(f"{k}={v}" for k, v in params.get(name, {}).items())
-            lines.append(f"\\saved {name} {args}".strip())
-    lines.append("\\q")
-    out = subprocess.run([binary, "--store", str(store), "sql", "--format", "csv"],
-                         input="\n".join(lines) + "\n", capture_output=True, text=True, check=True).stdout
-    times = [float(m) for m in re.findall(r"^\(\d+ rows?, ([0-9.]+) s\)$", out, re.M)]
-    assert len(times) == len(names) * repeat, out[-2000:]
-    best = {}
-    for i, t in enumerate(times):
-        name = names[i % len(names)]
-        best[name] = min(best.get(name, t), t)
-    return best
+class Shell:
+    """One `tunggal sql --format csv` session, fed a line at a time."""
+
+    def __init__(self, binary: str, store: pathlib.Path):
+        started = time.perf_counter()
+        self.proc = subprocess.Popen([binary, "--store", str(store), "sql", "--format", "csv"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.run("SELECT 1;")
+        # Wall time until the session answers its first statement: what a one-shot
+        # `tunggal sql --saved NAME` pays before its query (lake snapshots, reference extracts).
+        self.opened = time.perf_counter() - started
+
+    def run(self, line: str) -> float:
+        """Sends one statement or backslash command; returns the time the shell printed."""
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        for out in self.proc.stdout:
+            if out.startswith("error:"):
+                raise RuntimeError(f"tunggal sql: {out.strip()} (for {line})")
+            match = TIMING.match(out.strip())
+            if match:
+                return float(match.group(1))
+        raise RuntimeError("tunggal sql ended before answering")
+
+    def close(self):
+        self.proc.stdin.write("\\q\n")
+        self.proc.stdin.close()
+        self.proc.wait()
 
 
-def duckdb_times(store: pathlib.Path, names: list[str], params: dict, repeat: int) -> dict:
+def duckdb_connection(store: pathlib.Path):
     import duckdb
     import tunggal_lake as lake
     from deltalake import DeltaTable
@@ -78,28 +92,12 @@ def duckdb_times(store: pathlib.Path, names: list[str], params: dict, repeat: in
         arrow_table = ctx.sql(f"SELECT * FROM {ref}").to_arrow_table()
         con.register(f"{ref}_arrow", arrow_table)
         con.execute(f"CREATE TABLE {ref} AS SELECT * FROM {ref}_arrow")
-    best, best_csv = {}, {}
-    for _ in range(repeat):
-        for name in names:
-            sql = lake.saved_sql(name, **params.get(name, {}))
-            started = time.perf_counter()
-            con.sql(sql).to_arrow_table()
-            elapsed = time.perf_counter() - started
-            best[name] = min(best.get(name, elapsed), elapsed)
-            body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
-            started = time.perf_counter()
-            con.execute(f"COPY ({body}) TO '/dev/null' (FORMAT csv, HEADER)")
-            elapsed = time.perf_counter() - started
-            best_csv[name] = min(best_csv.get(name, elapsed), elapsed)
-    return best, best_csv
+    return con
 
 
-def open_seconds(binary: str, store: pathlib.Path) -> float:
-    """Wall time of `tunggal sql` opening the store (lake snapshots, reference extracts) and
-    quitting: what a one-shot `tunggal sql --saved NAME` pays before its query."""
+def timed(run) -> float:
     started = time.perf_counter()
-    subprocess.run([binary, "--store", str(store), "sql"], input="\\q\n", capture_output=True,
-                   text=True, check=True)
+    run()
     return time.perf_counter() - started
 
 
@@ -115,30 +113,45 @@ def main():
                         "an older version's files to measure an older binary")
     args = parser.parse_args()
     ensure_duckdb()
+    import duckdb
     import tunggal_lake as lake
 
     if args.saved_dir:
         lake.SAVED_DIR = pathlib.Path(args.saved_dir)
-
     store = pathlib.Path(args.store)
     names = sorted(p.stem for p in lake.SAVED_DIR.glob("*.sql"))
     params = {n: {"reference_date": "2027-01-01"} for n in names if n.startswith("coverage")}
     params["adjudication_backlog"] = {"as_of": "2027-01-01T00:00:00Z"}
     load_before = os.getloadavg()[0]
-    opened = open_seconds(args.tunggal, store)
-    ours = tunggal_times(args.tunggal, store, names, params, args.repeat)
-    theirs, theirs_csv = duckdb_times(store, names, params, args.repeat)
+
+    con = duckdb_connection(store)
+    shell = Shell(args.tunggal, store)
+    best: dict[tuple[str, str], float] = {}
+
+    def keep(engine: str, name: str, seconds: float):
+        best[(engine, name)] = min(best.get((engine, name), seconds), seconds)
+
+    for _ in range(args.repeat):
+        for name in names:
+            bound = params.get(name, {})
+            command = f"\\saved {name} " + " ".join(f"{k}={v}" for k, v in bound.items())
+            keep("tunggal", name, shell.run(command.strip()))
+            sql = lake.saved_sql(name, **bound)
+            keep("duckdb", name, timed(lambda: con.sql(sql).to_arrow_table()))
+            body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+            keep("csv", name, timed(lambda: con.execute(f"COPY ({body}) TO '/dev/null' (FORMAT csv, HEADER)")))
+    shell.close()
+
     enrollments = lake.context(store).sql("SELECT count(*) AS n FROM enrollments").to_arrow_table().column("n")[0]
-    import duckdb
     print(f"store {store}: {enrollments} enrollments; best of {args.repeat}; {os.cpu_count()} cores, "
           f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
           f"duckdb {duckdb.__version__}; {args.tunggal}")
-    print(f"tunggal sql opens the store in {opened:.1f} s\n")
+    print(f"tunggal sql opens the store in {shell.opened:.1f} s\n")
     print("| saved query | tunggal (s) | DuckDB (s) | tunggal / DuckDB | DuckDB to CSV (s) | tunggal / DuckDB to CSV |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name in names:
-        print(f"| {name} | {ours[name]:.3f} | {theirs[name]:.3f} | {ours[name] / theirs[name]:.2f} "
-              f"| {theirs_csv[name]:.3f} | {ours[name] / theirs_csv[name]:.2f} |")
+        ours, theirs, csv = best[("tunggal", name)], best[("duckdb", name)], best[("csv", name)]
+        print(f"| {name} | {ours:.3f} | {theirs:.3f} | {ours / theirs:.2f} | {csv:.3f} | {ours / csv:.2f} |")
 
 
 if __name__ == "__main__":

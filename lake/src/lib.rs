@@ -7,7 +7,8 @@
 //! - [`delta`]: open-or-create, append, delete and update with Delta's atomic commits.
 //! - [`run`]: bookkeeping of stage runs in the `runs` table.
 //! - [`reference`]: regions, SIAK residents and stations as rows and tables.
-//! - [`sql_context`]: a DataFusion session with all of the above registered by name.
+//! - [`sql_context`]: a DataFusion session with all of the above registered by name, lake
+//!   tables read as their snapshot's Parquet files ([`snapshot_scan`]).
 //!
 //! The one idea to hold in mind: a table changes only by whole commits, so a reader (or a run
 //! restarted after a crash) sees a table version or the one before, never half a write.
@@ -17,6 +18,7 @@ mod error;
 pub mod query;
 pub mod reference;
 pub mod run;
+pub mod snapshot_scan;
 mod store;
 pub mod tables;
 

@@ -9,20 +9,31 @@
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Schema};
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::delta;
 use crate::error::{LakeError, Result};
 use crate::reference;
+use crate::snapshot_scan;
 use crate::store::Store;
 use crate::tables::Table;
 
 /// A session with every lake table (`packets`, `enrollments`, `fingerprints`, `irises`,
-/// `runs`) and the reference tables (`regions`, `residents`, `stations`) registered.
+/// `runs`, `match_candidates`, `clusters`, `identity_status`, `decisions`,
+/// `personalization_jobs`, `audit`) and the reference tables (`regions`, `residents`,
+/// `stations`) registered, configured by [`analyst_config`] for the analysts' queries.
+///
+/// Lake tables are read as the Parquet files of the snapshot current at opening
+/// ([`snapshot_scan`]; deltalake's provider where that would not be faithful); reference
+/// tables are held in memory with the string types the lake tables have (`Utf8View`), split
+/// across the cores.
 pub async fn sql_context(store: &Store) -> Result<SessionContext> {
-    let ctx = lake_context(store).await?;
+    let ctx = SessionContext::new_with_config(analyst_config());
+    register_lake_tables(&ctx, store, true).await?;
     register_batch(&ctx, reference::REGIONS, reference::regions_batch()?)?;
     let residents = reference::load_residents(store).await?;
     register_batch(
@@ -39,27 +50,109 @@ pub async fn sql_context(store: &Store) -> Result<SessionContext> {
     Ok(ctx)
 }
 
-/// A session with only the lake tables registered (no reference data): cheaper, for stages
-/// that read their own tables.
+/// DataFusion settings of [`sql_context`], chosen by measurement on the analysts' saved
+/// queries over a lake of a million enrollments (docs/benchmarks.md, "Analyst SQL"):
+///
+/// - one partition per core (`target_partitions`);
+/// - joins are not hash-repartitioned (`repartition_joins = false`): the build side is
+///   collected once and probed from every partition, which on a few cores beats shuffling
+///   both million-row sides of each join by key;
+/// - batches of 32,768 rows (`batch_size`, default 8,192): a quarter of the per-batch work in
+///   joins and aggregations over millions of rows.
+///
+/// A session can still change any of them with `SET`.
+pub fn analyst_config() -> SessionConfig {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut config = SessionConfig::new()
+        .with_target_partitions(cores)
+        .with_batch_size(32 * 1024);
+    config.options_mut().optimizer.repartition_joins = false;
+    config
+}
+
+/// A session with only the lake tables registered (no reference data), read through
+/// deltalake's table provider: cheaper, for stages that read their own tables.
 pub async fn lake_context(store: &Store) -> Result<SessionContext> {
     let ctx = SessionContext::new();
+    register_lake_tables(&ctx, store, false).await?;
+    Ok(ctx)
+}
+
+/// Registers every lake table of `store` in `ctx`: through [`snapshot_scan`] when
+/// `snapshot_files` and the table allows it, else through deltalake's provider; a table that
+/// does not exist yet as an empty in-memory table with its schema.
+async fn register_lake_tables(
+    ctx: &SessionContext,
+    store: &Store,
+    snapshot_files: bool,
+) -> Result<()> {
     for table in Table::ALL {
         let provider: Arc<dyn TableProvider> = match delta::open_existing(store, table).await? {
             Some(delta_table) => {
                 delta_table
                     .update_datafusion_session(&ctx.state())
                     .map_err(|e| LakeError::delta(table.name(), e))?;
-                delta_table.table_provider().await?
+                let delta_provider: Arc<dyn TableProvider> = delta_table.table_provider().await?;
+                let files = if snapshot_files {
+                    snapshot_scan::provider(table.name(), &delta_table, delta_provider.schema())?
+                } else {
+                    None
+                };
+                match files {
+                    Some(files) => Arc::new(files),
+                    None => delta_provider,
+                }
             }
             None => Arc::new(MemTable::try_new(table.schema(), vec![vec![]])?),
         };
         ctx.register_table(table.name(), provider)?;
     }
-    Ok(ctx)
+    Ok(())
 }
 
+/// Registers `batch` as an in-memory table: string columns as `Utf8View` (the type lake
+/// tables' strings are read as, so joins between the two need no cast), the rows split into
+/// one partition per target partition, each in batches of the session's batch size.
 fn register_batch(ctx: &SessionContext, name: &str, batch: RecordBatch) -> Result<()> {
-    let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
+    let batch = with_view_strings(batch)?;
+    let config = ctx.copied_config();
+    let rows = batch.num_rows();
+    let partitions = config.target_partitions().max(1);
+    let per_partition = rows.div_ceil(partitions).max(1);
+    let batch_size = config.batch_size().max(1);
+    let parts: Vec<Vec<RecordBatch>> = (0..partitions)
+        .map(|p| {
+            let start = (p * per_partition).min(rows);
+            let end = ((p + 1) * per_partition).min(rows);
+            (start..end)
+                .step_by(batch_size)
+                .map(|offset| batch.slice(offset, batch_size.min(end - offset)))
+                .collect()
+        })
+        .collect();
+    let table = MemTable::try_new(batch.schema(), parts)?;
     ctx.register_table(name, Arc::new(table))?;
     Ok(())
+}
+
+/// `batch` with every `Utf8` column cast to `Utf8View` (same values, same nullability).
+fn with_view_strings(batch: RecordBatch) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let mut fields = Vec::with_capacity(schema.fields().len());
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        if field.data_type() == &DataType::Utf8 {
+            fields.push(Arc::new(
+                field.as_ref().clone().with_data_type(DataType::Utf8View),
+            ));
+            columns.push(cast(column, &DataType::Utf8View)?);
+        } else {
+            fields.push(field.clone());
+            columns.push(column.clone());
+        }
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }

@@ -186,3 +186,90 @@ async fn runs_are_started_finished_and_stale_ones_marked_interrupted() {
         1
     );
 }
+
+async fn rendered(ctx: &datafusion::prelude::SessionContext, sql: &str) -> String {
+    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_sql_session_scans_the_snapshot_files_and_sees_what_deltalake_sees() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    for part in 0..3 {
+        let rows: Vec<_> = (0..4)
+            .map(|i| packet(&format!("landing/{part}-{i}.zip"), "accepted"))
+            .collect();
+        delta::append(
+            &store,
+            Table::Packets,
+            vec![packets::to_batch(&rows).unwrap()],
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    // Both rewrite files: the snapshot then holds new files and has removed others.
+    delta::delete_where(&store, Table::Packets, "object_path LIKE 'landing/1-%'")
+        .await
+        .unwrap();
+    delta::update_where(
+        &store,
+        Table::Packets,
+        "object_path = 'landing/2-0.zip'",
+        &[("status", delta::sql_literal("rejected"))],
+    )
+    .await
+    .unwrap();
+
+    let analyst = lake::sql_context(&store).await.unwrap();
+    let stages = lake::lake_context(&store).await.unwrap();
+    let query = "SELECT object_path, packet_id, size, status, received_time FROM packets \
+                 ORDER BY object_path";
+    let seen = rendered(&analyst, query).await;
+    assert_eq!(seen, rendered(&stages, query).await);
+    assert_eq!(seen.matches("| landing/").count(), 8, "{seen}");
+    assert_eq!(
+        rendered(
+            &analyst,
+            "SELECT status, count(*) AS n FROM packets GROUP BY status ORDER BY status"
+        )
+        .await,
+        rendered(
+            &stages,
+            "SELECT status, count(*) AS n FROM packets GROUP BY status ORDER BY status"
+        )
+        .await
+    );
+    assert_eq!(
+        analyst.table("packets").await.unwrap().schema(),
+        stages.table("packets").await.unwrap().schema()
+    );
+
+    let plan = rendered(&analyst, "EXPLAIN SELECT * FROM packets").await;
+    assert!(plan.contains("DataSourceExec"), "{plan}");
+    assert!(!plan.contains("DeltaScan"), "{plan}");
+    let plan = rendered(&stages, "EXPLAIN SELECT * FROM packets").await;
+    assert!(plan.contains("DeltaScan"), "{plan}");
+}
+
+#[tokio::test]
+async fn reference_tables_have_the_lake_string_type_and_one_partition_per_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    let ctx = lake::sql_context(&store).await.unwrap();
+    let types = rendered(
+        &ctx,
+        "SELECT arrow_typeof(code) AS t, arrow_typeof(name) AS n FROM regions LIMIT 1",
+    )
+    .await;
+    assert_eq!(types.matches("Utf8View").count(), 2, "{types}");
+    let partitions = ctx.copied_config().target_partitions();
+    let plan = rendered(&ctx, "EXPLAIN SELECT code FROM regions").await;
+    assert!(
+        plan.contains(&format!("partitions={partitions}")),
+        "{partitions} partitions expected: {plan}"
+    );
+}

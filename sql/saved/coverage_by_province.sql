@@ -10,31 +10,39 @@
 --
 -- Wajib KTP follows reference::siak::Resident::is_wajib_ktp: whole years of age on the
 -- reference date >= 17, or marital status other than BELUM KAWIN.
-WITH params AS (
-    SELECT COALESCE(CAST(NULLIF($reference_date, '') AS DATE), CURRENT_DATE) AS ref
-),
-wajib AS (
+-- The reference day is written out where it is used (a constant the planner folds) rather
+-- than joined from a one-row table, which would cost a nested-loop join over every resident.
+-- Aged 17 or more on the reference day = born on or before that day 17 years earlier (29
+-- February counts as 28 February in a year without it, as whole years of age do).
+WITH wajib AS (
     SELECT r.nik, r.province_code
-    FROM residents r CROSS JOIN params p
+    FROM residents r
     WHERE r.regency_code LIKE $region || '%'
       AND (r.marital_status <> 'BELUM KAWIN'
-           OR date_part('year', p.ref) - date_part('year', r.birth_date)
-              - CASE WHEN date_part('month', p.ref) * 100 + date_part('day', p.ref)
-                        < date_part('month', r.birth_date) * 100 + date_part('day', r.birth_date)
-                     THEN 1 ELSE 0 END >= 17)
+           OR r.birth_date <= COALESCE(CAST(NULLIF($reference_date, '') AS DATE), CURRENT_DATE) - INTERVAL '17 years')
 ),
 enrolled AS (
-    SELECT DISTINCT e.nik
-    FROM enrollments e CROSS JOIN params p
-    WHERE CAST(e.capture_finished AS DATE) <= p.ref
+    SELECT e.nik
+    FROM enrollments e
+    WHERE CAST(e.capture_finished AS DATE) <= COALESCE(CAST(NULLIF($reference_date, '') AS DATE), CURRENT_DATE)
+),
+-- Counted in two passes over wajib, all of them and those whose NIK has an enrollment (a
+-- semi-join: no DISTINCT over a million NIKs), then named: regions has one row per code.
+totals AS (
+    SELECT province_code, count(*) AS wajib_ktp FROM wajib GROUP BY province_code
+),
+covered AS (
+    SELECT province_code, count(*) AS enrolled
+    FROM wajib
+    WHERE nik IN (SELECT nik FROM enrolled)
+    GROUP BY province_code
 )
-SELECT w.province_code,
+SELECT t.province_code,
        g.name AS province,
-       count(*) AS wajib_ktp,
-       count(n.nik) AS enrolled,
-       CAST(count(n.nik) AS DOUBLE) / count(*) AS coverage
-FROM wajib w
-LEFT JOIN enrolled n ON n.nik = w.nik
-LEFT JOIN regions g ON g.code = w.province_code
-GROUP BY w.province_code, g.name
-ORDER BY w.province_code
+       t.wajib_ktp,
+       COALESCE(c.enrolled, 0) AS enrolled,
+       CAST(COALESCE(c.enrolled, 0) AS DOUBLE) / t.wajib_ktp AS coverage
+FROM totals t
+LEFT JOIN covered c ON c.province_code = t.province_code
+LEFT JOIN regions g ON g.code = t.province_code
+ORDER BY t.province_code

@@ -10,32 +10,42 @@
 -- column coverage: enrolled / wajib_ktp
 --
 -- Same definitions as coverage_by_province, one level down.
-WITH params AS (
-    SELECT COALESCE(CAST(NULLIF($reference_date, '') AS DATE), CURRENT_DATE) AS ref
-),
-wajib AS (
+-- The reference day is written out where it is used (a constant the planner folds) rather
+-- than joined from a one-row table, which would cost a nested-loop join over every resident.
+-- Aged 17 or more on the reference day = born on or before that day 17 years earlier (29
+-- February counts as 28 February in a year without it, as whole years of age do).
+WITH wajib AS (
     SELECT r.nik, r.regency_code, r.province_code
-    FROM residents r CROSS JOIN params p
+    FROM residents r
     WHERE r.regency_code LIKE $region || '%'
       AND (r.marital_status <> 'BELUM KAWIN'
-           OR date_part('year', p.ref) - date_part('year', r.birth_date)
-              - CASE WHEN date_part('month', p.ref) * 100 + date_part('day', p.ref)
-                        < date_part('month', r.birth_date) * 100 + date_part('day', r.birth_date)
-                     THEN 1 ELSE 0 END >= 17)
+           OR r.birth_date <= COALESCE(CAST(NULLIF($reference_date, '') AS DATE), CURRENT_DATE) - INTERVAL '17 years')
 ),
 enrolled AS (
-    SELECT DISTINCT e.nik
-    FROM enrollments e CROSS JOIN params p
-    WHERE CAST(e.capture_finished AS DATE) <= p.ref
+    SELECT e.nik
+    FROM enrollments e
+    WHERE CAST(e.capture_finished AS DATE) <= COALESCE(CAST(NULLIF($reference_date, '') AS DATE), CURRENT_DATE)
+),
+-- Counted in two passes over wajib, all of them and those whose NIK has an enrollment (a
+-- semi-join: no DISTINCT over a million NIKs), then named: regions has one row per code.
+totals AS (
+    SELECT regency_code, province_code, count(*) AS wajib_ktp
+    FROM wajib
+    GROUP BY regency_code, province_code
+),
+covered AS (
+    SELECT regency_code, province_code, count(*) AS enrolled
+    FROM wajib
+    WHERE nik IN (SELECT nik FROM enrolled)
+    GROUP BY regency_code, province_code
 )
-SELECT w.regency_code,
+SELECT t.regency_code,
        g.name AS regency,
-       w.province_code,
-       count(*) AS wajib_ktp,
-       count(n.nik) AS enrolled,
-       CAST(count(n.nik) AS DOUBLE) / count(*) AS coverage
-FROM wajib w
-LEFT JOIN enrolled n ON n.nik = w.nik
-LEFT JOIN regions g ON g.code = w.regency_code
-GROUP BY w.regency_code, g.name, w.province_code
-ORDER BY w.regency_code
+       t.province_code,
+       t.wajib_ktp,
+       COALESCE(c.enrolled, 0) AS enrolled,
+       CAST(COALESCE(c.enrolled, 0) AS DOUBLE) / t.wajib_ktp AS coverage
+FROM totals t
+LEFT JOIN covered c ON c.regency_code = t.regency_code AND c.province_code = t.province_code
+LEFT JOIN regions g ON g.code = t.regency_code
+ORDER BY t.regency_code

@@ -28,19 +28,32 @@ e AS (
     JOIN identity_status s ON s.enrollment_id = e.enrollment_id
     LEFT JOIN latest d ON d.enrollment_id = e.enrollment_id
     WHERE e.regency_code LIKE $region || '%'
+),
+-- Counted first, then named: regions has one row per code.
+counts AS (
+    SELECT regency_code,
+           count(*) AS deduplicated,
+           sum(CASE WHEN outcome IS NOT NULL OR status IN ('ganda', 'nik_conflict') THEN 1 ELSE 0 END) AS flagged,
+           sum(CASE WHEN outcome IS NULL AND status = 'ganda' THEN 1 ELSE 0 END) AS open_ganda,
+           sum(CASE WHEN outcome IS NULL AND status = 'nik_conflict' THEN 1 ELSE 0 END) AS open_nik_conflict,
+           sum(CASE WHEN outcome = 'duplicate' THEN 1 ELSE 0 END) AS decided_duplicate,
+           sum(CASE WHEN outcome = 'different_persons' THEN 1 ELSE 0 END) AS decided_different_persons,
+           sum(CASE WHEN outcome = 'reenrollment' THEN 1 ELSE 0 END) AS decided_reenrollment,
+           sum(CASE WHEN outcome = 'refer_back' THEN 1 ELSE 0 END) AS referred_back
+    FROM e
+    GROUP BY regency_code
 )
-SELECT e.regency_code,
+SELECT c.regency_code,
        g.name AS regency,
-       count(*) AS deduplicated,
-       sum(CASE WHEN e.outcome IS NOT NULL OR e.status IN ('ganda', 'nik_conflict') THEN 1 ELSE 0 END) AS flagged,
-       round(sum(CASE WHEN e.outcome IS NOT NULL OR e.status IN ('ganda', 'nik_conflict') THEN 1 ELSE 0 END) * 10000.0 / count(*), 2) AS per_10k,
-       sum(CASE WHEN e.outcome IS NULL AND e.status = 'ganda' THEN 1 ELSE 0 END) AS open_ganda,
-       sum(CASE WHEN e.outcome IS NULL AND e.status = 'nik_conflict' THEN 1 ELSE 0 END) AS open_nik_conflict,
-       sum(CASE WHEN e.outcome = 'duplicate' THEN 1 ELSE 0 END) AS decided_duplicate,
-       sum(CASE WHEN e.outcome = 'different_persons' THEN 1 ELSE 0 END) AS decided_different_persons,
-       sum(CASE WHEN e.outcome = 'reenrollment' THEN 1 ELSE 0 END) AS decided_reenrollment,
-       sum(CASE WHEN e.outcome = 'refer_back' THEN 1 ELSE 0 END) AS referred_back
-FROM e
-LEFT JOIN regions g ON g.code = e.regency_code
-GROUP BY e.regency_code, g.name
-ORDER BY e.regency_code
+       c.deduplicated,
+       c.flagged,
+       round(c.flagged * 10000.0 / c.deduplicated, 2) AS per_10k,
+       c.open_ganda,
+       c.open_nik_conflict,
+       c.decided_duplicate,
+       c.decided_different_persons,
+       c.decided_reenrollment,
+       c.referred_back
+FROM counts c
+LEFT JOIN regions g ON g.code = c.regency_code
+ORDER BY c.regency_code

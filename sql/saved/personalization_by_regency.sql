@@ -8,15 +8,25 @@
 -- column cards: enrollments in those jobs (one card each)
 -- column new_cards: first cards
 -- column reissues: re-issued cards (re-enrollment after a lost or damaged card)
-SELECT j.regency_code,
+-- Counted first, then named: regions has one row per code.
+WITH days AS (
+    SELECT regency_code,
+           CAST(exported_time AS DATE) AS day,
+           count(DISTINCT job_id) AS jobs,
+           count(*) AS cards,
+           sum(CASE WHEN reason = 'new' THEN 1 ELSE 0 END) AS new_cards,
+           sum(CASE WHEN reason = 'reissue' THEN 1 ELSE 0 END) AS reissues
+    FROM personalization_jobs
+    WHERE regency_code LIKE $region || '%'
+    GROUP BY regency_code, CAST(exported_time AS DATE)
+)
+SELECT d.regency_code,
        g.name AS regency,
-       CAST(j.exported_time AS DATE) AS day,
-       count(DISTINCT j.job_id) AS jobs,
-       count(*) AS cards,
-       sum(CASE WHEN j.reason = 'new' THEN 1 ELSE 0 END) AS new_cards,
-       sum(CASE WHEN j.reason = 'reissue' THEN 1 ELSE 0 END) AS reissues
-FROM personalization_jobs j
-LEFT JOIN regions g ON g.code = j.regency_code
-WHERE j.regency_code LIKE $region || '%'
-GROUP BY j.regency_code, g.name, CAST(j.exported_time AS DATE)
-ORDER BY j.regency_code, day
+       d.day,
+       d.jobs,
+       d.cards,
+       d.new_cards,
+       d.reissues
+FROM days d
+LEFT JOIN regions g ON g.code = d.regency_code
+ORDER BY d.regency_code, d.day

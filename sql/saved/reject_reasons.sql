@@ -17,19 +17,26 @@ WITH p AS (
     WHERE object_path LIKE 'landing/%'
       AND split_part(object_path, '/', 2) LIKE $region || '%'
 ),
-landed AS (
-    SELECT site, day, count(*) AS landed FROM p GROUP BY site, day
+-- One pass over the packets: counts per site, day, status and reason; a site-day's landed
+-- total is the sum of its groups. Named last: regions has one row per code.
+groups AS (
+    SELECT site, day, status, reason_code, count(*) AS packets
+    FROM p
+    GROUP BY site, day, status, reason_code
+),
+shares AS (
+    SELECT site, day, status, reason_code, packets,
+           sum(packets) OVER (PARTITION BY site, day) AS landed
+    FROM groups
 )
-SELECT p.site,
+SELECT s.site,
        g.name AS service_point,
-       p.day,
-       p.reason_code,
-       count(*) AS rejected,
-       l.landed,
-       CAST(count(*) AS DOUBLE) / l.landed AS share
-FROM p
-JOIN landed l ON l.site = p.site AND l.day IS NOT DISTINCT FROM p.day
-LEFT JOIN regions g ON g.code = p.site
-WHERE p.status = 'rejected'
-GROUP BY p.site, g.name, p.day, p.reason_code, l.landed
-ORDER BY p.site, p.day, p.reason_code
+       s.day,
+       s.reason_code,
+       s.packets AS rejected,
+       s.landed,
+       CAST(s.packets AS DOUBLE) / s.landed AS share
+FROM shares s
+LEFT JOIN regions g ON g.code = s.site
+WHERE s.status = 'rejected'
+ORDER BY s.site, s.day, s.reason_code

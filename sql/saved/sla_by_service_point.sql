@@ -12,28 +12,52 @@
 -- column compliance: within_sla / deduplicated (null when nothing is deduplicated yet)
 -- column max_hours: longest capture -> result time of the day, in hours
 WITH e AS (
-    SELECT e.enrollment_id,
-           split_part(p.object_path, '/', 2) AS site,
-           CAST(split_part(p.object_path, '/', 3) AS DATE) AS day,
+    SELECT split_part(p.object_path, '/', 2) AS site,
+           split_part(p.object_path, '/', 3) AS day_folder,
            e.capture_finished,
            s.first_result_time
     FROM enrollments e
     JOIN packets p ON p.enrollment_id = e.enrollment_id AND p.status = 'accepted'
     LEFT JOIN identity_status s ON s.enrollment_id = e.enrollment_id
-    WHERE split_part(p.object_path, '/', 2) LIKE $region || '%'
+),
+-- Counted per site and day folder as text, then per day: the date is parsed once per folder
+-- rather than once per packet, and the region filter applies to the counted sites. Named
+-- last: regions has one row per code.
+folders AS (
+    SELECT site,
+           day_folder,
+           count(*) AS enrolled,
+           count(first_result_time) AS deduplicated,
+           sum(CASE WHEN first_result_time <= capture_finished + INTERVAL '24 hours' THEN 1 ELSE 0 END) AS within_sla,
+           sum(CASE WHEN first_result_time > capture_finished + INTERVAL '24 hours' THEN 1 ELSE 0 END) AS late,
+           sum(CASE WHEN first_result_time IS NULL THEN 1 ELSE 0 END) AS pending,
+           max(CAST(to_unixtime(first_result_time) - to_unixtime(capture_finished) AS DOUBLE)) AS max_seconds
+    FROM e
+    GROUP BY site, day_folder
+),
+days AS (
+    SELECT site,
+           CAST(day_folder AS DATE) AS day,
+           sum(enrolled) AS enrolled,
+           sum(deduplicated) AS deduplicated,
+           sum(within_sla) AS within_sla,
+           sum(late) AS late,
+           sum(pending) AS pending,
+           max(max_seconds) AS max_seconds
+    FROM folders
+    WHERE site LIKE $region || '%'
+    GROUP BY site, CAST(day_folder AS DATE)
 )
-SELECT e.site,
+SELECT d.site,
        g.name AS service_point,
-       e.day,
-       count(*) AS enrolled,
-       count(e.first_result_time) AS deduplicated,
-       sum(CASE WHEN e.first_result_time <= e.capture_finished + INTERVAL '24 hours' THEN 1 ELSE 0 END) AS within_sla,
-       sum(CASE WHEN e.first_result_time > e.capture_finished + INTERVAL '24 hours' THEN 1 ELSE 0 END) AS late,
-       sum(CASE WHEN e.first_result_time IS NULL THEN 1 ELSE 0 END) AS pending,
-       CAST(sum(CASE WHEN e.first_result_time <= e.capture_finished + INTERVAL '24 hours' THEN 1 ELSE 0 END) AS DOUBLE)
-           / NULLIF(count(e.first_result_time), 0) AS compliance,
-       round(max(CAST(to_unixtime(e.first_result_time) - to_unixtime(e.capture_finished) AS DOUBLE)) / 3600.0, 2) AS max_hours
-FROM e
-LEFT JOIN regions g ON g.code = e.site
-GROUP BY e.site, g.name, e.day
-ORDER BY e.site, e.day
+       d.day,
+       d.enrolled,
+       d.deduplicated,
+       d.within_sla,
+       d.late,
+       d.pending,
+       CAST(d.within_sla AS DOUBLE) / NULLIF(d.deduplicated, 0) AS compliance,
+       round(d.max_seconds / 3600.0, 2) AS max_hours
+FROM days d
+LEFT JOIN regions g ON g.code = d.site
+ORDER BY d.site, d.day
