@@ -8,6 +8,12 @@ mod cmd;
 mod logging;
 
 use anyhow::Result;
+
+/// mimalloc instead of the system allocator: DataFusion's hash joins and aggregations and
+/// the matcher's per-comparison buffers are allocation-heavy, and glibc malloc showed up in
+/// the analyst-SQL profile (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 
 /// Command line of `tunggal`.
