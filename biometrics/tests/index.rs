@@ -262,3 +262,29 @@ fn results_do_not_depend_on_the_thread_count() {
     assert_eq!(one.2, three.2);
     assert_eq!(search(&probes, &part, &params()).0, one.1);
 }
+
+#[test]
+fn merged_partitions_equal_one_built_from_all_their_members() {
+    // Parts of 40 keep every list (the cap is at least 64), so the merge has to reproduce
+    // the single build exactly: ids, templates, irises and every posting.
+    let w = world(7, 120, 6, 4);
+    let whole = Partition::build(w.gallery.clone());
+    let parts: Vec<Partition> = w
+        .gallery
+        .chunks(40)
+        .map(|c| Partition::build(c.to_vec()))
+        .collect();
+    let merged = Partition::merge(parts);
+    assert_eq!(merged.len(), 120);
+    assert_eq!(merged.enrollment_id(85), "g85");
+    assert_eq!(merged, whole);
+    assert_eq!(merged.to_bytes(), whole.to_bytes());
+    let probes = ProbeSet::build(w.probes);
+    let (found, _) = search(&probes, &merged, &params());
+    for m in &w.mates {
+        assert!(
+            pairs(&found).contains(m),
+            "mate {m:?} not found after merging"
+        );
+    }
+}

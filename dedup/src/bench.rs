@@ -46,8 +46,12 @@ pub struct BenchOptions {
 pub struct BenchReport {
     /// Gallery persons and partitions.
     pub gallery: usize,
-    /// Partitions.
+    /// Partitions as built (or cached): what the nightly stores.
     pub partitions: usize,
+    /// Partitions the search ran over after the nightly's in-memory merge.
+    pub searched_as: usize,
+    /// Time of that merge.
+    pub merge: Duration,
     /// Probes and planted mates among them.
     pub probes: usize,
     /// Planted mates.
@@ -257,6 +261,11 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
     let (parts, cached) = gallery(opts, progress)?;
     let build = t.elapsed();
     reset_peak_rss();
+    let stored = parts.len();
+    let t = Instant::now();
+    let parts = crate::segments::merge_groups(parts, crate::segments::MERGED_PARTITION_BYTES);
+    let merge = t.elapsed();
+    progress(&format!("{stored} partitions merged into {}", parts.len()));
     let (probe_list, mates) = probes(opts);
     let probe_set = ProbeSet::build(probe_list);
     progress(&format!("{} probes prepared", probe_set.len()));
@@ -269,7 +278,9 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
 
     let mut report = BenchReport {
         gallery: opts.gallery,
-        partitions: parts.len(),
+        partitions: stored,
+        searched_as: parts.len(),
+        merge,
         probes: probe_set.len(),
         mates,
         build,
@@ -342,9 +353,11 @@ impl std::fmt::Display for BenchReport {
         let brute = self.brute_estimate();
         writeln!(
             f,
-            "bench dedup: gallery {} in {} partitions, {} probes ({} planted mates), {} threads",
+            "bench dedup: gallery {} in {} partitions (searched as {}), {} probes ({} planted \
+             mates), {} threads",
             self.gallery,
             self.partitions,
+            self.searched_as,
             self.probes,
             self.mates,
             rayon::current_num_threads()
@@ -356,6 +369,11 @@ impl std::fmt::Display for BenchReport {
             "| gallery build (synth, prepare, index){} | {:.1} s |",
             if self.cached { " — from cache" } else { "" },
             secs(self.build)
+        )?;
+        writeln!(
+            f,
+            "| merge of the partitions in memory | {:.1} s |",
+            secs(self.merge)
         )?;
         writeln!(
             f,

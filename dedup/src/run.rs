@@ -152,11 +152,36 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
     );
 
     let mut progress = Progress::new(pending.len() as u64, options.progress_bar);
-    let mut resident: Vec<Option<Partition>> = Vec::new();
-    let mut resident_bytes = 0usize;
+    // Stored partitions that fit the budget stay resident, merged into a few large ones and
+    // searched together with one shortlist per probe across all of them; the rest of a
+    // gallery beyond the budget streams, one stored partition at a time, every batch.
+    let mut resident: Vec<Partition> = Vec::new();
+    let mut streamed: Vec<&str> = Vec::new();
+    if !pending.is_empty() {
+        let load_started = Instant::now();
+        let mut loaded = Vec::new();
+        let mut bytes = 0usize;
+        for path in &gallery_paths {
+            let p = segments::load(store, path).await?;
+            if bytes + p.memory_bytes() <= RESIDENT_GALLERY_BYTES {
+                bytes += p.memory_bytes();
+                loaded.push(p);
+            } else {
+                streamed.push(path);
+            }
+        }
+        resident = segments::merge_groups(loaded, segments::MERGED_PARTITION_BYTES);
+        summary.load_time += load_started.elapsed();
+        tracing::info!(
+            stored = gallery_paths.len(),
+            searched_as = resident.len(),
+            streamed = streamed.len(),
+            "gallery partitions loaded and merged"
+        );
+    }
     let mut this_run: Vec<Partition> = Vec::new();
     let mut brute = (0u64, 0u64);
-    for (batch_no, batch) in pending.chunks(options.batch_size.max(1)).enumerate() {
+    for batch in pending.chunks(options.batch_size.max(1)) {
         let load_started = Instant::now();
         let ids: Vec<String> = batch.iter().map(|e| e.enrollment_id.clone()).collect();
         let loaded = load::templates(&ctx, &ids).await?;
@@ -184,38 +209,24 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
             &'static str,
             biometrics::fusion::PersonScore,
         )> = Vec::new();
-        // Partitions that fit stay resident and are searched together, with one shortlist
-        // per probe across all of them; a gallery beyond the budget streams the rest, one
-        // partition at a time.
-        for (k, path) in gallery_paths.iter().enumerate() {
-            if resident.len() <= k {
-                resident.push(None);
-            }
-            if resident[k].is_some() {
-                continue;
-            }
+        for path in &streamed {
             let load_started = Instant::now();
             let p = segments::load(store, path).await?;
             summary.load_time += load_started.elapsed();
-            if resident_bytes + p.memory_bytes() <= RESIDENT_GALLERY_BYTES {
-                resident_bytes += p.memory_bytes();
-                resident[k] = Some(p);
-            } else {
-                let s = Instant::now();
-                let (cands, stats) = index::search(&probes, &p, &params);
-                summary.search_time += s.elapsed();
-                summary.full_comparisons += stats.full_comparisons;
-                summary.pairs_searched += stats.pairs;
-                if options.compare_brute_force {
-                    let brute_found = index::search_brute(&probes, &p, &params).0;
-                    brute = add(brute, missed(&cands, &brute_found));
-                }
-                collect(&mut found, &probes, &p, cands, SOURCE_GALLERY);
+            let s = Instant::now();
+            let (cands, stats) = index::search(&probes, &p, &params);
+            summary.search_time += s.elapsed();
+            summary.full_comparisons += stats.full_comparisons;
+            summary.pairs_searched += stats.pairs;
+            if options.compare_brute_force {
+                let brute_found = index::search_brute(&probes, &p, &params).0;
+                brute = add(brute, missed(&cands, &brute_found));
             }
+            collect(&mut found, &probes, &p, cands, SOURCE_GALLERY);
         }
         let mut parts: Vec<&Partition> = Vec::new();
         let mut sources: Vec<&'static str> = Vec::new();
-        for p in resident.iter().flatten() {
+        for p in &resident {
             parts.push(p);
             sources.push(SOURCE_GALLERY);
         }
@@ -298,12 +309,18 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
         )
         .await?;
         drop(probes);
-        let partition = Partition::build(people);
-        segments::save(store, run_id, batch_no, &partition).await?;
-        this_run.push(partition);
+        segments::absorb(
+            &mut this_run,
+            Partition::build(people),
+            segments::MERGED_PARTITION_BYTES,
+        );
         progress.advance(batch.len() as u64, rows.len());
     }
     progress.finish();
+    // Persisted before the statuses that make them count (see `segments`).
+    for (n, p) in this_run.iter().enumerate() {
+        segments::save(store, run_id, n, p).await?;
+    }
     if options.compare_brute_force {
         summary.brute_force = Some(brute);
     }

@@ -1,8 +1,11 @@
-//! The gallery as persisted partitions: `dedup/segments/<run_id>/<batch>.seg` in the store,
-//! one per batch of probes a run deduplicated, each a [`biometrics::index::Partition`]
-//! (candidate index + compact templates) in its own versioned format.
+//! The gallery as persisted partitions: `dedup/segments/<run_id>/<n>.seg` in the store,
+//! the enrollments a run deduplicated (its batches merged, up to [`MERGED_PARTITION_BYTES`]
+//! each), each a [`biometrics::index::Partition`] (candidate index + compact templates) in
+//! its own versioned format.
 //!
-//! The gallery grows by one set of partitions per night and is never rebuilt. A run's
+//! The gallery grows by one set of partitions per night and is never rebuilt; a run merges
+//! the partitions it holds in memory ([`merge_groups`]), so many small nights cost no more
+//! to search than a few large ones. A run's
 //! partitions count only once its `identity_status` commit names it as some enrollment's
 //! `first_run_id`; partitions of a run that died before that commit are deleted by the next
 //! run, which searches those probes again.
@@ -79,6 +82,59 @@ pub async fn load(store: &Store, path: &str) -> Result<Partition> {
     })
 }
 
+/// Largest partition the in-memory merge builds (bytes of [`Partition::memory_bytes`]): big
+/// enough that a gallery of many nightly partitions is searched as a few, small enough
+/// that a merge (which holds its sources and its result at once) stays a modest addition
+/// to the search's memory.
+pub const MERGED_PARTITION_BYTES: usize = 1 << 30;
+
+/// Merges consecutive partitions of one index configuration into partitions of at most
+/// `cap` bytes (a partition already larger stays as it is), keeping the members' order.
+/// The search then pays one index lookup per probe key and merged partition, not per key
+/// and stored partition.
+pub fn merge_groups(parts: Vec<Partition>, cap: usize) -> Vec<Partition> {
+    let mut out = Vec::new();
+    let mut group: Vec<Partition> = Vec::new();
+    let mut bytes = 0usize;
+    for p in parts {
+        let fits = group
+            .first()
+            .is_some_and(|g| g.config() == p.config() && bytes + p.memory_bytes() <= cap);
+        if !fits && !group.is_empty() {
+            out.push(merged(std::mem::take(&mut group)));
+            bytes = 0;
+        }
+        bytes += p.memory_bytes();
+        group.push(p);
+    }
+    if !group.is_empty() {
+        out.push(merged(group));
+    }
+    out
+}
+
+/// Adds `p` (a batch just deduplicated) to the partitions searched by the rest of the run:
+/// merged into the last one while that stays within `cap` bytes, else appended.
+pub fn absorb(parts: &mut Vec<Partition>, p: Partition, cap: usize) {
+    let fits = parts
+        .last()
+        .is_some_and(|l| l.config() == p.config() && l.memory_bytes() + p.memory_bytes() <= cap);
+    if fits {
+        let last = parts.pop().expect("checked above");
+        parts.push(Partition::merge(vec![last, p]));
+    } else {
+        parts.push(p);
+    }
+}
+
+fn merged(mut group: Vec<Partition>) -> Partition {
+    if group.len() == 1 {
+        group.pop().expect("one partition")
+    } else {
+        Partition::merge(group)
+    }
+}
+
 /// Total size in bytes of the committed partitions (for the summary).
 pub async fn total_size(store: &Store, paths: &[String]) -> Result<u64> {
     let set: HashSet<&str> = paths.iter().map(|p| p.as_str()).collect();
@@ -94,6 +150,63 @@ pub async fn total_size(store: &Store, paths: &[String]) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use synth::biometric::{person_template, Lineage};
+    use synth::capture::CaptureQuality;
+
+    fn part(first: u64, n: u64) -> Partition {
+        Partition::build(
+            (first..first + n)
+                .map(|i| {
+                    let p = person_template(
+                        Lineage::Own { seed: i },
+                        0b11,
+                        [true, false],
+                        CaptureQuality::Good,
+                        i,
+                    );
+                    (format!("e{i}"), p)
+                })
+                .collect(),
+        )
+    }
+
+    fn ids(parts: &[Partition]) -> Vec<String> {
+        parts
+            .iter()
+            .flat_map(|p| (0..p.len() as u32).map(|m| p.enrollment_id(m).to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn merging_groups_partitions_up_to_the_cap_and_keeps_member_order() {
+        let parts: Vec<Partition> = (0..5).map(|k| part(3 * k, 3)).collect();
+        let want = ids(&parts);
+        let one = parts[0].memory_bytes();
+        // Room for about two partitions per group.
+        let cap = 2 * one + one / 2;
+        let merged = merge_groups(parts.clone(), cap);
+        assert!(
+            merged.len() >= 2 && merged.len() < 5,
+            "{} groups",
+            merged.len()
+        );
+        assert_eq!(ids(&merged), want);
+        assert_eq!(merge_groups(parts.clone(), usize::MAX).len(), 1);
+        assert_eq!(
+            merge_groups(parts.clone(), 0).len(),
+            5,
+            "a cap below one keeps all"
+        );
+        assert!(merge_groups(Vec::new(), cap).is_empty());
+
+        let mut run = Vec::new();
+        for p in parts {
+            absorb(&mut run, p, cap);
+        }
+        assert!(run.len() >= 2 && run.len() < 5);
+        assert_eq!(ids(&run), want);
+    }
 
     #[test]
     fn paths_name_their_run() {

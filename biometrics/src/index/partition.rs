@@ -107,6 +107,66 @@ impl Partition {
         }
     }
 
+    /// One partition holding the members of `parts`, in order (part 0's members first):
+    /// what [`Partition::build_with`] would give for all their members together, without
+    /// decoding a template (lists a part dropped as too common stay dropped). Searching one
+    /// merged partition costs one lookup per probe key instead of one per key and partition,
+    /// which is what a gallery of many nightly partitions pays otherwise.
+    ///
+    /// # Panics
+    /// If `parts` is empty, the parts were built with different index configurations (see
+    /// [`Partition::config`]), or the merged partition would exceed 2³² postings.
+    pub fn merge(parts: Vec<Partition>) -> Partition {
+        assert!(!parts.is_empty(), "nothing to merge");
+        assert!(
+            parts.iter().all(|p| p.config == parts[0].config),
+            "only partitions of one index configuration merge"
+        );
+        let config = parts[0].config.clone();
+        let members: usize = parts.iter().map(Partition::len).sum();
+        let max_list = ((config.max_bucket_share as f64 * members as f64) as usize).max(64);
+        let mut offsets = Vec::with_capacity(parts.len());
+        let mut next = 0u32;
+        for p in &parts {
+            offsets.push(next);
+            next += p.len() as u32;
+        }
+        let lists: Vec<(&Postings, u32)> = parts
+            .iter()
+            .zip(&offsets)
+            .map(|(p, &o)| (&p.postings, o))
+            .collect();
+        let postings = Postings::merge(&lists, max_list);
+        drop(lists);
+        let mut merged = Partition {
+            hf: parts[0].hf.clone(),
+            config,
+            ids: Vec::with_capacity(members),
+            finger_offsets: Vec::with_capacity(10 * members + 1),
+            finger_data: Vec::with_capacity(parts.iter().map(|p| p.finger_data.len()).sum()),
+            iris_slots: Vec::with_capacity(members),
+            iris_codes: Vec::with_capacity(parts.iter().map(|p| p.iris_codes.len()).sum()),
+            postings,
+        };
+        merged.finger_offsets.push(0);
+        for p in parts {
+            let base = merged.finger_data.len() as u64;
+            merged
+                .finger_offsets
+                .extend(p.finger_offsets[1..].iter().map(|&o| o + base));
+            merged.finger_data.extend_from_slice(&p.finger_data);
+            let iris_base = merged.iris_codes.len() as u32;
+            merged.iris_slots.extend(
+                p.iris_slots
+                    .iter()
+                    .map(|s| s.map(|i| if i == NO_IRIS { NO_IRIS } else { i + iris_base })),
+            );
+            merged.iris_codes.extend(p.iris_codes);
+            merged.ids.extend(p.ids);
+        }
+        merged
+    }
+
     /// Number of members.
     pub fn len(&self) -> usize {
         self.ids.len()

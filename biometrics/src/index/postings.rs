@@ -66,6 +66,60 @@ impl Postings {
         }
     }
 
+    /// The lists of several partitions as one, as [`Postings::build`] would file their
+    /// members together: part `i`'s member indices are shifted by `parts[i].1` (ascending
+    /// offsets keep every list ascending); merged lists longer than `max_list` are dropped.
+    /// A list a part dropped stays dropped (its members are not known any more); with caps
+    /// proportional to partition size that only affects keys common in one part and rare in
+    /// the others. Costs one sort of the keys, no template is decoded.
+    pub fn merge(parts: &[(&Postings, u32)], max_list: usize) -> Postings {
+        let total_keys: usize = parts.iter().map(|(p, _)| p.keys.len()).sum();
+        let total: usize = parts.iter().map(|(p, _)| p.members.len()).sum();
+        assert!(
+            total < u32::MAX as usize,
+            "a partition holds fewer than 2^32 postings"
+        );
+        let mut entries: Vec<(u64, u32, u32)> = Vec::with_capacity(total_keys);
+        for (part, (p, _)) in parts.iter().enumerate() {
+            entries.extend(
+                p.keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &k)| (k, part as u32, i as u32)),
+            );
+        }
+        entries.par_sort_unstable();
+        let mut keys = Vec::new();
+        let mut starts = vec![0u32];
+        let mut members = Vec::with_capacity(total);
+        for same in entries.chunk_by(|a, b| a.0 == b.0) {
+            let list = |&(_, part, i): &(u64, u32, u32)| {
+                let (p, offset) = parts[part as usize];
+                let (a, b) = (p.starts[i as usize], p.starts[i as usize + 1]);
+                (&p.members[a as usize..b as usize], offset)
+            };
+            let len: usize = same.iter().map(|e| list(e).0.len()).sum();
+            if len <= max_list {
+                keys.push(same[0].0);
+                for e in same {
+                    let (l, offset) = list(e);
+                    members.extend(l.iter().map(|&m| m + offset));
+                }
+                starts.push(members.len() as u32);
+            }
+        }
+        members.shrink_to_fit();
+        let dir_bits = dir_bits_for(keys.len());
+        let dir = directory(&keys, dir_bits);
+        Postings {
+            dir_bits,
+            dir,
+            keys,
+            starts,
+            members,
+        }
+    }
+
     /// The members filed under `key` (unmixed), ascending.
     #[inline]
     pub fn lookup(&self, key: u64) -> &[u32] {
@@ -151,6 +205,18 @@ mod tests {
             assert_eq!(p.lookup(key), &want[..]);
         }
         assert!(p.lookup(1 << 40).is_empty());
+        let halves = [
+            Postings::build(&per[..200], usize::MAX),
+            Postings::build(&per[200..], usize::MAX),
+        ];
+        let merged = Postings::merge(&[(&halves[0], 0), (&halves[1], 200)], usize::MAX);
+        assert_eq!(
+            merged, p,
+            "merging the halves files every member as one build does"
+        );
+        assert!(Postings::merge(&[(&halves[0], 0), (&halves[1], 200)], 10)
+            .lookup(5)
+            .is_empty());
         let small = Postings::build(&per, 10);
         assert!(small.is_consistent(500));
         assert!(small.lookup(5).len() <= 10);
