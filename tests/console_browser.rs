@@ -11,23 +11,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use common::TestStore;
 
 const PASSWORD: &str = "browser test password";
-
-/// Kills the console when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser")
@@ -45,31 +34,16 @@ fn require_prerequisites() {
     );
 }
 
-fn start_console(store: &TestStore) -> (Running, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tunggal"))
-        .arg("--store")
-        .arg(store.path())
-        .args(["console", "--bind", "127.0.0.1:0"])
-        .env_remove("TUNGGAL_STORE")
-        .env_remove("TUNGGAL_CASE_DB")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start tunggal console");
-    let stdout = child.stdout.take().expect("stdout");
-    let running = Running(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let line = lines
-        .next()
-        .expect("console printed its address")
-        .expect("read console output");
-    let addr = line
+fn start_console(store: &TestStore) -> (common::Server, String) {
+    let console = common::start_server(store.path(), &["console", "--bind", "127.0.0.1:0"], &[]);
+    let addr = console
+        .first_line
         .strip_prefix("console listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .unwrap_or_else(|| panic!("unexpected first line: {}", console.first_line))
         .to_string();
-    let port = addr.rsplit(':').next().expect("port");
+    let port = addr.rsplit(':').next().expect("port").to_string();
     // `localhost`: browsers keep Secure cookies on it without TLS.
-    (running, format!("http://localhost:{port}"))
+    (console, format!("http://localhost:{port}"))
 }
 
 #[test]

@@ -4,12 +4,12 @@
 //! or a user/password login, and is refused with a wrong token, a wrong password, or a
 //! statement that is not a query.
 
+mod common;
 #[path = "support/sql_fixture.rs"]
 mod sql_fixture;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use sql_fixture::fixture;
 
@@ -44,16 +44,10 @@ fn venv_python() -> PathBuf {
     python
 }
 
+/// A running `serve-sql` and the address it printed.
 struct ServerProcess {
-    child: Child,
+    _server: common::Server,
     uri: String,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn start_server() -> ServerProcess {
@@ -62,27 +56,19 @@ fn start_server() -> ServerProcess {
 
 fn start_server_with(auth: &[&str]) -> ServerProcess {
     let f = fixture();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tunggal"))
-        .arg("--store")
-        .arg(&f.root)
-        .args(["serve-sql", "--bind", "127.0.0.1:0"])
-        .args(auth)
-        .env("TUNGGAL_SQL_TOKEN", TOKEN)
-        .env_remove("TUNGGAL_STORE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start tunggal serve-sql");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("server's first line");
-    let uri = line
+    let mut args = vec!["serve-sql", "--bind", "127.0.0.1:0"];
+    args.extend_from_slice(auth);
+    let server = common::start_server(&f.root, &args, &[("TUNGGAL_SQL_TOKEN", TOKEN)]);
+    let uri = server
+        .first_line
         .split_whitespace()
         .find(|w| w.starts_with("grpc://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .unwrap_or_else(|| panic!("no address in {:?}", server.first_line))
         .to_string();
-    ServerProcess { child, uri }
+    ServerProcess {
+        _server: server,
+        uri,
+    }
 }
 
 fn client(server: &ServerProcess, mode: &str, secret: &str, query: &str) -> Output {

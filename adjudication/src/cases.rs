@@ -246,6 +246,21 @@ pub struct AuditEntry {
     pub remote_addr: Option<String>,
 }
 
+/// An audit row from a query whose first eight columns are `seq, time, username, action,
+/// case_id, target, detail, remote_addr` (the audit table's order).
+fn audit_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.get(0)?,
+        time: r.get(1)?,
+        username: r.get(2)?,
+        action: r.get(3)?,
+        case_id: r.get(4)?,
+        target: r.get(5)?,
+        detail: r.get(6)?,
+        remote_addr: r.get(7)?,
+    })
+}
+
 /// A case to create, derived from a cluster of the lake (input of [`CaseStore::upsert_cases`]).
 #[derive(Clone, Debug)]
 pub struct NewCase {
@@ -1110,18 +1125,7 @@ impl CaseStore {
              WHERE seq > ?1 AND (?2 IS NULL OR case_id = ?2) AND (?3 IS NULL OR username = ?3)
              ORDER BY seq LIMIT {limit}"
         ))?;
-        let rows = stmt.query_map(params![after, case_id, username], |r| {
-            Ok(AuditEntry {
-                seq: r.get(0)?,
-                time: r.get(1)?,
-                username: r.get(2)?,
-                action: r.get(3)?,
-                case_id: r.get(4)?,
-                target: r.get(5)?,
-                detail: r.get(6)?,
-                remote_addr: r.get(7)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![after, case_id, username], audit_entry)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -1139,19 +1143,7 @@ impl CaseStore {
              WHERE a.seq > ?1 ORDER BY a.seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![after, limit as i64], |r| {
-            Ok((
-                AuditEntry {
-                    seq: r.get(0)?,
-                    time: r.get(1)?,
-                    username: r.get(2)?,
-                    action: r.get(3)?,
-                    case_id: r.get(4)?,
-                    target: r.get(5)?,
-                    detail: r.get(6)?,
-                    remote_addr: r.get(7)?,
-                },
-                r.get(8)?,
-            ))
+            Ok((audit_entry(r)?, r.get(8)?))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -123,3 +123,47 @@ pub fn shared_data() -> PathBuf {
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
     }
 }
+
+/// A `tunggal` server (console, Flight SQL) started by a test: killed when the test ends,
+/// however it ends.
+pub struct Server {
+    child: std::process::Child,
+    /// The first line the server printed on stdout (it names the address it listens on).
+    pub first_line: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `tunggal --store STORE ARGS…` with `env` set (and none of the `TUNGGAL_*`
+/// variables of the caller's shell that would point it elsewhere), and waits until it prints
+/// its first line: servers print their address once they listen.
+pub fn start_server(store: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tunggal"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env_remove("TUNGGAL_STORE")
+        .env_remove("TUNGGAL_CASE_DB")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start tunggal {args:?}: {e}"));
+    let stdout = child.stdout.take().expect("stdout");
+    let mut server = Server {
+        child,
+        first_line: String::new(),
+    };
+    BufReader::new(stdout)
+        .read_line(&mut server.first_line)
+        .expect("read the server's first line");
+    server.first_line = server.first_line.trim_end().to_string();
+    server
+}
