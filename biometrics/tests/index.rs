@@ -3,7 +3,7 @@
 //! thread counts, and agreement with brute force on what it returns.
 
 use biometrics::finger::FingerTemplate;
-use biometrics::fusion::PersonTemplate;
+use biometrics::fusion::{compare_persons, compare_persons_above, Fusion, PersonTemplate};
 use biometrics::index::{
     search, search_brute, search_within, Candidate, Partition, ProbeSet, SearchParams,
 };
@@ -286,5 +286,94 @@ fn merged_partitions_equal_one_built_from_all_their_members() {
             pairs(&found).contains(m),
             "mate {m:?} not found after merging"
         );
+    }
+}
+
+#[test]
+fn the_pruned_comparison_keeps_exactly_the_pairs_at_or_above_the_threshold() {
+    // Two captures of each person: some with fingers missing or without irises, and every
+    // fourth with only fingers 2 and 7, labels swapped (the cross-position check decides
+    // those).
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let truths: Vec<Truth> = (0..12).map(|_| truth(&mut rng)).collect();
+    let mut people = Vec::new();
+    for (i, t) in truths.iter().enumerate() {
+        people.push(capture(t, &mut rng, 0, false));
+        let second = if i % 4 == 1 {
+            let mut p = capture(t, &mut rng, 0x3ff & !0b100_0010, true);
+            p.fingers.swap(1, 6);
+            p
+        } else {
+            let missing = [0u16, 0b10_0110_0001, 0b11_1111_0000][i % 3];
+            capture(t, &mut rng, missing, i % 2 == 0)
+        };
+        people.push(second);
+    }
+    let f = Fusion::default();
+    let (mut kept, mut dropped, mut swapped) = (0, 0, 0);
+    for a in &people {
+        for b in &people {
+            let full = compare_persons(a, b, &f);
+            swapped += usize::from(full.swapped.is_some());
+            for t in [-30.0, -5.0, 0.0, 10.0, 20.7, 35.0, 60.0] {
+                let pruned = compare_persons_above(a, b, &f, t);
+                if full.llr >= t {
+                    assert_eq!(pruned.as_ref(), Some(&full), "threshold {t}");
+                    kept += 1;
+                } else {
+                    assert!(pruned.is_none(), "threshold {t}: {full:?}");
+                    dropped += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        kept > 100 && dropped > 100,
+        "{kept} kept, {dropped} dropped"
+    );
+    assert!(
+        swapped >= 3,
+        "the swap hypotheses were exercised {swapped} times"
+    );
+
+    // Through a partition, whose members' fingers are rebuilt only as far as a comparison
+    // reaches: brute force returns exactly the pairs whose full score reaches the threshold.
+    let gallery: Vec<(String, PersonTemplate)> = people
+        .iter()
+        .step_by(2)
+        .enumerate()
+        .map(|(i, p)| (format!("g{i}"), p.clone()))
+        .collect();
+    let probes: Vec<(String, PersonTemplate)> = people
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .enumerate()
+        .map(|(i, p)| (format!("p{i}"), p.clone()))
+        .collect();
+    let part = Partition::build(gallery.clone());
+    let probe_set = ProbeSet::build(probes.clone());
+    for t in [0.0, 20.7] {
+        let p = SearchParams {
+            min_llr: t,
+            ..params()
+        };
+        let (found, _) = search_brute(&probe_set, &part, &p);
+        let mut got: Vec<(u32, u32, f32)> = found
+            .iter()
+            .map(|c| (c.probe, c.member, c.score.llr))
+            .collect();
+        got.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut want = Vec::new();
+        for (pi, (_, a)) in probes.iter().enumerate() {
+            for (mi, (_, b)) in gallery.iter().enumerate() {
+                let s = compare_persons(a, b, &f);
+                if s.llr >= t {
+                    want.push((pi as u32, mi as u32, s.llr));
+                }
+            }
+        }
+        assert!(!want.is_empty());
+        assert_eq!(got, want, "threshold {t}");
     }
 }

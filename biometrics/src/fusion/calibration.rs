@@ -115,6 +115,25 @@ impl Calibration {
         Calibration { knots }
     }
 
+    /// The largest LLR this calibration gives any score (0 without knots): what an
+    /// uncompared modality can add at most, for bounds on a fused score.
+    pub fn max_llr(&self) -> f32 {
+        self.knots
+            .iter()
+            .map(|k| k.1)
+            .reduce(f32::max)
+            .unwrap_or(0.0)
+    }
+
+    /// The smallest LLR this calibration gives any score (0 without knots).
+    pub fn min_llr(&self) -> f32 {
+        self.knots
+            .iter()
+            .map(|k| k.1)
+            .reduce(f32::min)
+            .unwrap_or(0.0)
+    }
+
     /// Fingerprint calibration over [`crate::finger::compare`] scores, fitted with
     /// [`Calibration::fit`] on synthetic genuine/impostor distributions: 300 synthetic fingers
     /// (30 per ISO position) × 5 impressions at the realistic capture-quality mix, 3 000

@@ -99,10 +99,58 @@ pub fn llr_threshold_for_fmr(fmr: f64) -> f32 {
     (-(fmr.max(f64::MIN_POSITIVE)).ln()) as f32
 }
 
+/// A person's templates as the fused comparison reads them: a [`PersonTemplate`] in memory,
+/// or a gallery member whose fingers are rebuilt from their stored form only when the
+/// comparison gets to them ([`compare_persons_above`] often stops before it needs them all).
+pub trait PersonView {
+    /// The finger at ISO position 1..=10, rebuilt if need be.
+    fn finger(&self, position: u8) -> Option<&FingerTemplate>;
+    /// Whether the person has a finger at that position (without rebuilding it).
+    fn has_finger(&self, position: u8) -> bool;
+    /// The iris of an eye.
+    fn iris(&self, eye: Eye) -> Option<&IrisCode>;
+}
+
+impl PersonView for PersonTemplate {
+    fn finger(&self, position: u8) -> Option<&FingerTemplate> {
+        PersonTemplate::finger(self, position)
+    }
+    fn has_finger(&self, position: u8) -> bool {
+        PersonTemplate::finger(self, position).is_some()
+    }
+    fn iris(&self, eye: Eye) -> Option<&IrisCode> {
+        PersonTemplate::iris(self, eye)
+    }
+}
+
 /// Scores persons `a` and `b`: same-position fingers and same-eye irises, missing ones
 /// skipped, LLRs summed; then, if the policy allows and the evidence is weak, the best
 /// penalised swap hypothesis.
 pub fn compare_persons(a: &PersonTemplate, b: &PersonTemplate, fusion: &Fusion) -> PersonScore {
+    compare_persons_above(a, b, fusion, f32::NEG_INFINITY)
+        .expect("every score is above minus infinity")
+}
+
+/// Slack for the bound of [`compare_persons_above`]: the bound adds the same LLRs as the
+/// score in another order, so the two may differ in the last bits.
+const BOUND_SLACK: f32 = 1e-3;
+
+/// [`compare_persons`] for a search that keeps only pairs scoring at least `min_llr`: the
+/// same score, bit for bit, when it is at least `min_llr`, and `None` when it is below.
+///
+/// Why: in 1:N nearly every shortlisted pair is two different persons, and their score
+/// settles early. The irises are compared first (microseconds, strongly negative for
+/// different eyes), then the fingers; after each, the best the rest could still add — every
+/// remaining finger and iris at its calibration's maximum LLR, plus the largest gain a swap
+/// hypothesis could bring — is added to what is known, and the comparison stops as soon as
+/// even that stays below `min_llr`. Swap hypotheses that cannot reach `min_llr` are not
+/// compared. Members' fingers that are never reached are never rebuilt ([`PersonView`]).
+pub fn compare_persons_above<B: PersonView + ?Sized>(
+    a: &PersonTemplate,
+    b: &B,
+    fusion: &Fusion,
+    min_llr: f32,
+) -> Option<PersonScore> {
     let finger_score = |pa: u8, pb: u8| -> Option<ModalityScore> {
         let s = finger::compare(a.finger(pa)?, b.finger(pb)?);
         Some(ModalityScore {
@@ -111,28 +159,80 @@ pub fn compare_persons(a: &PersonTemplate, b: &PersonTemplate, fusion: &Fusion) 
             llr: fusion.finger.llr(s),
         })
     };
-    let mut parts: Vec<ModalityScore> = (1..=10u8).filter_map(|p| finger_score(p, p)).collect();
-    for eye in [Eye::Right, Eye::Left] {
+    let policy = fusion.cross_position;
+    let (finger_max, finger_min) = (fusion.finger.max_llr(), fusion.finger.min_llr());
+    let both = |p: u8| a.finger(p).is_some() && b.has_finger(p);
+    // The most a swap hypothesis can add over the same-position sum, given what is known of
+    // the two same-position scores it replaces.
+    let swap_gain = |fingers: &[Option<ModalityScore>; 10]| -> f32 {
+        if !policy.enabled {
+            return 0.0;
+        }
+        SWAP_HYPOTHESES
+            .iter()
+            .filter(|&&(p, q)| both(p) && both(q))
+            .map(|&(p, q)| {
+                let known = |x: u8| fingers[x as usize - 1].map_or(finger_min, |m| m.llr);
+                2.0 * finger_max - policy.penalty - known(p) - known(q)
+            })
+            .fold(0.0, f32::max)
+    };
+
+    let mut irises: [Option<ModalityScore>; 2] = [None, None];
+    for (slot, eye) in [Eye::Right, Eye::Left].into_iter().enumerate() {
         if let (Some(x), Some(y)) = (a.iris(eye), b.iris(eye)) {
             let s = iris::compare(x, y, fusion.iris_max_shift).similarity();
-            parts.push(ModalityScore {
+            irises[slot] = Some(ModalityScore {
                 what: Modality::Iris(eye),
                 similarity: s,
                 llr: fusion.iris.llr(s),
             });
         }
     }
+    let mut known: f32 = irises.iter().flatten().map(|m| m.llr).sum();
+    let mut fingers: [Option<ModalityScore>; 10] = [None; 10];
+    let mut left = (1..=10u8).filter(|&p| both(p)).count() as f32;
+    if min_llr > f32::NEG_INFINITY {
+        for p in 1..=10u8 {
+            if !both(p) {
+                continue;
+            }
+            let bound = known + left * finger_max + swap_gain(&fingers) + BOUND_SLACK;
+            if bound < min_llr {
+                return None;
+            }
+            fingers[p as usize - 1] = finger_score(p, p);
+            known += fingers[p as usize - 1].map_or(0.0, |m| m.llr);
+            left -= 1.0;
+        }
+    } else {
+        for p in 1..=10u8 {
+            fingers[p as usize - 1] = finger_score(p, p);
+        }
+    }
+    // Summed in the order of `parts` (fingers by position, then irises), as always.
+    let parts: Vec<ModalityScore> = fingers.iter().chain(&irises).flatten().copied().collect();
     let llr: f32 = parts.iter().map(|p| p.llr).sum();
-    let policy = fusion.cross_position;
     if !policy.enabled || llr >= policy.only_below_llr {
-        return PersonScore {
+        return kept(llr, min_llr).then_some(PersonScore {
             llr,
             parts,
             swapped: None,
-        };
+        });
+    }
+    if llr + swap_gain(&fingers) + BOUND_SLACK < min_llr {
+        return None;
     }
     let mut best: Option<(f32, (u8, u8), Vec<ModalityScore>)> = None;
     for &(p, q) in &SWAP_HYPOTHESES {
+        if both(p) && both(q) {
+            let known = |x: u8| fingers[x as usize - 1].map_or(finger_min, |m| m.llr);
+            let reach = llr + 2.0 * finger_max - policy.penalty - known(p) - known(q);
+            // A hypothesis that cannot reach `min_llr` cannot decide a kept score.
+            if reach + BOUND_SLACK < min_llr {
+                continue;
+            }
+        }
         let (Some(pq), Some(qp)) = (finger_score(p, q), finger_score(q, p)) else {
             continue;
         };
@@ -146,7 +246,7 @@ pub fn compare_persons(a: &PersonTemplate, b: &PersonTemplate, fusion: &Fusion) 
             best = Some((alt, (p, q), vec![pq, qp]));
         }
     }
-    match best {
+    let score = match best {
         Some((alt, swap, extra)) => {
             let mut parts: Vec<ModalityScore> = parts
                 .into_iter()
@@ -164,5 +264,11 @@ pub fn compare_persons(a: &PersonTemplate, b: &PersonTemplate, fusion: &Fusion) 
             parts,
             swapped: None,
         },
-    }
+    };
+    kept(score.llr, min_llr).then_some(score)
+}
+
+/// Whether a score is kept: at least `min_llr`; every score when that is minus infinity.
+fn kept(llr: f32, min_llr: f32) -> bool {
+    llr >= min_llr || min_llr == f32::NEG_INFINITY
 }

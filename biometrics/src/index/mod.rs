@@ -90,7 +90,8 @@ pub struct SearchStats {
     pub full_comparisons: u64,
     /// Postings visited by the candidate stage (its cost).
     pub index_work: u64,
-    /// Members whose finger templates were rebuilt for the full comparison.
+    /// Members fully compared with at least one probe (their fingers are rebuilt as far as
+    /// the comparisons reach).
     pub members_decoded: u64,
     /// Wall time of the candidate stage, nanoseconds (not deterministic).
     pub index_ns: u64,

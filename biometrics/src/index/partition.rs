@@ -10,9 +10,10 @@ use super::config::{HashFunctions, IndexConfig};
 use super::keys::gallery_keys;
 use super::postings::Postings;
 use crate::finger::FingerTemplate;
-use crate::fusion::PersonTemplate;
-use crate::iris::IrisCode;
+use crate::fusion::{PersonTemplate, PersonView};
+use crate::iris::{Eye, IrisCode};
 use rayon::prelude::*;
+use std::cell::OnceCell;
 
 /// No iris in this slot.
 pub(crate) const NO_IRIS: u32 = u32::MAX;
@@ -215,26 +216,55 @@ impl Partition {
         let i = 10 * member as usize + position as usize - 1;
         &self.finger_data[self.finger_offsets[i] as usize..self.finger_offsets[i + 1] as usize]
     }
+}
 
-    /// Rebuilds a member's person template; only the finger positions in `positions` (bit
-    /// `p−1` for ISO position `p`) are decoded, the others are left out (the costly part of
-    /// decoding is the cylinders: skip fingers no probe has).
-    pub(crate) fn person(&self, member: u32, positions: u16) -> PersonTemplate {
-        let mut p = PersonTemplate::default();
-        for pos in 1..=10u8 {
-            if positions >> (pos - 1) & 1 == 1 {
-                let b = self.finger_bytes(member, pos);
-                if !b.is_empty() {
-                    // Checked on build/decode of the partition, so this cannot fail.
-                    p.fingers[pos as usize - 1] = FingerTemplate::from_bytes(b).ok();
-                }
-            }
+/// A member as the fused comparison reads it ([`PersonView`]): irises straight from the
+/// partition, fingers rebuilt from their stored form on first use (the costly step: the
+/// cylinders) and kept for the member's other probes. A comparison that settles early never
+/// rebuilds the fingers it did not reach.
+pub(crate) struct LazyMember<'a> {
+    partition: &'a Partition,
+    member: u32,
+    fingers: [OnceCell<Option<FingerTemplate>>; 10],
+}
+
+impl<'a> LazyMember<'a> {
+    /// Member `member` of `partition`, nothing rebuilt yet.
+    pub(crate) fn new(partition: &'a Partition, member: u32) -> LazyMember<'a> {
+        LazyMember {
+            partition,
+            member,
+            fingers: Default::default(),
         }
-        for (eye, &slot) in self.iris_slots[member as usize].iter().enumerate() {
-            if slot != NO_IRIS {
-                p.irises[eye] = Some(self.iris_codes[slot as usize].clone());
-            }
+    }
+}
+
+impl PersonView for LazyMember<'_> {
+    fn finger(&self, position: u8) -> Option<&FingerTemplate> {
+        if !self.has_finger(position) {
+            return None;
         }
-        p
+        self.fingers[position as usize - 1]
+            .get_or_init(|| {
+                // Checked on build/decode of the partition, so this cannot fail.
+                FingerTemplate::from_bytes(self.partition.finger_bytes(self.member, position)).ok()
+            })
+            .as_ref()
+    }
+
+    fn has_finger(&self, position: u8) -> bool {
+        (1..=10).contains(&position)
+            && !self
+                .partition
+                .finger_bytes(self.member, position)
+                .is_empty()
+    }
+
+    fn iris(&self, eye: Eye) -> Option<&IrisCode> {
+        let slot = self.partition.iris_slots[self.member as usize][match eye {
+            Eye::Right => 0,
+            Eye::Left => 1,
+        }];
+        (slot != NO_IRIS).then(|| &self.partition.iris_codes[slot as usize])
     }
 }

@@ -3,11 +3,12 @@
 
 use super::config::IndexConfig;
 use super::keys::{probe_keys, ProbeKeys, IRIS_SLOT, SLOTS};
+use super::partition::LazyMember;
 use super::partition::Partition;
 use super::postings::Postings;
 use super::probe::ProbeSet;
 use super::{Candidate, SearchParams, SearchStats};
-use crate::fusion::{compare_persons, PersonTemplate};
+use crate::fusion::compare_persons_above;
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::time::Instant;
@@ -176,15 +177,6 @@ fn shortlist(
     (out, counted.work)
 }
 
-/// The finger positions a person has, as bits (`p−1` for ISO position `p`).
-fn finger_mask(p: &PersonTemplate) -> u16 {
-    p.fingers
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.is_some())
-        .fold(0, |m, (i, _)| m | 1 << i)
-}
-
 /// Sorts candidates by probe, then fused LLR descending, then member.
 fn sort_candidates(c: &mut [Candidate]) {
     c.sort_by(|a, b| {
@@ -195,9 +187,9 @@ fn sort_candidates(c: &mut [Candidate]) {
     });
 }
 
-/// Full comparison of `(member, probe)` pairs against a partition: members are decoded once
-/// each (only the finger positions their probes have), compared with all their probes, and
-/// dropped.
+/// Full comparison of `(member, probe)` pairs against a partition: each member is compared
+/// with all its probes in turn, its fingers rebuilt once, when a comparison first reaches
+/// them ([`LazyMember`]), and dropped.
 fn full_match(
     probes: &ProbeSet,
     partition: &Partition,
@@ -213,15 +205,16 @@ fn full_match(
         .par_iter()
         .flat_map_iter(|g| {
             let member = g[0].0;
-            let mask = g.iter().fold(0u16, |m, &(_, p)| {
-                m | finger_mask(&probes.persons[p as usize])
-            });
-            let person = partition.person(member, mask);
+            let person = LazyMember::new(partition, member);
             g.iter()
                 .filter_map(|&(_, p)| {
-                    let score =
-                        compare_persons(&probes.persons[p as usize], &person, &params.fusion);
-                    (score.llr >= params.min_llr).then_some(Candidate {
+                    let score = compare_persons_above(
+                        &probes.persons[p as usize],
+                        &person,
+                        &params.fusion,
+                        params.min_llr,
+                    )?;
+                    Some(Candidate {
                         probe: p,
                         member,
                         score,
@@ -327,12 +320,13 @@ pub fn search_within(probes: &ProbeSet, params: &SearchParams) -> (Vec<Candidate
     let mut out: Vec<Candidate> = pairs
         .par_iter()
         .filter_map(|&(a, b)| {
-            let score = compare_persons(
+            let score = compare_persons_above(
                 &probes.persons[a as usize],
                 &probes.persons[b as usize],
                 &params.fusion,
-            );
-            (score.llr >= params.min_llr).then_some(Candidate {
+                params.min_llr,
+            )?;
+            Some(Candidate {
                 probe: a,
                 member: b,
                 score,
