@@ -215,9 +215,7 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
             summary.load_time += load_started.elapsed();
             let s = Instant::now();
             let (cands, stats) = index::search(&probes, &p, &params);
-            summary.search_time += s.elapsed();
-            summary.full_comparisons += stats.full_comparisons;
-            summary.pairs_searched += stats.pairs;
+            summary.add_search(s.elapsed(), &stats);
             if options.compare_brute_force {
                 let brute_found = index::search_brute(&probes, &p, &params).0;
                 brute = add(brute, missed(&cands, &brute_found));
@@ -237,9 +235,7 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
         if !parts.is_empty() {
             let s = Instant::now();
             let (cands, stats) = index::search_many(&probes, &parts, &params);
-            summary.search_time += s.elapsed();
-            summary.full_comparisons += stats.full_comparisons;
-            summary.pairs_searched += stats.pairs;
+            summary.add_search(s.elapsed(), &stats);
             if options.compare_brute_force {
                 for (k, part) in parts.iter().enumerate() {
                     let mine: Vec<Candidate> = cands
@@ -262,10 +258,7 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
         }
         let s = Instant::now();
         let (within, stats) = index::search_within(&probes, &params);
-        summary.search_time += s.elapsed();
-        summary.full_comparisons += stats.full_comparisons;
-        let n = probes.len() as u64;
-        summary.pairs_searched += n * n.saturating_sub(1) / 2;
+        summary.add_search(s.elapsed(), &stats);
         // Within a batch (capture order), the later enrollment is the one searched.
         for c in within {
             found.push((

@@ -49,6 +49,14 @@ pub struct DedupSummary {
 }
 
 impl DedupSummary {
+    /// Counts one search call: its wall time, the pairs it fully compared and the pairs it
+    /// covered.
+    pub(crate) fn add_search(&mut self, took: Duration, stats: &biometrics::index::SearchStats) {
+        self.search_time += took;
+        self.full_comparisons += stats.full_comparisons;
+        self.pairs_searched += stats.pairs;
+    }
+
     /// Share of searched pairs that were fully compared.
     pub fn penetration(&self) -> f64 {
         if self.pairs_searched == 0 {

@@ -23,6 +23,18 @@ fn packet(path: &str, status: &str) -> PacketRecord {
     }
 }
 
+/// Appends packet rows as one commit.
+async fn append_packets(store: &Store, rows: &[PacketRecord]) {
+    delta::append(
+        store,
+        Table::Packets,
+        vec![packets::to_batch(rows).unwrap()],
+        None,
+    )
+    .await
+    .unwrap();
+}
+
 async fn scalar(store: &Store, sql: &str) -> i64 {
     let ctx = lake::sql_context(store).await.unwrap();
     let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
@@ -62,14 +74,7 @@ async fn appends_are_whole_commits_visible_to_sql_and_to_a_reopened_store() {
         packet("landing/a.zip", "accepted"),
         packet("landing/b.zip", "rejected"),
     ];
-    delta::append(
-        &store,
-        Table::Packets,
-        vec![packets::to_batch(&rows).unwrap()],
-        None,
-    )
-    .await
-    .unwrap();
+    append_packets(&store, &rows).await;
     delta::append(
         &store,
         Table::Packets,
@@ -118,14 +123,7 @@ async fn delete_and_update_change_only_the_matching_rows() {
     let rows: Vec<_> = (0..5)
         .map(|i| packet(&format!("landing/{i}.zip"), "accepted"))
         .collect();
-    delta::append(
-        &store,
-        Table::Packets,
-        vec![packets::to_batch(&rows).unwrap()],
-        None,
-    )
-    .await
-    .unwrap();
+    append_packets(&store, &rows).await;
     delta::delete_where(
         &store,
         Table::Packets,
@@ -202,14 +200,7 @@ async fn the_sql_session_scans_the_snapshot_files_and_sees_what_deltalake_sees()
         let rows: Vec<_> = (0..4)
             .map(|i| packet(&format!("landing/{part}-{i}.zip"), "accepted"))
             .collect();
-        delta::append(
-            &store,
-            Table::Packets,
-            vec![packets::to_batch(&rows).unwrap()],
-            None,
-        )
-        .await
-        .unwrap();
+        append_packets(&store, &rows).await;
     }
     // Both rewrite files: the snapshot then holds new files and has removed others.
     delta::delete_where(&store, Table::Packets, "object_path LIKE 'landing/1-%'")

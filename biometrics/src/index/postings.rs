@@ -54,16 +54,7 @@ impl Postings {
             }
             i = j;
         }
-        members.shrink_to_fit();
-        let dir_bits = dir_bits_for(keys.len());
-        let dir = directory(&keys, dir_bits);
-        Postings {
-            dir_bits,
-            dir,
-            keys,
-            starts,
-            members,
-        }
+        Postings::from_lists(keys, starts, members)
     }
 
     /// The lists of several partitions as one, as [`Postings::build`] would file their
@@ -108,6 +99,12 @@ impl Postings {
                 starts.push(members.len() as u32);
             }
         }
+        Postings::from_lists(keys, starts, members)
+    }
+
+    /// The lists as built: ascending mixed keys, each list's start, the members; adds the
+    /// directory.
+    fn from_lists(keys: Vec<u64>, starts: Vec<u32>, mut members: Vec<u32>) -> Postings {
         members.shrink_to_fit();
         let dir_bits = dir_bits_for(keys.len());
         let dir = directory(&keys, dir_bits);
