@@ -363,7 +363,7 @@ fn the_pruned_comparison_keeps_exactly_the_pairs_at_or_above_the_threshold() {
             .iter()
             .map(|c| (c.probe, c.member, c.score.llr))
             .collect();
-        got.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        got.sort_by_key(|c| (c.0, c.1));
         let mut want = Vec::new();
         for (pi, (_, a)) in probes.iter().enumerate() {
             for (mi, (_, b)) in gallery.iter().enumerate() {
