@@ -32,6 +32,9 @@ pub struct DedupEval {
     pub planted: u64,
     /// Planted duplicates not found.
     pub missed: u64,
+    /// The enrollments behind `missed` (enrollment id, synth case), sorted: where to start
+    /// diagnosing (index recall or a score below the threshold). Ids only, no personal data.
+    pub missed_enrollments: Vec<(String, String)>,
     /// Planted fraud duplicates (other NIK) and how many got status `ganda`.
     pub fraud: (u64, u64),
     /// Planted re-enrollments (same NIK) and how many got status `reenrollment`.
@@ -141,6 +144,9 @@ pub async fn evaluate(store: &Store) -> Result<DedupEval> {
                 .iter()
                 .any(|m| clusters.get(*m).map(|c| &c.0) == my_cluster);
         ev.missed += (!found) as u64;
+        if !found {
+            ev.missed_enrollments.push((id.clone(), case.clone()));
+        }
         match case.as_str() {
             "fraud_duplicate" => {
                 ev.fraud.0 += 1;
@@ -153,6 +159,7 @@ pub async fn evaluate(store: &Store) -> Result<DedupEval> {
             _ => {}
         }
     }
+    ev.missed_enrollments.sort();
     ev.false_edges = edges
         .iter()
         .filter(|(a, b)| match (who.get(a), who.get(b)) {
@@ -172,6 +179,9 @@ pub async fn evaluate(store: &Store) -> Result<DedupEval> {
     Ok(ev)
 }
 
+/// How many missed enrollments the summary names.
+const MISSED_LISTED: usize = 20;
+
 impl fmt::Display for DedupEval {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "dedup evaluation against synth truth")?;
@@ -187,6 +197,16 @@ impl fmt::Display for DedupEval {
             self.missed,
             100.0 * self.fnir()
         )?;
+        for (id, case) in self.missed_enrollments.iter().take(MISSED_LISTED) {
+            writeln!(f, "    missed: enrollment {id} ({case})")?;
+        }
+        if self.missed_enrollments.len() > MISSED_LISTED {
+            writeln!(
+                f,
+                "    … and {} more",
+                self.missed_enrollments.len() - MISSED_LISTED
+            )?;
+        }
         writeln!(
             f,
             "    fraud (other NIK) {}: status ganda {}; re-enrollment (same NIK) {}: status reenrollment {}",
@@ -215,5 +235,29 @@ impl fmt::Display for DedupEval {
             self.adjudication_cases,
             self.cases_per_10k()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_names_the_first_missed_enrollments() {
+        let ev = DedupEval {
+            planted: 100,
+            missed: 25,
+            missed_enrollments: (0..25)
+                .map(|i| (format!("e{i:02}"), "fraud_duplicate".to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        let text = ev.to_string();
+        assert!(text.contains("missed 25  FNIR 25.0000%"), "{text}");
+        assert!(text.contains("missed: enrollment e00 (fraud_duplicate)"));
+        assert!(text.contains("missed: enrollment e19 (fraud_duplicate)"));
+        assert!(!text.contains("e20"), "{text}");
+        assert!(text.contains("… and 5 more"));
+        assert!(!DedupEval::default().to_string().contains("missed: "));
     }
 }
