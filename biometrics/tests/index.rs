@@ -5,7 +5,8 @@
 use biometrics::finger::FingerTemplate;
 use biometrics::fusion::{compare_persons, compare_persons_above, Fusion, PersonTemplate};
 use biometrics::index::{
-    search, search_brute, search_within, Candidate, Partition, ProbeSet, SearchParams,
+    candidate_votes, search, search_brute, search_within, Candidate, IndexConfig, Partition,
+    ProbeSet, SearchParams,
 };
 use biometrics::iris::{Eye, IrisCode};
 use rand::{Rng, SeedableRng};
@@ -376,4 +377,75 @@ fn the_pruned_comparison_keeps_exactly_the_pairs_at_or_above_the_threshold() {
         assert!(!want.is_empty());
         assert_eq!(got, want, "threshold {t}");
     }
+}
+
+#[test]
+fn the_iris_check_finds_mates_the_finger_index_ranks_low() {
+    // An index without iris keys, and mates whose three captured fingers are someone
+    // else's (the worst finger capture): their evidence is chance, so a shortlist of 2 out
+    // of 200 misses most of them, while their irises are theirs.
+    let config = IndexConfig {
+        iris_spaces: 0,
+        ..IndexConfig::default()
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let truths: Vec<Truth> = (0..200).map(|_| truth(&mut rng)).collect();
+    let gallery: Vec<(String, PersonTemplate)> = truths
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (format!("g{i}"), capture(t, &mut rng, 0, false)))
+        .collect();
+    let mut probes = Vec::new();
+    let mut mates = Vec::new();
+    for k in 0..12u32 {
+        let m = rng.gen_range(0..200u32);
+        let own = capture(&truths[m as usize], &mut rng, 0, false);
+        let other = capture(&truth(&mut rng), &mut rng, 0b11_1111_1000, true);
+        probes.push((
+            format!("m{k}"),
+            PersonTemplate {
+                fingers: other.fingers,
+                irises: own.irises,
+            },
+        ));
+        mates.push((k, m));
+    }
+    for k in 0..8 {
+        let t = truth(&mut rng);
+        probes.push((format!("s{k}"), capture(&t, &mut rng, 0, false)));
+    }
+    let part = Partition::build_with(gallery, &config);
+    let probes = ProbeSet::build_with(probes, &config);
+    let with = |iris_depth| SearchParams {
+        shortlist: 2,
+        iris_depth,
+        ..SearchParams::default()
+    };
+    let (found, stats) = search(&probes, &part, &with(1_000));
+    let (plain, plain_stats) = search(&probes, &part, &with(0));
+    let hit: Vec<(u32, u32)> = mates
+        .iter()
+        .copied()
+        .filter(|&(p, m)| candidate_votes(&probes, p, &part).iter().any(|v| v.0 == m))
+        .collect();
+    assert!(hit.len() >= 6, "too few mates hit by chance: {hit:?}");
+    for m in &hit {
+        assert!(
+            pairs(&found).contains(m),
+            "mate {m:?} not found by its irises"
+        );
+    }
+    let missed_plain = hit.iter().filter(|m| !pairs(&plain).contains(m)).count();
+    assert!(
+        missed_plain >= 3,
+        "the test needs mates outside the shortlist"
+    );
+    assert!(stats.iris_checks > 0 && plain_stats.iris_checks == 0);
+    // The check admits the mates, not strangers: nothing but mates is returned.
+    assert!(
+        pairs(&found).iter().all(|c| mates.contains(c)),
+        "{:?}",
+        pairs(&found)
+    );
+    assert!(stats.full_comparisons < plain_stats.full_comparisons + 2 * hit.len() as u64);
 }

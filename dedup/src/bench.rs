@@ -39,6 +39,8 @@ pub struct BenchOptions {
     pub cache: Option<PathBuf>,
     /// Members fully compared per probe (the index's shortlist).
     pub shortlist: usize,
+    /// Members behind the shortlist whose irises are checked.
+    pub iris_depth: usize,
 }
 
 /// The figures of one benchmark run.
@@ -77,6 +79,8 @@ pub struct BenchReport {
     pub full_comparisons: u64,
     /// Pairs covered.
     pub pairs: u64,
+    /// Members behind the shortlist whose irises were checked.
+    pub iris_checks: u64,
     /// Brute force: pairs timed, wall time.
     pub brute_sample: (u64, Duration),
     /// Gallery memory (partitions) in bytes.
@@ -273,6 +277,7 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
     let params = SearchParams {
         min_llr: threshold,
         shortlist: opts.shortlist,
+        iris_depth: opts.iris_depth,
         ..SearchParams::default()
     };
 
@@ -294,6 +299,7 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
     let (cands, stats) = index::search_many(&probe_set, &refs, &params);
     report.full_comparisons = stats.full_comparisons;
     report.pairs = stats.pairs;
+    report.iris_checks = stats.iris_checks;
     report.index_time = Duration::from_nanos(stats.index_ns);
     report.match_time = Duration::from_nanos(stats.match_ns);
     let hits: Vec<(String, String)> = cands
@@ -396,6 +402,12 @@ impl std::fmt::Display for BenchReport {
             "| full comparisons | {} ({:.0}/s wall) |",
             self.full_comparisons,
             self.full_comparisons as f64 / secs(self.search).max(1e-9)
+        )?;
+        writeln!(
+            f,
+            "| iris checks behind the shortlist | {} ({:.0} per probe) |",
+            self.iris_checks,
+            self.iris_checks as f64 / self.probes.max(1) as f64
         )?;
         writeln!(
             f,

@@ -18,8 +18,9 @@ use lake::tables::enrollments::enrollment_id_for;
 use lake::tables::identity_status::{GANDA, NIK_CONFLICT, REENROLLMENT};
 use lake::Store;
 
+use crate::diagnose::{self, MissedPair};
 use crate::error::{DedupError, Result};
-use crate::load;
+use crate::{load, thresholds, DedupOptions};
 
 /// The comparison of a store's dedup results with its synth truth.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -35,6 +36,14 @@ pub struct DedupEval {
     /// The enrollments behind `missed` (enrollment id, synth case), sorted: where to start
     /// diagnosing (index recall or a score below the threshold). Ids only, no personal data.
     pub missed_enrollments: Vec<(String, String)>,
+    /// The first missed ones measured against their earliest mate: fused score and the
+    /// mate's rank in the index ([`crate::diagnose`]).
+    pub missed_pairs: Vec<MissedPair>,
+    /// The `match` threshold a run over this gallery with the default target FPIR sets, and
+    /// the default shortlist length: what `missed_pairs` are read against.
+    pub match_llr: f32,
+    /// See `match_llr`.
+    pub shortlist: usize,
     /// Planted fraud duplicates (other NIK) and how many got status `ganda`.
     pub fraud: (u64, u64),
     /// Planted re-enrollments (same NIK) and how many got status `reenrollment`.
@@ -114,6 +123,7 @@ pub async fn evaluate(store: &Store) -> Result<DedupEval> {
         .flat_map(|(a, b)| [a.as_str(), b.as_str()])
         .collect();
 
+    let mut earliest_mate: HashMap<&str, &str> = HashMap::new();
     let mut ev = DedupEval {
         enrollments: who.len() as u64,
         deduplicated: who.keys().filter(|id| statuses.contains_key(*id)).count() as u64,
@@ -146,6 +156,9 @@ pub async fn evaluate(store: &Store) -> Result<DedupEval> {
         ev.missed += (!found) as u64;
         if !found {
             ev.missed_enrollments.push((id.clone(), case.clone()));
+            if let Some(first) = earlier.iter().min_by_key(|m| order[**m]) {
+                earliest_mate.insert(id, first);
+            }
         }
         match case.as_str() {
             "fraud_duplicate" => {
@@ -160,6 +173,22 @@ pub async fn evaluate(store: &Store) -> Result<DedupEval> {
         }
     }
     ev.missed_enrollments.sort();
+    let to_explain: Vec<(String, String, String)> = ev
+        .missed_enrollments
+        .iter()
+        .take(MISSED_LISTED)
+        .filter_map(|(id, case)| {
+            let mate = earliest_mate.get(id.as_str())?;
+            Some((id.clone(), case.clone(), mate.to_string()))
+        })
+        .collect();
+    let committed: HashSet<String> = statuses.values().map(|s| s.first_run_id.clone()).collect();
+    ev.missed_pairs = diagnose::explain(store, &ctx, &to_explain, &committed).await?;
+    let defaults = DedupOptions::default();
+    ev.match_llr =
+        thresholds::for_gallery(statuses.len(), defaults.match_fpir, defaults.possible_fpir)
+            .match_llr;
+    ev.shortlist = defaults.shortlist;
     ev.false_edges = edges
         .iter()
         .filter(|(a, b)| match (who.get(a), who.get(b)) {
@@ -177,6 +206,34 @@ pub async fn evaluate(store: &Store) -> Result<DedupEval> {
     }
     ev.adjudication_cases = cases.len() as u64;
     Ok(ev)
+}
+
+impl DedupEval {
+    /// One line on a measured missed pair: the matcher's or the index's miss.
+    fn explained(&self, m: &MissedPair) -> String {
+        let score = match m.llr {
+            Some(llr) => format!(
+                "fused LLR {llr:.1} (fingers {:.1} over {} positions, irises {:.1} over {}) \
+                 vs match threshold {:.1}",
+                m.finger_llr, m.compared.0, m.iris_llr, m.compared.1, self.match_llr
+            ),
+            None => "not compared (a template does not decode)".to_string(),
+        };
+        let rank = match m.rank {
+            Some(r) => format!(
+                "index rank {r} of {} hit (shortlist {})",
+                m.hit, self.shortlist
+            ),
+            None => format!("no index evidence ({} others hit)", m.hit),
+        };
+        let verdict = match (m.llr, m.rank) {
+            (Some(llr), _) if llr < self.match_llr => "the matcher",
+            (Some(_), Some(r)) if r > self.shortlist => "the index",
+            (Some(_), None) => "the index",
+            _ => "neither alone (ranked and scoring now: the run's gallery or batch differed)",
+        };
+        format!("vs earlier {}: {score}; {rank} → {verdict}", m.mate_id)
+    }
 }
 
 /// How many missed enrollments the summary names.
@@ -199,6 +256,9 @@ impl fmt::Display for DedupEval {
         )?;
         for (id, case) in self.missed_enrollments.iter().take(MISSED_LISTED) {
             writeln!(f, "    missed: enrollment {id} ({case})")?;
+            if let Some(m) = self.missed_pairs.iter().find(|m| &m.enrollment_id == id) {
+                writeln!(f, "      {}", self.explained(m))?;
+            }
         }
         if self.missed_enrollments.len() > MISSED_LISTED {
             writeln!(
@@ -259,5 +319,47 @@ mod tests {
         assert!(!text.contains("e20"), "{text}");
         assert!(text.contains("… and 5 more"));
         assert!(!DedupEval::default().to_string().contains("missed: "));
+    }
+
+    #[test]
+    fn a_measured_miss_is_put_on_the_matcher_or_the_index() {
+        let pair = |id: &str, llr: Option<f32>, rank: Option<usize>| MissedPair {
+            enrollment_id: id.into(),
+            case: "fraud_duplicate".into(),
+            mate_id: format!("{id}-mate"),
+            llr,
+            rank,
+            hit: 900,
+            ..Default::default()
+        };
+        let ev = DedupEval {
+            planted: 10,
+            missed: 4,
+            missed_enrollments: ["a", "b", "c", "d"]
+                .map(|id| (id.to_string(), "fraud_duplicate".to_string()))
+                .to_vec(),
+            missed_pairs: vec![
+                pair("a", Some(12.0), Some(3)),
+                pair("b", Some(90.0), Some(600)),
+                pair("c", Some(90.0), None),
+                pair("d", None, Some(1)),
+            ],
+            match_llr: 20.7,
+            shortlist: 50,
+            ..Default::default()
+        };
+        let text = ev.to_string();
+        let line = |id: &str| {
+            text.lines()
+                .find(|l| l.contains(&format!("vs earlier {id}-mate")))
+                .unwrap_or_else(|| panic!("no line for {id}: {text}"))
+                .to_string()
+        };
+        assert!(line("a").contains("fused LLR 12.0") && line("a").ends_with("→ the matcher"));
+        assert!(
+            line("b").contains("index rank 600 of 900 hit") && line("b").ends_with("→ the index")
+        );
+        assert!(line("c").contains("no index evidence") && line("c").ends_with("→ the index"));
+        assert!(line("d").contains("not compared") && !line("d").contains("→ the matcher"));
     }
 }

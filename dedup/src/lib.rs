@@ -9,13 +9,15 @@
 //! - [`status`]: the pure rules from match edges, NIKs and decisions to statuses and clusters.
 //! - [`segments`]: the gallery as persisted partitions (index + compact templates), one set
 //!   per run, so the gallery grows each night without being rebuilt.
-//! - [`eval`]: FNIR/FPIR against the synthesizer's ground truth.
+//! - [`eval`]: FNIR/FPIR against the synthesizer's ground truth; [`diagnose`]: why a
+//!   planted duplicate was missed (matcher score or index rank).
 //!
 //! The one idea to hold in mind: `identity_status` is the commit point. An enrollment is
 //! deduplicated exactly when it has a row there; candidates and gallery partitions of a run
 //! that never reached that commit are removed by the next run, which redoes the work.
 
 pub mod bench;
+pub mod diagnose;
 mod error;
 pub mod eval;
 mod load;

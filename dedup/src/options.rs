@@ -12,6 +12,9 @@ pub struct DedupOptions {
     pub batch_size: usize,
     /// Most members fully matched per probe and partition after the index stage.
     pub shortlist: usize,
+    /// Members behind the shortlist whose irises are checked (see
+    /// [`biometrics::index::SearchParams::iris_depth`]).
+    pub iris_depth: usize,
     /// Also run brute force on every batch, to report the index's recall (slow: testing and
     /// benchmarking only).
     pub compare_brute_force: bool,
@@ -26,6 +29,7 @@ impl Default for DedupOptions {
             possible_fpir: 1e-2,
             batch_size: 5_000,
             shortlist: biometrics::index::SearchParams::default().shortlist,
+            iris_depth: biometrics::index::SearchParams::default().iris_depth,
             compare_brute_force: false,
             progress_bar: true,
         }

@@ -142,6 +142,7 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
     let params = SearchParams {
         min_llr: t.possible_llr,
         shortlist: options.shortlist,
+        iris_depth: options.iris_depth,
         ..SearchParams::default()
     };
     tracing::info!(

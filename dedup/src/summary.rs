@@ -27,6 +27,8 @@ pub struct DedupSummary {
     pub possible: u64,
     /// Full person comparisons run (index shortlist).
     pub full_comparisons: u64,
+    /// Members behind the shortlist whose irises were checked.
+    pub iris_checks: u64,
     /// Person pairs the run searched over (probes × gallery + pairs within the run).
     pub pairs_searched: u64,
     /// Pairs also checked by brute force (when asked for), and how many the index missed.
@@ -54,6 +56,7 @@ impl DedupSummary {
     pub(crate) fn add_search(&mut self, took: Duration, stats: &biometrics::index::SearchStats) {
         self.search_time += took;
         self.full_comparisons += stats.full_comparisons;
+        self.iris_checks += stats.iris_checks;
         self.pairs_searched += stats.pairs;
     }
 
@@ -87,12 +90,14 @@ impl fmt::Display for DedupSummary {
         }
         writeln!(
             f,
-            "  pairs: {} match, {} possible; full comparisons {} of {} pairs (penetration {:.4}%)",
+            "  pairs: {} match, {} possible; full comparisons {} of {} pairs (penetration {:.4}%); \
+             iris checks {}",
             self.matches,
             self.possible,
             self.full_comparisons,
             self.pairs_searched,
-            100.0 * self.penetration()
+            100.0 * self.penetration(),
+            self.iris_checks
         )?;
         if let Some((checked, missed)) = self.brute_force {
             writeln!(

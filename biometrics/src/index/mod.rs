@@ -16,6 +16,7 @@
 //! [`search_brute`] is the exhaustive reference the index is measured against.
 //! See `docs/biometrics.md`, section "1:N index", for the design, format and figures.
 
+mod choose;
 mod config;
 pub mod format;
 mod keys;
@@ -28,7 +29,9 @@ pub use config::IndexConfig;
 pub use format::IndexError;
 pub use partition::Partition;
 pub use probe::ProbeSet;
-pub use search::{candidate_votes, search, search_brute, search_many, search_within};
+pub use search::{
+    candidate_evidence, candidate_votes, search, search_brute, search_many, search_within,
+};
 
 use crate::fusion::{llr_threshold_for_fmr, Fusion, PersonScore};
 
@@ -49,6 +52,14 @@ pub struct SearchParams {
     /// Members with at least this many votes are compared even beyond the shortlist (a
     /// probe that matches several enrollments of one person keeps them all).
     pub always_votes: u32,
+    /// Members behind the shortlist, down to this rank by index evidence, have their irises
+    /// compared with the probe's (microseconds each); see `iris_admit_llr`. At or below
+    /// `shortlist`: no iris check.
+    pub iris_depth: usize,
+    /// A member the iris check reaches is fully compared when the LLR of its irises alone
+    /// is at least this: a poor finger capture that the index ranked low is still found
+    /// through its irises, while a different person passes with probability ≤ e^-level.
+    pub iris_admit_llr: f32,
 }
 
 impl Default for SearchParams {
@@ -61,6 +72,8 @@ impl Default for SearchParams {
             shortlist: 50,
             min_votes: 1,
             always_votes: 400,
+            iris_depth: 1_000,
+            iris_admit_llr: 6.0,
         }
     }
 }
@@ -90,6 +103,8 @@ pub struct SearchStats {
     pub full_comparisons: u64,
     /// Postings visited by the candidate stage (its cost).
     pub index_work: u64,
+    /// Members behind the shortlist whose irises were compared ([`SearchParams::iris_depth`]).
+    pub iris_checks: u64,
     /// Members fully compared with at least one probe (their fingers are rebuilt as far as
     /// the comparisons reach).
     pub members_decoded: u64,
@@ -117,6 +132,7 @@ impl SearchStats {
         self.pairs += other.pairs;
         self.full_comparisons += other.full_comparisons;
         self.index_work += other.index_work;
+        self.iris_checks += other.iris_checks;
         self.members_decoded += other.members_decoded;
         self.index_ns += other.index_ns;
         self.match_ns += other.match_ns;

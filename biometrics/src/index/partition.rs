@@ -211,6 +211,15 @@ impl Partition {
             + self.postings.memory_bytes()
     }
 
+    /// A member's iris code, if it has that eye.
+    pub(crate) fn iris(&self, member: u32, eye: Eye) -> Option<&IrisCode> {
+        let slot = self.iris_slots[member as usize][match eye {
+            Eye::Right => 0,
+            Eye::Left => 1,
+        }];
+        (slot != NO_IRIS).then(|| &self.iris_codes[slot as usize])
+    }
+
     /// The stored bytes of a member's finger at ISO position 1..=10 (empty = none).
     pub(crate) fn finger_bytes(&self, member: u32, position: u8) -> &[u8] {
         let i = 10 * member as usize + position as usize - 1;
@@ -261,10 +270,6 @@ impl PersonView for LazyMember<'_> {
     }
 
     fn iris(&self, eye: Eye) -> Option<&IrisCode> {
-        let slot = self.partition.iris_slots[self.member as usize][match eye {
-            Eye::Right => 0,
-            Eye::Left => 1,
-        }];
-        (slot != NO_IRIS).then(|| &self.partition.iris_codes[slot as usize])
+        self.partition.iris(self.member, eye)
     }
 }

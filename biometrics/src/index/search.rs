@@ -1,6 +1,7 @@
 //! Probe × partition search: the candidate stage (votes from the index), the shortlist, then
 //! the full fused comparison of the shortlisted pairs only.
 
+use super::choose::{best_first, choose, IrisCheck};
 use super::config::IndexConfig;
 use super::keys::{probe_keys, ProbeKeys, IRIS_SLOT, SLOTS};
 use super::partition::LazyMember;
@@ -9,6 +10,7 @@ use super::postings::Postings;
 use super::probe::ProbeSet;
 use super::{Candidate, SearchParams, SearchStats};
 use crate::fusion::compare_persons_above;
+use crate::iris::{Eye, IrisCode};
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::time::Instant;
@@ -141,16 +143,27 @@ fn score_members(
     out
 }
 
-/// Best first: evidence descending, then votes descending, then member ascending.
-fn best_first(a: &Scored, b: &Scored) -> std::cmp::Ordering {
-    b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2))
+/// What the candidate stage chose for one probe.
+struct Chosen<T> {
+    /// Members to compare fully, ascending.
+    members: Vec<T>,
+    /// Postings visited.
+    work: u64,
+    /// Irises checked behind the shortlist.
+    iris_checks: u64,
 }
 
-/// The shortlist of one probe, ascending member indices: the `shortlist` members with the
-/// most evidence (per slot, distinct probe cylinders or iris columns hitting the member,
-/// against the number expected by chance; summed over slots), plus every member with at
-/// least `always_votes` votes.
-fn shortlist(
+/// Sums the postings visited and the irises checked over all probes.
+fn totals<T>(per_probe: &[Chosen<T>]) -> (u64, u64) {
+    per_probe
+        .iter()
+        .fold((0, 0), |(w, c), p| (w + p.work, c + p.iris_checks))
+}
+
+/// The members one probe is fully compared with ([`choose`]), with the work it took.
+/// `iris_of` gives a member's iris, for the iris check.
+#[allow(clippy::too_many_arguments)]
+fn shortlist<'a>(
     keys: &ProbeKeys,
     postings: &Postings,
     members: usize,
@@ -158,23 +171,18 @@ fn shortlist(
     params: &SearchParams,
     votes: &mut Votes,
     skip: Option<u32>,
-) -> (Vec<u32>, u64) {
+    check: Option<&IrisCheck>,
+    iris_of: impl Fn(u32, Eye) -> Option<&'a IrisCode>,
+) -> Chosen<u32> {
     let counted = count_votes(keys, postings, members, votes, skip);
-    let mut scored = score_members(&counted, votes, params.min_votes.max(1), cfg);
-    let mut out: Vec<u32> = scored
-        .iter()
-        .filter(|s| s.1 >= params.always_votes)
-        .map(|s| s.2)
-        .collect();
-    let k = params.shortlist;
-    if scored.len() > k && k > 0 {
-        scored.select_nth_unstable_by(k - 1, best_first);
+    let scored = score_members(&counted, votes, params.min_votes.max(1), cfg);
+    let iris_llr = check.map(|c| move |m: u32| c.llr(&params.fusion, |eye| iris_of(m, eye)));
+    let (members, iris_checks) = choose(scored, params, iris_llr);
+    Chosen {
+        members,
+        work: counted.work,
+        iris_checks,
     }
-    scored.truncate(k);
-    out.extend(scored.iter().map(|s| s.2));
-    out.sort_unstable();
-    out.dedup();
-    (out, counted.work)
 }
 
 /// Sorts candidates by probe, then fused LLR descending, then member.
@@ -238,9 +246,10 @@ pub fn search(
 ) -> (Vec<Candidate>, SearchStats) {
     let start = Instant::now();
     let same_config = probes.config == partition.config;
-    let per_probe: Vec<(Vec<u32>, u64)> = (0..probes.len())
+    let per_probe: Vec<Chosen<u32>> = (0..probes.len())
         .into_par_iter()
         .map_init(Votes::default, |votes, i| {
+            let check = IrisCheck::new(&probes.persons[i], params);
             let lookups: Cow<ProbeKeys> = if same_config {
                 Cow::Borrowed(&probes.lookups[i])
             } else {
@@ -258,15 +267,17 @@ pub fn search(
                 params,
                 votes,
                 None,
+                check.as_ref(),
+                |m, eye| partition.iris(m, eye),
             )
         })
         .collect();
     let index_ns = start.elapsed().as_nanos() as u64;
-    let index_work = per_probe.iter().map(|p| p.1).sum();
+    let (index_work, iris_checks) = totals(&per_probe);
     let mut pairs: Vec<(u32, u32)> = per_probe
         .iter()
         .enumerate()
-        .flat_map(|(i, (list, _))| list.iter().map(move |&m| (m, i as u32)))
+        .flat_map(|(i, c)| c.members.iter().map(move |&m| (m, i as u32)))
         .collect();
     let full = pairs.len() as u64;
     let start = Instant::now();
@@ -277,6 +288,7 @@ pub fn search(
         pairs: probes.len() as u64 * partition.len() as u64,
         full_comparisons: full,
         index_work,
+        iris_checks,
         // `full_match` sorted the pairs by member.
         members_decoded: pairs.chunk_by(|a, b| a.0 == b.0).count() as u64,
         index_ns,
@@ -290,9 +302,10 @@ pub fn search(
 /// is fully compared when either side shortlists the other.
 pub fn search_within(probes: &ProbeSet, params: &SearchParams) -> (Vec<Candidate>, SearchStats) {
     let start = Instant::now();
-    let per_probe: Vec<(Vec<u32>, u64)> = (0..probes.len())
+    let per_probe: Vec<Chosen<u32>> = (0..probes.len())
         .into_par_iter()
         .map_init(Votes::default, |votes, i| {
+            let check = IrisCheck::new(&probes.persons[i], params);
             shortlist(
                 &probes.lookups[i],
                 &probes.postings,
@@ -301,16 +314,19 @@ pub fn search_within(probes: &ProbeSet, params: &SearchParams) -> (Vec<Candidate
                 params,
                 votes,
                 Some(i as u32),
+                check.as_ref(),
+                |m, eye| probes.persons[m as usize].iris(eye),
             )
         })
         .collect();
     let index_ns = start.elapsed().as_nanos() as u64;
-    let index_work = per_probe.iter().map(|p| p.1).sum();
+    let (index_work, iris_checks) = totals(&per_probe);
     let mut pairs: Vec<(u32, u32)> = per_probe
         .iter()
         .enumerate()
-        .flat_map(|(i, (list, _))| {
-            list.iter()
+        .flat_map(|(i, c)| {
+            c.members
+                .iter()
                 .map(move |&m| (m.min(i as u32), m.max(i as u32)))
         })
         .collect();
@@ -341,6 +357,7 @@ pub fn search_within(probes: &ProbeSet, params: &SearchParams) -> (Vec<Candidate
         pairs: n * n.saturating_sub(1) / 2,
         full_comparisons: pairs.len() as u64,
         index_work,
+        iris_checks,
         members_decoded: 0,
         index_ns,
         match_ns: start.elapsed().as_nanos() as u64,
@@ -366,6 +383,7 @@ pub fn search_brute(
         pairs: pairs.len() as u64,
         full_comparisons: pairs.len() as u64,
         index_work: 0,
+        iris_checks: 0,
         members_decoded: if probes.is_empty() {
             0
         } else {
@@ -378,11 +396,15 @@ pub fn search_brute(
 }
 
 /// The candidate stage alone, for one probe: every member at least one of the probe's
-/// cylinders or iris columns hit, with its votes (the number of distinct probe cylinders and
-/// columns that hit it), best first by the index's evidence (the order the shortlist takes;
-/// ties by member). For diagnostics and evaluation (where does a mate rank?), not for the
-/// nightly path.
-pub fn candidate_votes(probes: &ProbeSet, probe: u32, partition: &Partition) -> Vec<(u32, u32)> {
+/// cylinders or iris columns hit, as (evidence, votes, member), best first in the order the
+/// shortlist takes (ties by member). Evidence is comparable across partitions of one gallery,
+/// as [`search_many`] compares it. For diagnostics and evaluation (where does a mate rank?),
+/// not for the nightly path.
+pub fn candidate_evidence(
+    probes: &ProbeSet,
+    probe: u32,
+    partition: &Partition,
+) -> Vec<(f32, u32, u32)> {
     let lookups = if probes.config == partition.config {
         Cow::Borrowed(&probes.lookups[probe as usize])
     } else {
@@ -402,31 +424,35 @@ pub fn candidate_votes(probes: &ProbeSet, probe: u32, partition: &Partition) -> 
     );
     let mut scored = score_members(&counted, &mut votes, 1, &partition.config);
     scored.sort_by(best_first);
-    scored.into_iter().map(|s| (s.2, s.1)).collect()
+    scored
 }
 
-/// A member of one of several partitions scored for one probe: (evidence, votes, partition,
-/// member).
-type ScoredIn = (f32, u32, usize, u32);
+/// [`candidate_evidence`] without the evidence: (member, votes), best first.
+pub fn candidate_votes(probes: &ProbeSet, probe: u32, partition: &Partition) -> Vec<(u32, u32)> {
+    candidate_evidence(probes, probe, partition)
+        .into_iter()
+        .map(|s| (s.2, s.1))
+        .collect()
+}
 
 /// Searches every probe against several gallery partitions with **one shortlist per probe
 /// across all of them**: each probe's evidence is computed partition by partition, the best
-/// `shortlist` members overall (plus any with `always_votes`) are fully compared. With a
-/// shortlist per partition the full comparisons would grow with the number of partitions;
-/// this way they stay `shortlist` per probe however the gallery is split. Returns
-/// `(partition index, candidate)` pairs sorted by probe, then LLR descending, then partition
-/// and member; deterministic whatever the number of threads.
+/// `shortlist` members overall (plus any with `always_votes`, plus those the iris check
+/// admits, [`choose`]) are fully compared. With a shortlist per partition the full
+/// comparisons would grow with the number of partitions; this way they stay `shortlist` per
+/// probe however the gallery is split. Returns `(partition index, candidate)` pairs sorted
+/// by probe, then LLR descending, then partition and member; deterministic whatever the
+/// number of threads.
 pub fn search_many(
     probes: &ProbeSet,
     partitions: &[&Partition],
     params: &SearchParams,
 ) -> (Vec<(usize, Candidate)>, SearchStats) {
     let start = Instant::now();
-    let per_probe: Vec<(Vec<(usize, u32)>, u64)> = (0..probes.len())
+    let per_probe: Vec<Chosen<(usize, u32)>> = (0..probes.len())
         .into_par_iter()
         .map_init(Votes::default, |votes, i| {
-            let mut all: Vec<ScoredIn> = Vec::new();
-            let mut chosen: Vec<(usize, u32)> = Vec::new();
+            let mut all: Vec<(f32, u32, (usize, u32))> = Vec::new();
             let mut work = 0u64;
             for (k, part) in partitions.iter().enumerate() {
                 let lookups: Cow<ProbeKeys> = if probes.config == part.config {
@@ -436,34 +462,29 @@ pub fn search_many(
                 };
                 let counted = count_votes(&lookups, &part.postings, part.len(), votes, None);
                 work += counted.work;
-                for s in score_members(&counted, votes, params.min_votes.max(1), &part.config) {
-                    if s.1 >= params.always_votes {
-                        chosen.push((k, s.2));
-                    }
-                    all.push((s.0, s.1, k, s.2));
-                }
+                all.extend(
+                    score_members(&counted, votes, params.min_votes.max(1), &part.config)
+                        .into_iter()
+                        .map(|(e, v, m)| (e, v, (k, m))),
+                );
             }
-            let best = |a: &ScoredIn, b: &ScoredIn| {
-                b.0.total_cmp(&a.0)
-                    .then(b.1.cmp(&a.1))
-                    .then(a.2.cmp(&b.2))
-                    .then(a.3.cmp(&b.3))
-            };
-            let k = params.shortlist;
-            if all.len() > k && k > 0 {
-                all.select_nth_unstable_by(k - 1, best);
+            let check = IrisCheck::new(&probes.persons[i], params);
+            let iris_llr = check.as_ref().map(|c| {
+                move |(k, m): (usize, u32)| c.llr(&params.fusion, |eye| partitions[k].iris(m, eye))
+            });
+            let (members, iris_checks) = choose(all, params, iris_llr);
+            Chosen {
+                members,
+                work,
+                iris_checks,
             }
-            all.truncate(k);
-            chosen.extend(all.iter().map(|s| (s.2, s.3)));
-            chosen.sort_unstable();
-            chosen.dedup();
-            (chosen, work)
         })
         .collect();
     let index_ns = start.elapsed().as_nanos() as u64;
+    let (index_work, iris_checks) = totals(&per_probe);
     let mut by_partition: Vec<Vec<(u32, u32)>> = vec![Vec::new(); partitions.len()];
-    for (i, (list, _)) in per_probe.iter().enumerate() {
-        for &(k, m) in list {
+    for (i, c) in per_probe.iter().enumerate() {
+        for &(k, m) in &c.members {
             by_partition[k].push((m, i as u32));
         }
     }
@@ -471,7 +492,8 @@ pub fn search_many(
     let mut stats = SearchStats {
         probes: probes.len() as u64,
         gallery: partitions.iter().map(|p| p.len() as u64).sum(),
-        index_work: per_probe.iter().map(|p| p.1).sum(),
+        index_work,
+        iris_checks,
         index_ns,
         ..SearchStats::default()
     };

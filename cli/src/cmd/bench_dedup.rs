@@ -35,6 +35,10 @@ pub struct BenchDedupArgs {
     #[arg(long, default_value_t = biometrics::index::SearchParams::default().shortlist)]
     shortlist: usize,
 
+    /// Members behind the shortlist whose irises are checked (0: none); see `dedup --help`.
+    #[arg(long, default_value_t = biometrics::index::SearchParams::default().iris_depth)]
+    iris_depth: usize,
+
     /// Cache built gallery partitions in this folder and reuse them on the next run.
     #[arg(long)]
     cache: Option<PathBuf>,
@@ -51,6 +55,7 @@ pub fn run(args: &BenchDedupArgs) -> Result<()> {
         seed: args.seed,
         cache: args.cache.clone(),
         shortlist: args.shortlist,
+        iris_depth: args.iris_depth,
     };
     let started = std::time::Instant::now();
     let report = dedup::bench::run(&opts, &|line| {

@@ -26,6 +26,12 @@ pub struct DedupArgs {
     #[arg(long, default_value_t = biometrics::index::SearchParams::default().shortlist)]
     pub shortlist: usize,
 
+    /// Members behind the shortlist, down to this rank by index evidence, whose irises are
+    /// compared with the probe's; those whose irises alone pass a strict level are fully
+    /// compared too (finds poor finger re-captures the index ranks low). 0: no iris check.
+    #[arg(long, default_value_t = biometrics::index::SearchParams::default().iris_depth)]
+    pub iris_depth: usize,
+
     /// Also search every batch by brute force and report what the index missed (slow).
     #[arg(long)]
     pub check_brute_force: bool,
@@ -50,6 +56,7 @@ impl DedupArgs {
             possible_fpir: self.possible_fpir,
             batch_size: self.batch_size,
             shortlist: self.shortlist,
+            iris_depth: self.iris_depth,
             compare_brute_force: self.check_brute_force,
             progress_bar,
         }
