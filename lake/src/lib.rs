@@ -15,6 +15,7 @@
 
 pub mod delta;
 mod error;
+pub mod lazy_table;
 pub mod query;
 pub mod reference;
 pub mod run;

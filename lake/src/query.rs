@@ -17,6 +17,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::delta;
 use crate::error::{LakeError, Result};
+use crate::lazy_table::LazyTable;
 use crate::reference;
 use crate::snapshot_scan;
 use crate::store::Store;
@@ -35,17 +36,31 @@ pub async fn sql_context(store: &Store) -> Result<SessionContext> {
     let ctx = SessionContext::new_with_config(analyst_config());
     register_lake_tables(&ctx, store, true).await?;
     register_batch(&ctx, reference::REGIONS, reference::regions_batch()?)?;
-    let residents = reference::load_residents(store).await?;
-    register_batch(
+    // The registries are CSV files in the store (the SIAK extract: millions of rows): read
+    // only when a query first scans them.
+    let residents_store = store.clone();
+    register_lazy(
         &ctx,
         reference::RESIDENTS,
-        reference::residents_batch(&residents)?,
+        reference::residents_schema(),
+        Arc::new(move || {
+            let store = residents_store.clone();
+            Box::pin(async move {
+                reference::residents_batch(&reference::load_residents(&store).await?)
+            })
+        }),
     )?;
-    let stations = reference::load_stations(store).await?;
-    register_batch(
+    let stations_store = store.clone();
+    register_lazy(
         &ctx,
         reference::STATIONS,
-        reference::stations_batch(&stations)?,
+        reference::stations_schema(),
+        Arc::new(move || {
+            let store = stations_store.clone();
+            Box::pin(
+                async move { reference::stations_batch(&reference::load_stations(&store).await?) },
+            )
+        }),
     )?;
     Ok(ctx)
 }
@@ -114,8 +129,34 @@ async fn register_lake_tables(
 /// tables' strings are read as, so joins between the two need no cast), the rows split into
 /// one partition per target partition, each in batches of the session's batch size.
 fn register_batch(ctx: &SessionContext, name: &str, batch: RecordBatch) -> Result<()> {
-    let batch = with_view_strings(batch)?;
-    let config = ctx.copied_config();
+    let table = in_partitions(with_view_strings(batch)?, &ctx.copied_config())?;
+    ctx.register_table(name, Arc::new(table))?;
+    Ok(())
+}
+
+/// Registers a table of `schema` (strings as `Utf8View` once loaded) whose rows `load` reads
+/// on the first scan ([`LazyTable`]).
+fn register_lazy(
+    ctx: &SessionContext,
+    name: &str,
+    schema: arrow::datatypes::SchemaRef,
+    load: crate::lazy_table::Loader,
+) -> Result<()> {
+    let table = LazyTable::new(
+        view_schema(&schema),
+        Arc::new(move || {
+            let load = load.clone();
+            Box::pin(async move { with_view_strings(load().await?) })
+        }),
+        Arc::new(|batch, state| in_partitions(batch, state.config())),
+    );
+    ctx.register_table(name, Arc::new(table))?;
+    Ok(())
+}
+
+/// An in-memory table of `batch`, split into one partition per target partition of
+/// `config`, each in batches of the configured size (so scans run on every core).
+fn in_partitions(batch: RecordBatch, config: &SessionConfig) -> Result<MemTable> {
     let rows = batch.num_rows();
     let partitions = config.target_partitions().max(1);
     let per_partition = rows.div_ceil(partitions).max(1);
@@ -130,29 +171,40 @@ fn register_batch(ctx: &SessionContext, name: &str, batch: RecordBatch) -> Resul
                 .collect()
         })
         .collect();
-    let table = MemTable::try_new(batch.schema(), parts)?;
-    ctx.register_table(name, Arc::new(table))?;
-    Ok(())
+    Ok(MemTable::try_new(batch.schema(), parts)?)
+}
+
+/// `schema` with every `Utf8` field as `Utf8View`.
+fn view_schema(schema: &Schema) -> arrow::datatypes::SchemaRef {
+    Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| {
+                if f.data_type() == &DataType::Utf8 {
+                    Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8View))
+                } else {
+                    f.clone()
+                }
+            })
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// `batch` with every `Utf8` column cast to `Utf8View` (same values, same nullability).
 fn with_view_strings(batch: RecordBatch) -> Result<RecordBatch> {
-    let schema = batch.schema();
-    let mut fields = Vec::with_capacity(schema.fields().len());
-    let mut columns = Vec::with_capacity(schema.fields().len());
-    for (field, column) in schema.fields().iter().zip(batch.columns()) {
-        if field.data_type() == &DataType::Utf8 {
-            fields.push(Arc::new(
-                field.as_ref().clone().with_data_type(DataType::Utf8View),
-            ));
-            columns.push(cast(column, &DataType::Utf8View)?);
-        } else {
-            fields.push(field.clone());
-            columns.push(column.clone());
-        }
-    }
-    Ok(RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns,
-    )?)
+    let schema = view_schema(&batch.schema());
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(column.clone())
+            } else {
+                cast(column, field.data_type())
+            }
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema, columns)?)
 }

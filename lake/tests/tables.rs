@@ -264,3 +264,39 @@ async fn reference_tables_have_the_lake_string_type_and_one_partition_per_core()
         "{partitions} partitions expected: {plan}"
     );
 }
+
+#[tokio::test]
+async fn the_siak_extract_is_read_when_a_query_first_needs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    let extract = reference::siak::object_path("2026-11");
+    store
+        .put(
+            &extract,
+            bytes::Bytes::from_static(b"not,a,siak\nextract\n"),
+        )
+        .await
+        .unwrap();
+    // Opening the session and querying other tables does not read the extract...
+    let ctx = lake::sql_context(&store).await.unwrap();
+    assert_eq!(
+        rendered(&ctx, "SELECT count(*) AS n FROM regions WHERE code = '33'").await,
+        rendered(&ctx, "SELECT 1 AS n").await
+    );
+    // ...a query over residents does, and says why it cannot.
+    let err = ctx
+        .sql("SELECT count(*) FROM residents")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("reference/siak"), "{err}");
+    // A failed load is not kept: once the extract is mended, the same session reads it.
+    let mut csv = Vec::new();
+    reference::siak::write_csv(&mut csv, &[]).unwrap();
+    store.put(&extract, bytes::Bytes::from(csv)).await.unwrap();
+    let n = rendered(&ctx, "SELECT count(*) AS n FROM residents").await;
+    assert!(n.contains("| 0 |"), "{n}");
+}
