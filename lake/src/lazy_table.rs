@@ -7,8 +7,6 @@
 //! planner need only that); its rows are loaded once, by the first scan, and every later
 //! scan of the session reuses them.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
@@ -85,6 +83,7 @@ impl LazyTable {
     }
 }
 
+#[async_trait::async_trait]
 impl TableProvider for LazyTable {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
@@ -94,31 +93,14 @@ impl TableProvider for LazyTable {
         TableType::Base
     }
 
-    // `async fn scan` of the trait, written out as `async_trait` would expand it (as in
-    // `snapshot_scan`).
-    fn scan<'life0, 'life1, 'life2, 'life3, 'async_trait>(
-        &'life0 self,
-        state: &'life1 dyn Session,
-        projection: Option<&'life2 Vec<usize>>,
-        filters: &'life3 [Expr],
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
         limit: Option<usize>,
-    ) -> Pin<
-        Box<
-            dyn Future<Output = datafusion::error::Result<Arc<dyn ExecutionPlan>>>
-                + Send
-                + 'async_trait,
-        >,
-    >
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        'life3: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(async move {
-            let table = self.rows(state).await?;
-            table.scan(state, projection, filters, limit).await
-        })
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        let table = self.rows(state).await?;
+        table.scan(state, projection, filters, limit).await
     }
 }

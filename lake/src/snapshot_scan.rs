@@ -15,8 +15,6 @@
 //! outside the files), which is what tunggal writes; for anything else [`provider`] returns
 //! `None` and the caller keeps deltalake's provider.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
@@ -146,6 +144,7 @@ impl SnapshotTable {
     }
 }
 
+#[async_trait::async_trait]
 impl TableProvider for SnapshotTable {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
@@ -168,43 +167,25 @@ impl TableProvider for SnapshotTable {
         Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
     }
 
-    // `async fn scan` of the trait, written out as `async_trait` would expand it (the lake
-    // crate does not depend on `async_trait` itself).
-    fn scan<'life0, 'life1, 'life2, 'life3, 'async_trait>(
-        &'life0 self,
-        state: &'life1 dyn Session,
-        projection: Option<&'life2 Vec<usize>>,
-        _filters: &'life3 [Expr],
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
         limit: Option<usize>,
-    ) -> Pin<
-        Box<
-            dyn Future<Output = datafusion::error::Result<Arc<dyn ExecutionPlan>>>
-                + Send
-                + 'async_trait,
-        >,
-    >
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        'life3: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(async move {
-            if self.files.is_empty() {
-                let projected = project_schema(&self.schema, projection)?;
-                return Ok(Arc::new(EmptyExec::new(projected)) as Arc<dyn ExecutionPlan>);
-            }
-            let format =
-                ParquetFormat::default().with_options(state.table_options().parquet.clone());
-            let source = format.file_source(self.schema.clone().into());
-            let config = FileScanConfigBuilder::new(self.store_url.clone(), source)
-                .with_file_groups(self.file_groups(state.config().target_partitions()))
-                .with_statistics(self.statistics.clone())
-                .with_projection_indices(projection.cloned())?
-                .with_limit(limit)
-                .build();
-            format.create_physical_plan(state, config).await
-        })
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        if self.files.is_empty() {
+            let projected = project_schema(&self.schema, projection)?;
+            return Ok(Arc::new(EmptyExec::new(projected)) as Arc<dyn ExecutionPlan>);
+        }
+        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+        let source = format.file_source(self.schema.clone().into());
+        let config = FileScanConfigBuilder::new(self.store_url.clone(), source)
+            .with_file_groups(self.file_groups(state.config().target_partitions()))
+            .with_statistics(self.statistics.clone())
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build();
+        format.create_physical_plan(state, config).await
     }
 }
