@@ -3,10 +3,13 @@
 //! thread counts, and agreement with brute force on what it returns.
 
 use biometrics::finger::FingerTemplate;
-use biometrics::fusion::{compare_persons, compare_persons_above, Fusion, PersonTemplate};
+use biometrics::fusion::{
+    compare_persons, compare_persons_above, compare_persons_sequential, Fusion, PersonTemplate,
+    PersonView,
+};
 use biometrics::index::{
-    candidate_votes, search, search_brute, search_within, Candidate, IndexConfig, Partition,
-    ProbeSet, SearchParams,
+    candidate_votes, search, search_brute, search_many, search_within, Candidate, IndexConfig,
+    Partition, ProbeSet, Ranking, SearchParams,
 };
 use biometrics::iris::{Eye, IrisCode};
 use rand::{Rng, SeedableRng};
@@ -357,6 +360,7 @@ fn the_pruned_comparison_keeps_exactly_the_pairs_at_or_above_the_threshold() {
     for t in [0.0, 20.7] {
         let p = SearchParams {
             min_llr: t,
+            reject_llr: f32::NEG_INFINITY,
             ..params()
         };
         let (found, _) = search_brute(&probe_set, &part, &p);
@@ -448,4 +452,198 @@ fn the_iris_check_finds_mates_the_finger_index_ranks_low() {
         pairs(&found)
     );
     assert!(stats.full_comparisons < plain_stats.full_comparisons + 2 * hit.len() as u64);
+}
+
+/// A person whose fingers count how often a comparison reads them (a gallery member's
+/// fingers are rebuilt on first read: what the sequential test spares).
+struct Counting<'a> {
+    person: &'a PersonTemplate,
+    reads: std::cell::Cell<u32>,
+}
+
+impl PersonView for Counting<'_> {
+    fn finger(&self, position: u8) -> Option<&FingerTemplate> {
+        self.reads.set(self.reads.get() + 1);
+        self.person.finger(position)
+    }
+    fn has_finger(&self, position: u8) -> bool {
+        self.person.finger(position).is_some()
+    }
+    fn iris(&self, eye: Eye) -> Option<&IrisCode> {
+        self.person.iris(eye)
+    }
+}
+
+#[test]
+fn the_sequential_test_gives_up_on_strangers_early_and_keeps_every_mate() {
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let truths: Vec<Truth> = (0..16).map(|_| truth(&mut rng)).collect();
+    // Two captures per person: the second with four fingers missing, or without irises.
+    let first: Vec<PersonTemplate> = truths
+        .iter()
+        .map(|t| capture(t, &mut rng, 0, false))
+        .collect();
+    let second: Vec<PersonTemplate> = truths
+        .iter()
+        .enumerate()
+        .map(|(i, t)| capture(t, &mut rng, [0, 0b10_0110_0001][i % 2], i % 3 == 0))
+        .collect();
+    let f = Fusion::default();
+    let threshold = 20.7;
+    let (mut exact_reads, mut sequential_reads, mut strangers) = (0u32, 0u32, 0u32);
+    for (i, a) in second.iter().enumerate() {
+        for (j, b) in first.iter().enumerate() {
+            let full = compare_persons(a, b, &f);
+            let exact = Counting {
+                person: b,
+                reads: Default::default(),
+            };
+            let sequential = Counting {
+                person: b,
+                reads: Default::default(),
+            };
+            let kept_exact = compare_persons_above(a, &exact, &f, threshold);
+            let kept = compare_persons_sequential(a, &sequential, &f, threshold, -20.0);
+            if i == j {
+                // The same person: kept, with the full score.
+                assert!(full.llr >= threshold, "mate {i}: {}", full.llr);
+                assert_eq!(kept.as_ref(), Some(&full), "mate {i}");
+            } else {
+                // A stranger: dropped by both, but after fewer fingers.
+                assert!(kept_exact.is_none() && kept.is_none(), "{i} vs {j}");
+                exact_reads += exact.reads.get();
+                sequential_reads += sequential.reads.get();
+                strangers += 1;
+            }
+        }
+    }
+    let per = |reads: u32| reads as f64 / strangers as f64;
+    assert!(
+        per(sequential_reads) * 2.0 < per(exact_reads),
+        "fingers read per stranger: {:.2} sequential, {:.2} exact",
+        per(sequential_reads),
+        per(exact_reads)
+    );
+    // Off, it is the exact comparison.
+    let (a, b) = (&second[1], &first[2]);
+    assert_eq!(
+        compare_persons_sequential(a, b, &f, -1000.0, f32::NEG_INFINITY),
+        compare_persons_above(a, b, &f, -1000.0)
+    );
+}
+
+#[test]
+fn lists_a_large_share_of_the_members_share_are_not_read() {
+    // 150 of 300 members carry the very same right thumb: its keys' lists hold 150
+    // members each, far above the cap (64 at this size). A probe with that thumb reads them
+    // only when the cap is lifted, and finds its mate either way.
+    let mut w = world(17, 300, 6, 4);
+    let common = w.gallery[0].1.fingers[0].clone();
+    for (_, p) in w.gallery.iter_mut().take(150) {
+        p.fingers[0] = common.clone();
+    }
+    for (_, p) in &mut w.probes {
+        p.fingers[0] = common.clone();
+    }
+    let part = Partition::build_with(
+        w.gallery,
+        &IndexConfig {
+            max_bucket_share: 1.0,
+            ..IndexConfig::default()
+        },
+    );
+    let probes = ProbeSet::build_with(
+        w.probes,
+        &IndexConfig {
+            max_bucket_share: 1.0,
+            ..IndexConfig::default()
+        },
+    );
+    let capped = params();
+    assert_eq!(capped.list_cap(part.len()), 64);
+    let lifted = SearchParams {
+        max_list_share: 1.0,
+        ..params()
+    };
+    let (found_capped, with_cap) = search(&probes, &part, &capped);
+    let (found_lifted, without_cap) = search(&probes, &part, &lifted);
+    assert!(
+        with_cap.index_work + 150 * 6 * 20 < without_cap.index_work,
+        "postings visited: {} capped, {} not",
+        with_cap.index_work,
+        without_cap.index_work
+    );
+    for m in &w.mates {
+        assert!(pairs(&found_capped).contains(m), "mate {m:?} (capped)");
+        assert!(pairs(&found_lifted).contains(m), "mate {m:?} (not capped)");
+    }
+}
+
+#[test]
+fn a_gallery_read_once_per_pass_gives_the_same_result_with_one_shortlist_across_it() {
+    // Six partitions of 50: held in memory (`search_many`), or decoded afresh from their
+    // stored bytes for each of the two passes, as the nightly run streams a gallery beyond
+    // its memory budget. Same candidates, same work; and the full comparisons stay at one
+    // shortlist per probe, where a search per partition pays one per partition.
+    let w = world(19, 300, 10, 6);
+    let parts: Vec<Partition> = w
+        .gallery
+        .chunks(50)
+        .map(|c| Partition::build(c.to_vec()))
+        .collect();
+    let stored: Vec<Vec<u8>> = parts.iter().map(Partition::to_bytes).collect();
+    let probes = ProbeSet::build(w.probes);
+    let p = SearchParams {
+        shortlist: 4,
+        iris_depth: 20,
+        ..SearchParams::default()
+    };
+    let refs: Vec<&Partition> = parts.iter().collect();
+    let (held, held_stats) = search_many(&probes, &refs, &p);
+
+    let load = |k: usize| Partition::from_bytes(&stored[k]).expect("stored partition");
+    let mut ranking = Ranking::new(&probes, &p);
+    for k in 0..stored.len() {
+        ranking.add(&load(k), k);
+    }
+    let mut selection = ranking.select();
+    let mut streamed: Vec<(usize, Candidate)> = Vec::new();
+    for k in 0..stored.len() {
+        streamed.extend(selection.compare(&load(k), k).into_iter().map(|c| (k, c)));
+    }
+    streamed.sort_by(|(ka, a), (kb, b)| {
+        a.probe
+            .cmp(&b.probe)
+            .then(b.score.llr.total_cmp(&a.score.llr))
+            .then(ka.cmp(kb))
+            .then(a.member.cmp(&b.member))
+    });
+    let stats = selection.stats();
+    assert_eq!(streamed, held);
+    assert_eq!(
+        (stats.full_comparisons, stats.index_work, stats.iris_checks),
+        (
+            held_stats.full_comparisons,
+            held_stats.index_work,
+            held_stats.iris_checks
+        )
+    );
+    for &(probe, member) in &w.mates {
+        let (k, m) = (member as usize / 50, member % 50);
+        assert!(
+            held.iter()
+                .any(|(pk, c)| c.probe == probe && *pk == k && c.member == m),
+            "mate {:?} not found",
+            (probe, member)
+        );
+    }
+    let per_partition: u64 = parts
+        .iter()
+        .map(|part| search(&probes, part, &p).1.full_comparisons)
+        .sum();
+    assert!(
+        held_stats.full_comparisons * 3 < per_partition,
+        "full comparisons: {} with one shortlist, {per_partition} with one per partition",
+        held_stats.full_comparisons
+    );
 }

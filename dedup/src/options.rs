@@ -15,6 +15,10 @@ pub struct DedupOptions {
     /// Members behind the shortlist whose irises are checked (see
     /// [`biometrics::index::SearchParams::iris_depth`]).
     pub iris_depth: usize,
+    /// Gallery bytes kept in memory between batches ([`biometrics::index::Partition::memory_bytes`]
+    /// of the stored partitions); the partitions beyond are read from the store twice per
+    /// batch, once for each search pass. Results do not depend on it.
+    pub resident_bytes: usize,
     /// Also run brute force on every batch, to report the index's recall (slow: testing and
     /// benchmarking only).
     pub compare_brute_force: bool,
@@ -30,8 +34,12 @@ impl Default for DedupOptions {
             batch_size: 5_000,
             shortlist: biometrics::index::SearchParams::default().shortlist,
             iris_depth: biometrics::index::SearchParams::default().iris_depth,
+            resident_bytes: DEFAULT_RESIDENT_BYTES,
             compare_brute_force: false,
             progress_bar: true,
         }
     }
 }
+
+/// Default of [`DedupOptions::resident_bytes`]: 4 GiB.
+pub const DEFAULT_RESIDENT_BYTES: usize = 4 << 30;

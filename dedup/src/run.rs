@@ -13,7 +13,7 @@
 //! statuses on the next night, and a run killed between the two overwrites is healed.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use biometrics::fusion::PersonTemplate;
 use biometrics::index::{self, Candidate, Partition, ProbeSet, SearchParams};
@@ -32,10 +32,6 @@ use crate::status::{self, Evidence};
 use crate::summary::DedupSummary;
 use crate::thresholds;
 use crate::STAGE;
-
-/// Gallery partitions stay loaded between batches while they fit in this many bytes;
-/// beyond, each batch streams them from the store again (a gallery bigger than RAM).
-const RESIDENT_GALLERY_BYTES: usize = 4 << 30;
 
 /// Runs one dedup stage on the store: searches every enrollment not yet deduplicated and
 /// commits statuses and clusters. Records itself in `runs`.
@@ -164,7 +160,7 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
         let mut bytes = 0usize;
         for path in &gallery_paths {
             let p = segments::load(store, path).await?;
-            if bytes + p.memory_bytes() <= RESIDENT_GALLERY_BYTES {
+            if bytes + p.memory_bytes() <= options.resident_bytes {
                 bytes += p.memory_bytes();
                 loaded.push(p);
             } else {
@@ -210,53 +206,54 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
             &'static str,
             biometrics::fusion::PersonScore,
         )> = Vec::new();
-        for path in &streamed {
-            let load_started = Instant::now();
+        // One shortlist per probe across the whole gallery, in two passes (`index::Ranking`,
+        // `index::Selection`): partitions beyond the memory budget are loaded once per pass.
+        let held: Vec<(&Partition, &'static str)> = resident
+            .iter()
+            .map(|p| (p, SOURCE_GALLERY))
+            .chain(this_run.iter().map(|p| (p, SOURCE_SAME_RUN)))
+            .collect();
+        let searched = Instant::now();
+        let (mut load_time, mut not_search) = (Duration::ZERO, Duration::ZERO);
+        let mut ranking = index::Ranking::new(&probes, &params);
+        for (k, path) in streamed.iter().enumerate() {
+            let t = Instant::now();
             let p = segments::load(store, path).await?;
-            summary.load_time += load_started.elapsed();
-            let s = Instant::now();
-            let (cands, stats) = index::search(&probes, &p, &params);
-            summary.add_search(s.elapsed(), &stats);
+            load_time += t.elapsed();
+            ranking.add(&p, k);
+        }
+        for (k, (p, _)) in held.iter().enumerate() {
+            ranking.add(p, streamed.len() + k);
+        }
+        let mut selection = ranking.select();
+        for (k, path) in streamed.iter().enumerate() {
+            let t = Instant::now();
+            let p = segments::load(store, path).await?;
+            load_time += t.elapsed();
+            let cands = selection.compare(&p, k);
             if options.compare_brute_force {
+                let t = Instant::now();
                 let brute_found = index::search_brute(&probes, &p, &params).0;
                 brute = add(brute, missed(&cands, &brute_found));
+                not_search += t.elapsed();
             }
             collect(&mut found, &probes, &p, cands, SOURCE_GALLERY);
         }
-        let mut parts: Vec<&Partition> = Vec::new();
-        let mut sources: Vec<&'static str> = Vec::new();
-        for p in &resident {
-            parts.push(p);
-            sources.push(SOURCE_GALLERY);
-        }
-        for p in &this_run {
-            parts.push(p);
-            sources.push(SOURCE_SAME_RUN);
-        }
-        if !parts.is_empty() {
-            let s = Instant::now();
-            let (cands, stats) = index::search_many(&probes, &parts, &params);
-            summary.add_search(s.elapsed(), &stats);
+        for (k, (p, source)) in held.iter().enumerate() {
+            let cands = selection.compare(p, streamed.len() + k);
             if options.compare_brute_force {
-                for (k, part) in parts.iter().enumerate() {
-                    let mine: Vec<Candidate> = cands
-                        .iter()
-                        .filter(|(pk, _)| *pk == k)
-                        .map(|(_, c)| c.clone())
-                        .collect();
-                    let brute_found = index::search_brute(&probes, part, &params).0;
-                    brute = add(brute, missed(&mine, &brute_found));
-                }
+                let t = Instant::now();
+                let brute_found = index::search_brute(&probes, p, &params).0;
+                brute = add(brute, missed(&cands, &brute_found));
+                not_search += t.elapsed();
             }
-            for (k, c) in cands {
-                found.push((
-                    probes.enrollment_id(c.probe).to_string(),
-                    parts[k].enrollment_id(c.member).to_string(),
-                    sources[k],
-                    c.score,
-                ));
-            }
+            collect(&mut found, &probes, p, cands, source);
         }
+        summary.load_time += load_time;
+        summary.add_search(
+            searched.elapsed().saturating_sub(load_time + not_search),
+            &selection.stats(),
+        );
         let s = Instant::now();
         let (within, stats) = index::search_within(&probes, &params);
         summary.add_search(s.elapsed(), &stats);

@@ -13,6 +13,6 @@ mod person;
 pub use calibration::Calibration;
 pub use cross::{CrossPositionPolicy, SWAP_HYPOTHESES};
 pub use person::{
-    compare_persons, compare_persons_above, llr_threshold_for_fmr, Fusion, Modality, ModalityScore,
-    PersonScore, PersonTemplate, PersonView,
+    compare_persons, compare_persons_above, compare_persons_sequential, llr_threshold_for_fmr,
+    Fusion, Modality, ModalityScore, PersonScore, PersonTemplate, PersonView,
 };

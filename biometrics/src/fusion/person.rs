@@ -151,6 +151,32 @@ pub fn compare_persons_above<B: PersonView + ?Sized>(
     fusion: &Fusion,
     min_llr: f32,
 ) -> Option<PersonScore> {
+    compare_persons_sequential(a, b, fusion, min_llr, f32::NEG_INFINITY)
+}
+
+/// [`compare_persons_above`] that also gives up on a pair once the evidence gathered so far
+/// is at or below `reject_llr` (negative): the 1:N search's sequential test.
+///
+/// Why: the exact bound of [`compare_persons_above`] must assume every finger not yet
+/// compared could still score its maximum, so a pair of strangers is only settled after
+/// seven or eight of its ten fingers — and each finger of a gallery member costs a rebuild
+/// of its cylinders, the dearest step of the search. The LLR of the modalities compared so
+/// far is itself a likelihood ratio: for the same person, `exp(−LLR)` after each further
+/// modality is a martingale of mean 1, so (Ville's inequality) the chance that it *ever*
+/// reaches `exp(−reject_llr)` is at most `exp(reject_llr)` — e^-20 ≈ 2·10⁻⁹ — as far as
+/// the calibration and the independence of fingers and eyes hold. Strangers with irises
+/// reach −20 after two or three fingers (about −13 from the irises, −3 to −4.5 a finger). The fingers are compared in the order of
+/// `a`'s usable cylinders, most first, so a poor print (the likeliest cause of a low score
+/// for the same person) comes late, when the other evidence has already spoken.
+/// `reject_llr` of minus infinity turns the test off (then this is exactly
+/// [`compare_persons_above`]).
+pub fn compare_persons_sequential<B: PersonView + ?Sized>(
+    a: &PersonTemplate,
+    b: &B,
+    fusion: &Fusion,
+    min_llr: f32,
+    reject_llr: f32,
+) -> Option<PersonScore> {
     let finger_score = |pa: u8, pb: u8| -> Option<ModalityScore> {
         let s = finger::compare(a.finger(pa)?, b.finger(pb)?);
         Some(ModalityScore {
@@ -193,7 +219,10 @@ pub fn compare_persons_above<B: PersonView + ?Sized>(
     let mut fingers: [Option<ModalityScore>; 10] = [None; 10];
     let mut left = (1..=10u8).filter(|&p| both(p)).count() as f32;
     if min_llr > f32::NEG_INFINITY {
-        for p in 1..=10u8 {
+        if known <= reject_llr {
+            return None;
+        }
+        for p in finger_order(a, reject_llr) {
             if !both(p) {
                 continue;
             }
@@ -204,6 +233,9 @@ pub fn compare_persons_above<B: PersonView + ?Sized>(
             fingers[p as usize - 1] = finger_score(p, p);
             known += fingers[p as usize - 1].map_or(0.0, |m| m.llr);
             left -= 1.0;
+            if known <= reject_llr {
+                return None;
+            }
         }
     } else {
         for p in 1..=10u8 {
@@ -266,6 +298,18 @@ pub fn compare_persons_above<B: PersonView + ?Sized>(
         },
     };
     kept(score.llr, min_llr).then_some(score)
+}
+
+/// The order in which [`compare_persons_sequential`] compares the fingers: by position
+/// without a sequential test (the result does not depend on it), otherwise by `a`'s usable
+/// cylinders, most first (ties by position).
+fn finger_order(a: &PersonTemplate, reject_llr: f32) -> [u8; 10] {
+    let mut order: [u8; 10] = std::array::from_fn(|i| i as u8 + 1);
+    if reject_llr > f32::NEG_INFINITY {
+        let usable = |p: u8| a.finger(p).map_or(0, |t| t.usable.len());
+        order.sort_by_key(|&p| (std::cmp::Reverse(usable(p)), p));
+    }
+    order
 }
 
 /// Whether a score is kept: at least `min_llr`; every score when that is minus infinity.

@@ -112,7 +112,9 @@ impl Partition {
     /// what [`Partition::build_with`] would give for all their members together, without
     /// decoding a template (lists a part dropped as too common stay dropped). Searching one
     /// merged partition costs one lookup per probe key instead of one per key and partition,
-    /// which is what a gallery of many nightly partitions pays otherwise.
+    /// which is what a gallery of many nightly partitions pays otherwise. Merged lists longer
+    /// than [`super::MAX_LIST_SHARE`] of the members are dropped as well: the search does not
+    /// read them by default, and they are a large share of the memory.
     ///
     /// # Panics
     /// If `parts` is empty, the parts were built with different index configurations (see
@@ -125,7 +127,7 @@ impl Partition {
         );
         let config = parts[0].config.clone();
         let members: usize = parts.iter().map(Partition::len).sum();
-        let max_list = ((config.max_bucket_share as f64 * members as f64) as usize).max(64);
+        let max_list = super::list_cap(config.max_bucket_share.min(super::MAX_LIST_SHARE), members);
         let mut offsets = Vec::with_capacity(parts.len());
         let mut next = 0u32;
         for p in &parts {

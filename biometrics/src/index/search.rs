@@ -8,8 +8,9 @@ use super::partition::LazyMember;
 use super::partition::Partition;
 use super::postings::Postings;
 use super::probe::ProbeSet;
+use super::staged::Ranking;
 use super::{Candidate, SearchParams, SearchStats};
-use crate::fusion::compare_persons_above;
+use crate::fusion::compare_persons_sequential;
 use crate::iris::{Eye, IrisCode};
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -21,44 +22,55 @@ type Scored = (f32, u32, u32);
 /// Per-thread evidence counters, reused across probes and cleared through the touched list,
 /// so the cost per probe is the number of postings visited, not the partition size.
 #[derive(Default)]
-struct Votes {
-    /// Per member and slot, the probe groups (cylinders, iris columns) that hit it.
-    hits: Vec<[u8; SLOTS]>,
-    /// Per member, the last group that counted for it (`epoch` numbering), so a group counts
-    /// once per member however many of its keys the member shares.
-    stamp: Vec<u32>,
+pub(super) struct Votes {
+    /// Per member, its counters: one cache line serves both reads of a posting.
+    members: Vec<Tally>,
     epoch: u32,
     touched: Vec<u32>,
 }
 
+/// One member's counters in [`Votes`].
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    /// The last group that counted for the member (`epoch` numbering), so a group counts
+    /// once per member however many of its keys the member shares.
+    stamp: u32,
+    /// Per slot, the probe groups (cylinders, iris columns) that hit the member.
+    hits: [u8; SLOTS],
+}
+
 /// What one probe's lookups found: per slot, the expected number of groups that hit a
 /// member by chance, and the postings visited.
-struct Counted {
+pub(super) struct Counted {
     chance: [f64; SLOTS],
-    work: u64,
+    /// Postings visited.
+    pub work: u64,
+    /// Of those, by the iris lookups.
+    pub iris_work: u64,
 }
 
 /// Looks up one probe's groups and counts, per member and slot, the distinct groups that hit
 /// it (`skip`, the probe itself in the within-batch search, is left out). A group's chance of
 /// hitting a given member is estimated from its lists' lengths (Σ list length / members).
-fn count_votes(
+pub(super) fn count_votes(
     keys: &ProbeKeys,
     postings: &Postings,
     members: usize,
     votes: &mut Votes,
     skip: Option<u32>,
+    cap: usize,
 ) -> Counted {
-    if votes.hits.len() < members {
-        votes.hits.resize(members, [0; SLOTS]);
-        votes.stamp.resize(members, 0);
+    if votes.members.len() < members {
+        votes.members.resize(members, Tally::default());
     }
     let others = members.saturating_sub(usize::from(skip.is_some())).max(1) as f64;
     let mut chance = [0f64; SLOTS];
     let mut work = 0u64;
+    let mut iris_work = 0u64;
     let mut begin = 0usize;
     for &(end, slot) in &keys.groups {
         if votes.epoch == u32::MAX {
-            votes.stamp.iter_mut().for_each(|s| *s = 0);
+            votes.members.iter_mut().for_each(|t| t.stamp = 0);
             votes.epoch = 0;
         }
         votes.epoch += 1;
@@ -66,6 +78,9 @@ fn count_votes(
         let mut listed = 0usize;
         for &k in &keys.keys[begin..end as usize] {
             let list = postings.lookup(k);
+            if list.len() > cap {
+                continue;
+            }
             work += list.len() as u64;
             listed += list.len();
             for &m in list {
@@ -73,22 +88,28 @@ fn count_votes(
                     listed -= 1;
                     continue;
                 }
-                let st = &mut votes.stamp[m as usize];
-                if *st == epoch {
+                let t = &mut votes.members[m as usize];
+                if t.stamp == epoch {
                     continue;
                 }
-                *st = epoch;
-                let h = &mut votes.hits[m as usize];
-                if *h == [0; SLOTS] {
+                t.stamp = epoch;
+                if t.hits == [0; SLOTS] {
                     votes.touched.push(m);
                 }
-                h[slot as usize] = h[slot as usize].saturating_add(1);
+                t.hits[slot as usize] = t.hits[slot as usize].saturating_add(1);
             }
         }
         chance[slot as usize] += (listed as f64 / others).min(1.0);
+        if slot >= IRIS_SLOT {
+            iris_work += listed as u64;
+        }
         begin = end as usize;
     }
-    Counted { chance, work }
+    Counted {
+        chance,
+        work,
+        iris_work,
+    }
 }
 
 /// Evidence that `h` groups hit a member where `chance` were expected: the Poisson
@@ -109,7 +130,7 @@ fn surprise(h: u8, chance: f64) -> f64 {
 /// Scores every member the probe's groups hit, then clears the counters: (evidence, votes =
 /// distinct groups that hit, member), for members with at least `min_votes` votes. The iris
 /// slots' evidence is scaled by `iris_weight / 4` ([`IndexConfig::iris_weight`]).
-fn score_members(
+pub(super) fn score_members(
     counted: &Counted,
     votes: &mut Votes,
     min_votes: u32,
@@ -118,7 +139,7 @@ fn score_members(
     let iris_scale = cfg.iris_weight as f64 / 4.0;
     let mut out = Vec::with_capacity(votes.touched.len());
     for &m in &votes.touched {
-        let h = &mut votes.hits[m as usize];
+        let h = &mut votes.members[m as usize].hits;
         let n: u32 = h.iter().map(|&x| x as u32).sum();
         if n >= min_votes {
             let e: f64 = h
@@ -149,15 +170,17 @@ struct Chosen<T> {
     members: Vec<T>,
     /// Postings visited.
     work: u64,
+    /// Of those, by the iris lookups.
+    iris_work: u64,
     /// Irises checked behind the shortlist.
     iris_checks: u64,
 }
 
-/// Sums the postings visited and the irises checked over all probes.
-fn totals<T>(per_probe: &[Chosen<T>]) -> (u64, u64) {
-    per_probe
-        .iter()
-        .fold((0, 0), |(w, c), p| (w + p.work, c + p.iris_checks))
+/// Sums the postings visited (all, by iris lookups) and the irises checked over all probes.
+fn totals<T>(per_probe: &[Chosen<T>]) -> (u64, u64, u64) {
+    per_probe.iter().fold((0, 0, 0), |(w, i, c), p| {
+        (w + p.work, i + p.iris_work, c + p.iris_checks)
+    })
 }
 
 /// The members one probe is fully compared with ([`choose`]), with the work it took.
@@ -174,13 +197,21 @@ fn shortlist<'a>(
     check: Option<&IrisCheck>,
     iris_of: impl Fn(u32, Eye) -> Option<&'a IrisCode>,
 ) -> Chosen<u32> {
-    let counted = count_votes(keys, postings, members, votes, skip);
+    let counted = count_votes(
+        keys,
+        postings,
+        members,
+        votes,
+        skip,
+        params.list_cap(members),
+    );
     let scored = score_members(&counted, votes, params.min_votes.max(1), cfg);
     let iris_llr = check.map(|c| move |m: u32| c.llr(&params.fusion, |eye| iris_of(m, eye)));
     let (members, iris_checks) = choose(scored, params, iris_llr);
     Chosen {
         members,
         work: counted.work,
+        iris_work: counted.iris_work,
         iris_checks,
     }
 }
@@ -198,7 +229,7 @@ fn sort_candidates(c: &mut [Candidate]) {
 /// Full comparison of `(member, probe)` pairs against a partition: each member is compared
 /// with all its probes in turn, its fingers rebuilt once, when a comparison first reaches
 /// them ([`LazyMember`]), and dropped.
-fn full_match(
+pub(super) fn full_match(
     probes: &ProbeSet,
     partition: &Partition,
     pairs: &mut [(u32, u32)],
@@ -216,11 +247,12 @@ fn full_match(
             let person = LazyMember::new(partition, member);
             g.iter()
                 .filter_map(|&(_, p)| {
-                    let score = compare_persons_above(
+                    let score = compare_persons_sequential(
                         &probes.persons[p as usize],
                         &person,
                         &params.fusion,
                         params.min_llr,
+                        params.reject_llr,
                     )?;
                     Some(Candidate {
                         probe: p,
@@ -244,57 +276,8 @@ pub fn search(
     partition: &Partition,
     params: &SearchParams,
 ) -> (Vec<Candidate>, SearchStats) {
-    let start = Instant::now();
-    let same_config = probes.config == partition.config;
-    let per_probe: Vec<Chosen<u32>> = (0..probes.len())
-        .into_par_iter()
-        .map_init(Votes::default, |votes, i| {
-            let check = IrisCheck::new(&probes.persons[i], params);
-            let lookups: Cow<ProbeKeys> = if same_config {
-                Cow::Borrowed(&probes.lookups[i])
-            } else {
-                Cow::Owned(probe_keys(
-                    &probes.persons[i],
-                    &partition.config,
-                    &partition.hf,
-                ))
-            };
-            shortlist(
-                &lookups,
-                &partition.postings,
-                partition.len(),
-                &partition.config,
-                params,
-                votes,
-                None,
-                check.as_ref(),
-                |m, eye| partition.iris(m, eye),
-            )
-        })
-        .collect();
-    let index_ns = start.elapsed().as_nanos() as u64;
-    let (index_work, iris_checks) = totals(&per_probe);
-    let mut pairs: Vec<(u32, u32)> = per_probe
-        .iter()
-        .enumerate()
-        .flat_map(|(i, c)| c.members.iter().map(move |&m| (m, i as u32)))
-        .collect();
-    let full = pairs.len() as u64;
-    let start = Instant::now();
-    let out = full_match(probes, partition, &mut pairs, params);
-    let stats = SearchStats {
-        probes: probes.len() as u64,
-        gallery: partition.len() as u64,
-        pairs: probes.len() as u64 * partition.len() as u64,
-        full_comparisons: full,
-        index_work,
-        iris_checks,
-        // `full_match` sorted the pairs by member.
-        members_decoded: pairs.chunk_by(|a, b| a.0 == b.0).count() as u64,
-        index_ns,
-        match_ns: start.elapsed().as_nanos() as u64,
-    };
-    (out, stats)
+    let (found, stats) = search_many(probes, &[partition], params);
+    (found.into_iter().map(|(_, c)| c).collect(), stats)
 }
 
 /// Searches the probes against each other (one person enrolling twice in one night): each
@@ -320,7 +303,7 @@ pub fn search_within(probes: &ProbeSet, params: &SearchParams) -> (Vec<Candidate
         })
         .collect();
     let index_ns = start.elapsed().as_nanos() as u64;
-    let (index_work, iris_checks) = totals(&per_probe);
+    let (index_work, iris_work, iris_checks) = totals(&per_probe);
     let mut pairs: Vec<(u32, u32)> = per_probe
         .iter()
         .enumerate()
@@ -336,11 +319,12 @@ pub fn search_within(probes: &ProbeSet, params: &SearchParams) -> (Vec<Candidate
     let mut out: Vec<Candidate> = pairs
         .par_iter()
         .filter_map(|&(a, b)| {
-            let score = compare_persons_above(
+            let score = compare_persons_sequential(
                 &probes.persons[a as usize],
                 &probes.persons[b as usize],
                 &params.fusion,
                 params.min_llr,
+                params.reject_llr,
             )?;
             Some(Candidate {
                 probe: a,
@@ -357,6 +341,7 @@ pub fn search_within(probes: &ProbeSet, params: &SearchParams) -> (Vec<Candidate
         pairs: n * n.saturating_sub(1) / 2,
         full_comparisons: pairs.len() as u64,
         index_work,
+        iris_work,
         iris_checks,
         members_decoded: 0,
         index_ns,
@@ -383,6 +368,7 @@ pub fn search_brute(
         pairs: pairs.len() as u64,
         full_comparisons: pairs.len() as u64,
         index_work: 0,
+        iris_work: 0,
         iris_checks: 0,
         members_decoded: if probes.is_empty() {
             0
@@ -421,6 +407,7 @@ pub fn candidate_evidence(
         partition.len(),
         &mut votes,
         None,
+        SearchParams::default().list_cap(partition.len()),
     );
     let mut scored = score_members(&counted, &mut votes, 1, &partition.config);
     scored.sort_by(best_first);
@@ -436,8 +423,8 @@ pub fn candidate_votes(probes: &ProbeSet, probe: u32, partition: &Partition) -> 
 }
 
 /// Searches every probe against several gallery partitions with **one shortlist per probe
-/// across all of them**: each probe's evidence is computed partition by partition, the best
-/// `shortlist` members overall (plus any with `always_votes`, plus those the iris check
+/// across all of them** ([`Ranking`], then [`super::Selection`] partition by partition): the
+/// best `shortlist` members overall (plus any with `always_votes`, plus those the iris check
 /// admits, [`choose`]) are fully compared. With a shortlist per partition the full
 /// comparisons would grow with the number of partitions; this way they stay `shortlist` per
 /// probe however the gallery is split. Returns `(partition index, candidate)` pairs sorted
@@ -448,64 +435,15 @@ pub fn search_many(
     partitions: &[&Partition],
     params: &SearchParams,
 ) -> (Vec<(usize, Candidate)>, SearchStats) {
-    let start = Instant::now();
-    let per_probe: Vec<Chosen<(usize, u32)>> = (0..probes.len())
-        .into_par_iter()
-        .map_init(Votes::default, |votes, i| {
-            let mut all: Vec<(f32, u32, (usize, u32))> = Vec::new();
-            let mut work = 0u64;
-            for (k, part) in partitions.iter().enumerate() {
-                let lookups: Cow<ProbeKeys> = if probes.config == part.config {
-                    Cow::Borrowed(&probes.lookups[i])
-                } else {
-                    Cow::Owned(probe_keys(&probes.persons[i], &part.config, &part.hf))
-                };
-                let counted = count_votes(&lookups, &part.postings, part.len(), votes, None);
-                work += counted.work;
-                all.extend(
-                    score_members(&counted, votes, params.min_votes.max(1), &part.config)
-                        .into_iter()
-                        .map(|(e, v, m)| (e, v, (k, m))),
-                );
-            }
-            let check = IrisCheck::new(&probes.persons[i], params);
-            let iris_llr = check.as_ref().map(|c| {
-                move |(k, m): (usize, u32)| c.llr(&params.fusion, |eye| partitions[k].iris(m, eye))
-            });
-            let (members, iris_checks) = choose(all, params, iris_llr);
-            Chosen {
-                members,
-                work,
-                iris_checks,
-            }
-        })
-        .collect();
-    let index_ns = start.elapsed().as_nanos() as u64;
-    let (index_work, iris_checks) = totals(&per_probe);
-    let mut by_partition: Vec<Vec<(u32, u32)>> = vec![Vec::new(); partitions.len()];
-    for (i, c) in per_probe.iter().enumerate() {
-        for &(k, m) in &c.members {
-            by_partition[k].push((m, i as u32));
-        }
+    let mut ranking = Ranking::new(probes, params);
+    for (k, part) in partitions.iter().enumerate() {
+        ranking.add(part, k);
     }
-    let start = Instant::now();
-    let mut stats = SearchStats {
-        probes: probes.len() as u64,
-        gallery: partitions.iter().map(|p| p.len() as u64).sum(),
-        index_work,
-        iris_checks,
-        index_ns,
-        ..SearchStats::default()
-    };
-    stats.pairs = stats.probes * stats.gallery;
+    let mut selection = ranking.select();
     let mut out: Vec<(usize, Candidate)> = Vec::new();
-    for (k, pairs) in by_partition.iter_mut().enumerate() {
-        stats.full_comparisons += pairs.len() as u64;
-        let found = full_match(probes, partitions[k], pairs, params);
-        stats.members_decoded += pairs.chunk_by(|a, b| a.0 == b.0).count() as u64;
-        out.extend(found.into_iter().map(|c| (k, c)));
+    for (k, part) in partitions.iter().enumerate() {
+        out.extend(selection.compare(part, k).into_iter().map(|c| (k, c)));
     }
-    stats.match_ns = start.elapsed().as_nanos() as u64;
     out.sort_by(|(ka, a), (kb, b)| {
         a.probe
             .cmp(&b.probe)
@@ -513,5 +451,5 @@ pub fn search_many(
             .then(ka.cmp(kb))
             .then(a.member.cmp(&b.member))
     });
-    (out, stats)
+    (out, selection.stats())
 }

@@ -42,6 +42,12 @@ pub struct BenchDedupArgs {
     /// Cache built gallery partitions in this folder and reuse them on the next run.
     #[arg(long)]
     cache: Option<PathBuf>,
+
+    /// Keep at most this many GiB of gallery partitions in memory and read the others from
+    /// the cache once per search pass, as a nightly run streams what exceeds its budget
+    /// (needs --cache). Default: the whole gallery in memory.
+    #[arg(long)]
+    resident_gib: Option<f64>,
 }
 
 /// Runs the benchmark and prints its table.
@@ -56,6 +62,9 @@ pub fn run(args: &BenchDedupArgs) -> Result<()> {
         cache: args.cache.clone(),
         shortlist: args.shortlist,
         iris_depth: args.iris_depth,
+        resident_bytes: args
+            .resident_gib
+            .map(|g| (g.max(0.0) * (1u64 << 30) as f64) as usize),
     };
     let started = std::time::Instant::now();
     let report = dedup::bench::run(&opts, &|line| {

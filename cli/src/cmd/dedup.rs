@@ -32,6 +32,11 @@ pub struct DedupArgs {
     #[arg(long, default_value_t = biometrics::index::SearchParams::default().iris_depth)]
     pub iris_depth: usize,
 
+    /// GiB of gallery partitions kept in memory during the run; the rest is read from the
+    /// store twice per batch (once per search pass). Same results, less memory, more I/O.
+    #[arg(long, default_value_t = 4.0)]
+    pub resident_gib: f64,
+
     /// Also search every batch by brute force and report what the index missed (slow).
     #[arg(long)]
     pub check_brute_force: bool,
@@ -57,6 +62,7 @@ impl DedupArgs {
             batch_size: self.batch_size,
             shortlist: self.shortlist,
             iris_depth: self.iris_depth,
+            resident_bytes: (self.resident_gib.max(0.0) * (1u64 << 30) as f64) as usize,
             compare_brute_force: self.check_brute_force,
             progress_bar,
         }

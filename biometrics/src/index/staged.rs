@@ -1,0 +1,223 @@
+//! A search over a gallery of many partitions in two passes, with one shortlist per probe
+//! across all of them: first the candidate stage over every partition ([`Ranking`]), then
+//! the iris check and the full comparison partition by partition ([`Selection`]).
+//!
+//! Why two passes: a shortlist per partition makes the full comparisons grow with the number
+//! of partitions, while one shortlist across the gallery keeps them at `shortlist` per probe
+//! however the gallery is split. Deciding that shortlist needs every partition's evidence
+//! before any partition is fully compared — and a gallery bigger than memory cannot stay
+//! loaded in between. So each pass takes one partition at a time: a caller may hold them
+//! all ([`super::search_many`]) or load each one twice, once per pass (the nightly run for
+//! the part of the gallery beyond its memory budget). Between the passes only the best
+//! `iris_depth` members per probe are kept (ids and evidence, a few kB per probe). The
+//! result is the same either way, and the same as one search over all members at once.
+
+use super::choose::{best_first, choose, IrisCheck};
+use super::keys::{probe_keys, ProbeKeys};
+use super::partition::Partition;
+use super::probe::ProbeSet;
+use super::search::{count_votes, full_match, score_members, Votes};
+use super::{Candidate, SearchParams, SearchStats};
+use rayon::prelude::*;
+use std::borrow::Cow;
+use std::time::Instant;
+
+/// A member of the gallery: (partition index, member index within it).
+pub type GalleryMember = (usize, u32);
+
+/// (evidence, votes, member), as [`choose`] ranks them.
+type Scored = (f32, u32, GalleryMember);
+
+/// The first pass: every probe's best-evidenced members over the partitions added so far.
+pub struct Ranking<'a> {
+    probes: &'a ProbeSet,
+    params: &'a SearchParams,
+    /// Per probe, the members [`choose`] could still pick: every one with `always_votes`,
+    /// and the `depth` with the most evidence.
+    kept: Vec<Vec<Scored>>,
+    /// Per probe, how many members by evidence [`choose`] looks at.
+    depth: Vec<usize>,
+    stats: SearchStats,
+}
+
+impl<'a> Ranking<'a> {
+    /// An empty ranking for `probes`.
+    pub fn new(probes: &'a ProbeSet, params: &'a SearchParams) -> Ranking<'a> {
+        let depth = probes
+            .persons
+            .iter()
+            .map(|p| {
+                if IrisCheck::new(p, params).is_some() {
+                    params.iris_depth.max(params.shortlist)
+                } else {
+                    params.shortlist
+                }
+            })
+            .collect();
+        Ranking {
+            probes,
+            params,
+            kept: vec![Vec::new(); probes.len()],
+            depth,
+            stats: SearchStats {
+                probes: probes.len() as u64,
+                ..SearchStats::default()
+            },
+        }
+    }
+
+    /// Runs the candidate stage of every probe against `partition`, known as partition
+    /// `index` in the second pass.
+    pub fn add(&mut self, partition: &Partition, index: usize) {
+        let start = Instant::now();
+        let (probes, params) = (self.probes, self.params);
+        let same_config = probes.config == partition.config;
+        let cap = params.list_cap(partition.len());
+        let work: Vec<(u64, u64)> = self
+            .kept
+            .par_iter_mut()
+            .zip(&self.depth)
+            .enumerate()
+            .map_init(Votes::default, |votes, (i, (kept, &depth))| {
+                let lookups: Cow<ProbeKeys> = if same_config {
+                    Cow::Borrowed(&probes.lookups[i])
+                } else {
+                    Cow::Owned(probe_keys(
+                        &probes.persons[i],
+                        &partition.config,
+                        &partition.hf,
+                    ))
+                };
+                let counted = count_votes(
+                    &lookups,
+                    &partition.postings,
+                    partition.len(),
+                    votes,
+                    None,
+                    cap,
+                );
+                let scored =
+                    score_members(&counted, votes, params.min_votes.max(1), &partition.config);
+                kept.extend(scored.into_iter().map(|(e, v, m)| (e, v, (index, m))));
+                keep_best(kept, depth, params.always_votes);
+                (counted.work, counted.iris_work)
+            })
+            .collect();
+        for (w, i) in work {
+            self.stats.index_work += w;
+            self.stats.iris_work += i;
+        }
+        self.stats.gallery += partition.len() as u64;
+        self.stats.index_ns += start.elapsed().as_nanos() as u64;
+    }
+
+    /// Ends the first pass: the shortlist of every probe, and the members behind it whose
+    /// irises the second pass checks.
+    pub fn select(self) -> Selection<'a> {
+        let mut stats = self.stats;
+        stats.pairs = stats.probes * stats.gallery;
+        let per_probe = self
+            .kept
+            .into_par_iter()
+            .map(|kept| {
+                // Everything `choose` would take without the iris check, and (by asking it
+                // to admit every member it checks) everything it would check.
+                let (sure, _) = choose(kept.clone(), self.params, None::<fn(GalleryMember) -> f32>);
+                let (with_behind, _) = choose(kept, self.params, Some(|_| f32::INFINITY));
+                let behind: Vec<GalleryMember> = with_behind
+                    .into_iter()
+                    .filter(|m| sure.binary_search(m).is_err())
+                    .collect();
+                (sure, behind)
+            })
+            .collect();
+        Selection {
+            probes: self.probes,
+            params: self.params,
+            per_probe,
+            stats,
+        }
+    }
+}
+
+/// Keeps in `kept` the members [`choose`] could pick: all with at least `always_votes`
+/// votes and the `depth` best of the others (the best `depth` overall are among these).
+fn keep_best(kept: &mut Vec<Scored>, depth: usize, always_votes: u32) {
+    if kept.len() <= depth {
+        return;
+    }
+    let (mut always, mut rest): (Vec<Scored>, Vec<Scored>) =
+        kept.drain(..).partition(|s| s.1 >= always_votes);
+    if rest.len() > depth && depth > 0 {
+        rest.select_nth_unstable_by(depth - 1, best_first);
+    }
+    rest.truncate(depth);
+    always.append(&mut rest);
+    *kept = always;
+}
+
+/// The second pass: per probe, the members to compare fully (ascending) and those behind
+/// the shortlist whose irises decide (ascending).
+pub struct Selection<'a> {
+    probes: &'a ProbeSet,
+    params: &'a SearchParams,
+    per_probe: Vec<(Vec<GalleryMember>, Vec<GalleryMember>)>,
+    stats: SearchStats,
+}
+
+impl Selection<'_> {
+    /// Checks the irises of the members of partition `index` behind each shortlist, then
+    /// fully compares each probe with its shortlisted and admitted members there. Returns
+    /// the candidates at or above `min_llr`, sorted by probe, then LLR descending, then
+    /// member.
+    pub fn compare(&mut self, partition: &Partition, index: usize) -> Vec<Candidate> {
+        let start = Instant::now();
+        let (probes, params) = (self.probes, self.params);
+        let in_part = |list: &[GalleryMember]| -> Vec<u32> {
+            let from = list.partition_point(|m| m.0 < index);
+            list[from..]
+                .iter()
+                .take_while(|m| m.0 == index)
+                .map(|m| m.1)
+                .collect()
+        };
+        let chosen: Vec<(Vec<u32>, u64)> = self
+            .per_probe
+            .par_iter()
+            .enumerate()
+            .map(|(i, (sure, behind))| {
+                let mut members = in_part(sure);
+                let behind = in_part(behind);
+                let checked = behind.len() as u64;
+                if !behind.is_empty() {
+                    if let Some(check) = IrisCheck::new(&probes.persons[i], params) {
+                        members.extend(behind.into_iter().filter(|&m| {
+                            check.llr(&params.fusion, |eye| partition.iris(m, eye))
+                                >= params.iris_admit_llr
+                        }));
+                        members.sort_unstable();
+                    }
+                }
+                (members, checked)
+            })
+            .collect();
+        self.stats.index_ns += start.elapsed().as_nanos() as u64;
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        for (i, (members, checked)) in chosen.iter().enumerate() {
+            self.stats.iris_checks += checked;
+            pairs.extend(members.iter().map(|&m| (m, i as u32)));
+        }
+        let start = Instant::now();
+        self.stats.full_comparisons += pairs.len() as u64;
+        let found = full_match(probes, partition, &mut pairs, params);
+        // `full_match` sorted the pairs by member.
+        self.stats.members_decoded += pairs.chunk_by(|a, b| a.0 == b.0).count() as u64;
+        self.stats.match_ns += start.elapsed().as_nanos() as u64;
+        found
+    }
+
+    /// What both passes did so far.
+    pub fn stats(&self) -> SearchStats {
+        self.stats
+    }
+}
