@@ -174,7 +174,10 @@ fn cache_file(opts: &BenchOptions, k: usize, members: usize) -> Option<PathBuf> 
 /// cache files of those beyond it.
 struct Gallery {
     resident: Vec<Partition>,
-    streamed: Vec<PathBuf>,
+    /// Groups of cache files, each read and merged once per search pass.
+    streamed: Vec<Vec<PathBuf>>,
+    /// Stored partitions in all.
+    stored: usize,
     cached: bool,
 }
 
@@ -192,8 +195,10 @@ fn gallery(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Gallery> {
     let mut g = Gallery {
         resident: Vec::with_capacity(count),
         streamed: Vec::new(),
+        stored: count,
         cached: true,
     };
+    let mut beyond: Vec<(PathBuf, usize)> = Vec::new();
     let mut bytes = 0usize;
     for k in 0..count {
         let range = k * size..((k + 1) * size).min(opts.gallery);
@@ -224,13 +229,22 @@ fn gallery(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Gallery> {
             }
         };
         match file {
-            Some(f) if bytes + p.memory_bytes() > budget => g.streamed.push(f),
+            Some(f) if bytes + p.memory_bytes() > budget => beyond.push((f, p.memory_bytes())),
             _ => {
                 bytes += p.memory_bytes();
                 g.resident.push(p);
             }
         }
     }
+    g.streamed = crate::segments::grouped(
+        beyond,
+        |b| b.1,
+        |_, _| true,
+        crate::segments::MERGED_PARTITION_BYTES,
+    )
+    .into_iter()
+    .map(|group| group.into_iter().map(|b| b.0).collect())
+    .collect();
     Ok(g)
 }
 
@@ -309,16 +323,18 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
     let Gallery {
         resident: parts,
         streamed,
+        stored,
         cached,
     } = gallery(opts, progress)?;
     let build = t.elapsed();
     reset_peak_rss();
-    let stored = parts.len() + streamed.len();
     let t = Instant::now();
     let parts = crate::segments::merge_groups(parts, crate::segments::MERGED_PARTITION_BYTES);
     let merge = t.elapsed();
+    let streamed_parts: usize = streamed.iter().map(Vec::len).sum();
     progress(&format!(
-        "{stored} partitions: {} streamed, the others merged into {}",
+        "{stored} partitions: {streamed_parts} streamed (read and merged into {} once per pass), \
+         the others merged into {}",
         streamed.len(),
         parts.len()
     ));
@@ -337,7 +353,7 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
         gallery: opts.gallery,
         partitions: stored,
         searched_as: parts.len() + streamed.len(),
-        streamed: streamed.len(),
+        streamed: streamed_parts,
         merge,
         probes: probe_set.len(),
         mates,
@@ -351,13 +367,17 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
     // The nightly's two passes: streamed partitions are read once for the ranking and once
     // for the full comparison; their reading is timed apart from the search.
     let t = Instant::now();
-    let read = |f: &PathBuf, load: &mut Duration| -> Result<Partition> {
+    let read = |group: &[PathBuf], load: &mut Duration| -> Result<Partition> {
         let t = Instant::now();
-        let bytes = std::fs::read(f)
-            .map_err(|e| DedupError::Bench(format!("cannot read the cache file {f:?}: {e}")))?;
-        let p = read_partition(&bytes, Some(f));
+        let mut parts = Vec::with_capacity(group.len());
+        for f in group {
+            let bytes = std::fs::read(f)
+                .map_err(|e| DedupError::Bench(format!("cannot read the cache file {f:?}: {e}")))?;
+            parts.push(read_partition(&bytes, Some(f))?);
+        }
+        let p = crate::segments::merged(parts);
         *load += t.elapsed();
-        p
+        Ok(p)
     };
     let mut load = Duration::ZERO;
     let mut ranking = index::Ranking::new(&probe_set, &params);
@@ -475,7 +495,7 @@ impl std::fmt::Display for BenchReport {
         if self.streamed > 0 {
             writeln!(
                 f,
-                "| partitions beyond the memory budget, read once per pass | {} ({:.1} s of reading, not in the search time) |",
+                "| partitions beyond the memory budget, read and merged once per pass | {} ({:.1} s of reading and merging, not in the search time) |",
                 self.streamed,
                 secs(self.stream_load)
             )?;

@@ -153,10 +153,12 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
     // searched together with one shortlist per probe across all of them; the rest of a
     // gallery beyond the budget streams, one stored partition at a time, every batch.
     let mut resident: Vec<Partition> = Vec::new();
-    let mut streamed: Vec<&str> = Vec::new();
+    // Groups of stored partitions beyond the budget, each read and merged once per pass.
+    let mut streamed: Vec<Vec<&str>> = Vec::new();
     if !pending.is_empty() {
         let load_started = Instant::now();
         let mut loaded = Vec::new();
+        let mut beyond: Vec<(&str, usize)> = Vec::new();
         let mut bytes = 0usize;
         for path in &gallery_paths {
             let p = segments::load(store, path).await?;
@@ -164,15 +166,25 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
                 bytes += p.memory_bytes();
                 loaded.push(p);
             } else {
-                streamed.push(path);
+                beyond.push((path, p.memory_bytes()));
             }
         }
         resident = segments::merge_groups(loaded, segments::MERGED_PARTITION_BYTES);
+        streamed = segments::grouped(
+            beyond,
+            |b| b.1,
+            |_, _| true,
+            segments::MERGED_PARTITION_BYTES,
+        )
+        .into_iter()
+        .map(|g| g.into_iter().map(|b| b.0).collect())
+        .collect();
         summary.load_time += load_started.elapsed();
         tracing::info!(
             stored = gallery_paths.len(),
             searched_as = resident.len(),
-            streamed = streamed.len(),
+            streamed_groups = streamed.len(),
+            streamed = streamed.iter().map(Vec::len).sum::<usize>(),
             "gallery partitions loaded and merged"
         );
     }
@@ -216,9 +228,9 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
         let searched = Instant::now();
         let (mut load_time, mut not_search) = (Duration::ZERO, Duration::ZERO);
         let mut ranking = index::Ranking::new(&probes, &params);
-        for (k, path) in streamed.iter().enumerate() {
+        for (k, group) in streamed.iter().enumerate() {
             let t = Instant::now();
-            let p = segments::load(store, path).await?;
+            let p = segments::load_merged(store, group).await?;
             load_time += t.elapsed();
             ranking.add(&p, k);
         }
@@ -226,9 +238,9 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
             ranking.add(p, streamed.len() + k);
         }
         let mut selection = ranking.select();
-        for (k, path) in streamed.iter().enumerate() {
+        for (k, group) in streamed.iter().enumerate() {
             let t = Instant::now();
-            let p = segments::load(store, path).await?;
+            let p = segments::load_merged(store, group).await?;
             load_time += t.elapsed();
             let cands = selection.compare(&p, k);
             if options.compare_brute_force {

@@ -93,24 +93,59 @@ pub const MERGED_PARTITION_BYTES: usize = 1 << 30;
 /// The search then pays one index lookup per probe key and merged partition, not per key
 /// and stored partition.
 pub fn merge_groups(parts: Vec<Partition>, cap: usize) -> Vec<Partition> {
+    grouped(
+        parts,
+        Partition::memory_bytes,
+        |a, b| a.config() == b.config(),
+        cap,
+    )
+    .into_iter()
+    .map(merged)
+    .collect()
+}
+
+/// Splits `items` (in order) into runs of consecutive items that `joins` the run's first
+/// and whose `size`s add up to at most `cap` (an item larger than `cap` is a run alone).
+pub fn grouped<T>(
+    items: Vec<T>,
+    size: impl Fn(&T) -> usize,
+    joins: impl Fn(&T, &T) -> bool,
+    cap: usize,
+) -> Vec<Vec<T>> {
     let mut out = Vec::new();
-    let mut group: Vec<Partition> = Vec::new();
+    let mut group: Vec<T> = Vec::new();
     let mut bytes = 0usize;
-    for p in parts {
+    for item in items {
         let fits = group
             .first()
-            .is_some_and(|g| g.config() == p.config() && bytes + p.memory_bytes() <= cap);
+            .is_some_and(|g| joins(g, &item) && bytes + size(&item) <= cap);
         if !fits && !group.is_empty() {
-            out.push(merged(std::mem::take(&mut group)));
+            out.push(std::mem::take(&mut group));
             bytes = 0;
         }
-        bytes += p.memory_bytes();
-        group.push(p);
+        bytes += size(&item);
+        group.push(item);
     }
     if !group.is_empty() {
-        out.push(merged(group));
+        out.push(group);
     }
     out
+}
+
+/// Loads stored partitions and merges them into one, as [`merge_groups`] would: how a run
+/// reads a group of the partitions beyond its memory budget, once per search pass.
+pub async fn load_merged(store: &Store, paths: &[&str]) -> Result<Partition> {
+    let mut parts = Vec::with_capacity(paths.len());
+    for path in paths {
+        parts.push(load(store, path).await?);
+    }
+    if parts.iter().any(|p| p.config() != parts[0].config()) {
+        return Err(DedupError::Segment {
+            path: paths.join(", "),
+            reason: "partitions of different index configurations in one group".into(),
+        });
+    }
+    Ok(merged(parts))
 }
 
 /// Adds `p` (a batch just deduplicated) to the partitions searched by the rest of the run:
@@ -127,7 +162,8 @@ pub fn absorb(parts: &mut Vec<Partition>, p: Partition, cap: usize) {
     }
 }
 
-fn merged(mut group: Vec<Partition>) -> Partition {
+/// The partitions of a group as one.
+pub fn merged(mut group: Vec<Partition>) -> Partition {
     if group.len() == 1 {
         group.pop().expect("one partition")
     } else {

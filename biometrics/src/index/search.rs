@@ -39,6 +39,9 @@ struct Tally {
     hits: [u8; SLOTS],
 }
 
+/// Hit counts whose evidence [`score_members`] takes from a table.
+const TABLED: usize = 16;
+
 /// What one probe's lookups found: per slot, the expected number of groups that hit a
 /// member by chance, and the postings visited.
 pub(super) struct Counted {
@@ -137,6 +140,19 @@ pub(super) fn score_members(
     cfg: &IndexConfig,
 ) -> Vec<Scored> {
     let iris_scale = cfg.iris_weight as f64 / 4.0;
+    // Each slot's evidence for a member depends only on its hit count: looked up for the
+    // usual small counts (a probe touches up to every member of a partition, and a logarithm
+    // per member and slot was a large part of the candidate stage), computed beyond.
+    let weigh = |s: usize, x: u8| {
+        let e = surprise(x, counted.chance[s]);
+        if s >= IRIS_SLOT as usize {
+            e * iris_scale
+        } else {
+            e
+        }
+    };
+    let table: [[f64; TABLED]; SLOTS] =
+        std::array::from_fn(|s| std::array::from_fn(|x| weigh(s, x as u8)));
     let mut out = Vec::with_capacity(votes.touched.len());
     for &m in &votes.touched {
         let h = &mut votes.members[m as usize].hits;
@@ -144,16 +160,11 @@ pub(super) fn score_members(
         if n >= min_votes {
             let e: f64 = h
                 .iter()
-                .zip(&counted.chance)
                 .enumerate()
-                .filter(|(_, (&x, _))| x > 0)
-                .map(|(s, (&x, &l))| {
-                    let e = surprise(x, l);
-                    if s >= IRIS_SLOT as usize {
-                        e * iris_scale
-                    } else {
-                        e
-                    }
+                .filter(|(_, &x)| x > 0)
+                .map(|(s, &x)| match table[s].get(x as usize) {
+                    Some(&e) => e,
+                    None => weigh(s, x),
                 })
                 .sum();
             out.push((e as f32, n, m));
