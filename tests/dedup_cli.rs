@@ -183,7 +183,8 @@ fn found_pairs(store: &TestStore) -> Vec<(String, String, String)> {
 fn a_later_night_finds_duplicates_in_the_persisted_gallery() {
     // The same two nights twice: once with the gallery in memory, once with a memory budget
     // of zero, so the second night reads every stored partition from the store once per
-    // search pass. Both must find the same pairs with the same scores.
+    // search pass, and with the exact comparison instead of the sequential test. Both must
+    // find the same pairs with the same scores.
     let synth = [
         "synth",
         "--people",
@@ -202,7 +203,7 @@ fn a_later_night_finds_duplicates_in_the_persisted_gallery() {
     let store = TestStore::new();
     let streamed = TestStore::new();
     let mut first_night = 0;
-    for (s, budget) in [(&store, "4"), (&streamed, "0")] {
+    for (s, budget, reject) in [(&store, "4", "-20"), (&streamed, "0", "-inf")] {
         s.ok(&synth);
         let aside = tempfile::tempdir().unwrap();
         let moved = move_day(s.path(), aside.path(), "2026-11-02", false);
@@ -210,7 +211,13 @@ fn a_later_night_finds_duplicates_in_the_persisted_gallery() {
         s.ok(&["nightly", "--no-progress"]);
         first_night = count(s, "identity_status");
         move_day(s.path(), aside.path(), "2026-11-02", true);
-        s.ok(&["nightly", "--no-progress", "--resident-gib", budget]);
+        s.ok(&[
+            "nightly",
+            "--no-progress",
+            "--resident-gib",
+            budget,
+            &format!("--reject-llr={reject}"),
+        ]);
     }
     assert_eq!(found_pairs(&streamed), found_pairs(&store));
     assert_eq!(statuses(&streamed), statuses(&store));

@@ -41,6 +41,8 @@ pub struct BenchOptions {
     pub shortlist: usize,
     /// Members behind the shortlist whose irises are checked.
     pub iris_depth: usize,
+    /// Sequential test level of the full comparison ([`SearchParams::reject_llr`]).
+    pub reject_llr: f32,
     /// Gallery bytes kept in memory ([`Partition::memory_bytes`] of the stored partitions);
     /// the partitions beyond are read from the cache once per search pass, as the nightly
     /// run streams what exceeds its budget. `None`: all in memory.
@@ -346,6 +348,7 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
         min_llr: threshold,
         shortlist: opts.shortlist,
         iris_depth: opts.iris_depth,
+        reject_llr: opts.reject_llr,
         ..SearchParams::default()
     };
 

@@ -15,6 +15,10 @@ pub struct DedupOptions {
     /// Members behind the shortlist whose irises are checked (see
     /// [`biometrics::index::SearchParams::iris_depth`]).
     pub iris_depth: usize,
+    /// A shortlisted pair is given up once the evidence compared so far is at or below this
+    /// LLR ([`biometrics::index::SearchParams::reject_llr`]; minus infinity: never, the exact
+    /// comparison).
+    pub reject_llr: f32,
     /// Gallery bytes kept in memory between batches ([`biometrics::index::Partition::memory_bytes`]
     /// of the stored partitions); the partitions beyond are read from the store twice per
     /// batch, once for each search pass. Results do not depend on it.
@@ -34,6 +38,7 @@ impl Default for DedupOptions {
             batch_size: 5_000,
             shortlist: biometrics::index::SearchParams::default().shortlist,
             iris_depth: biometrics::index::SearchParams::default().iris_depth,
+            reject_llr: biometrics::index::SearchParams::default().reject_llr,
             resident_bytes: DEFAULT_RESIDENT_BYTES,
             compare_brute_force: false,
             progress_bar: true,

@@ -139,6 +139,7 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
         min_llr: t.possible_llr,
         shortlist: options.shortlist,
         iris_depth: options.iris_depth,
+        reject_llr: options.reject_llr,
         ..SearchParams::default()
     };
     tracing::info!(

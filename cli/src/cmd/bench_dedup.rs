@@ -39,6 +39,11 @@ pub struct BenchDedupArgs {
     #[arg(long, default_value_t = biometrics::index::SearchParams::default().iris_depth)]
     iris_depth: usize,
 
+    /// Sequential test level of the full comparison; `--reject-llr=-inf`: exact. See
+    /// `dedup --help`.
+    #[arg(long, default_value_t = biometrics::index::SearchParams::default().reject_llr, allow_hyphen_values = true)]
+    reject_llr: f32,
+
     /// Cache built gallery partitions in this folder and reuse them on the next run.
     #[arg(long)]
     cache: Option<PathBuf>,
@@ -62,6 +67,7 @@ pub fn run(args: &BenchDedupArgs) -> Result<()> {
         cache: args.cache.clone(),
         shortlist: args.shortlist,
         iris_depth: args.iris_depth,
+        reject_llr: args.reject_llr,
         resident_bytes: args
             .resident_gib
             .map(|g| (g.max(0.0) * (1u64 << 30) as f64) as usize),

@@ -32,6 +32,13 @@ pub struct DedupArgs {
     #[arg(long, default_value_t = biometrics::index::SearchParams::default().iris_depth)]
     pub iris_depth: usize,
 
+    /// A shortlisted pair is given up as soon as the fused LLR of the fingers and irises
+    /// compared so far is at or below this (a sequential test: the same person is lost with
+    /// probability ≤ e^LLR while most fingers of most strangers are never rebuilt).
+    /// `--reject-llr=-inf` compares every shortlisted pair exactly.
+    #[arg(long, default_value_t = biometrics::index::SearchParams::default().reject_llr, allow_hyphen_values = true)]
+    pub reject_llr: f32,
+
     /// GiB of gallery partitions kept in memory during the run; the rest is read from the
     /// store twice per batch (once per search pass). Same results, less memory, more I/O.
     #[arg(long, default_value_t = 4.0)]
@@ -62,6 +69,7 @@ impl DedupArgs {
             batch_size: self.batch_size,
             shortlist: self.shortlist,
             iris_depth: self.iris_depth,
+            reject_llr: self.reject_llr,
             resident_bytes: (self.resident_gib.max(0.0) * (1u64 << 30) as f64) as usize,
             compare_brute_force: self.check_brute_force,
             progress_bar,
