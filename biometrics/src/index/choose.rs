@@ -25,7 +25,7 @@ pub(crate) struct IrisCheck {
 impl IrisCheck {
     /// The check for `probe`, or `None` when it has no iris or the search checks none.
     pub(crate) fn new(probe: &PersonTemplate, params: &SearchParams) -> Option<IrisCheck> {
-        if params.iris_depth <= params.shortlist || probe.irises.iter().all(Option::is_none) {
+        if !IrisCheck::applies(probe, params) {
             return None;
         }
         let eyes = [Eye::Right, Eye::Left].map(|eye| {
@@ -34,6 +34,11 @@ impl IrisCheck {
                 .map(|c| ShiftedIris::new(c, params.fusion.iris_max_shift))
         });
         Some(IrisCheck { eyes })
+    }
+
+    /// Whether `probe` gets an iris check at all (it has an iris and the search checks).
+    pub(crate) fn applies(probe: &PersonTemplate, params: &SearchParams) -> bool {
+        params.iris_depth > params.shortlist && probe.irises.iter().any(Option::is_some)
     }
 
     /// The summed iris LLR of the eyes both have, as [`crate::fusion::compare_persons`]

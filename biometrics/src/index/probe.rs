@@ -3,9 +3,11 @@
 
 use super::config::IndexConfig;
 use super::keys::{gallery_keys, probe_keys, ProbeKeys};
+use super::partition::Partition;
 use super::postings::Postings;
 use crate::fusion::PersonTemplate;
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// Probes (the night's new enrollees) with their index lookups precomputed, and an index over
 /// themselves for [`super::search_within`]. Probe `i` is the `i`-th given to
@@ -75,5 +77,19 @@ impl ProbeSet {
     /// If `i` is out of range.
     pub fn person(&self, i: u32) -> &PersonTemplate {
         &self.persons[i as usize]
+    }
+
+    /// The grouped keys probe `i` looks up in `partition`: its own, or recomputed when the
+    /// partition was built with another index configuration.
+    pub(crate) fn lookups_in(&self, i: usize, partition: &Partition) -> Cow<'_, ProbeKeys> {
+        if self.config == partition.config {
+            Cow::Borrowed(&self.lookups[i])
+        } else {
+            Cow::Owned(probe_keys(
+                &self.persons[i],
+                &partition.config,
+                &partition.hf,
+            ))
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::choose::{best_first, choose, IrisCheck};
 use super::config::IndexConfig;
-use super::keys::{probe_keys, ProbeKeys, IRIS_SLOT, SLOTS};
+use super::keys::{ProbeKeys, IRIS_SLOT, SLOTS};
 use super::partition::LazyMember;
 use super::partition::Partition;
 use super::postings::Postings;
@@ -13,7 +13,6 @@ use super::{Candidate, SearchParams, SearchStats};
 use crate::fusion::compare_persons_sequential;
 use crate::iris::{Eye, IrisCode};
 use rayon::prelude::*;
-use std::borrow::Cow;
 use std::time::Instant;
 
 /// A scored member: (evidence, votes, member).
@@ -176,9 +175,9 @@ pub(super) fn score_members(
 }
 
 /// What the candidate stage chose for one probe.
-struct Chosen<T> {
+struct Chosen {
     /// Members to compare fully, ascending.
-    members: Vec<T>,
+    members: Vec<u32>,
     /// Postings visited.
     work: u64,
     /// Of those, by the iris lookups.
@@ -188,7 +187,7 @@ struct Chosen<T> {
 }
 
 /// Sums the postings visited (all, by iris lookups) and the irises checked over all probes.
-fn totals<T>(per_probe: &[Chosen<T>]) -> (u64, u64, u64) {
+fn totals(per_probe: &[Chosen]) -> (u64, u64, u64) {
     per_probe.iter().fold((0, 0, 0), |(w, i, c), p| {
         (w + p.work, i + p.iris_work, c + p.iris_checks)
     })
@@ -207,7 +206,7 @@ fn shortlist<'a>(
     skip: Option<u32>,
     check: Option<&IrisCheck>,
     iris_of: impl Fn(u32, Eye) -> Option<&'a IrisCode>,
-) -> Chosen<u32> {
+) -> Chosen {
     let counted = count_votes(
         keys,
         postings,
@@ -296,7 +295,7 @@ pub fn search(
 /// is fully compared when either side shortlists the other.
 pub fn search_within(probes: &ProbeSet, params: &SearchParams) -> (Vec<Candidate>, SearchStats) {
     let start = Instant::now();
-    let per_probe: Vec<Chosen<u32>> = (0..probes.len())
+    let per_probe: Vec<Chosen> = (0..probes.len())
         .into_par_iter()
         .map_init(Votes::default, |votes, i| {
             let check = IrisCheck::new(&probes.persons[i], params);
@@ -402,15 +401,7 @@ pub fn candidate_evidence(
     probe: u32,
     partition: &Partition,
 ) -> Vec<(f32, u32, u32)> {
-    let lookups = if probes.config == partition.config {
-        Cow::Borrowed(&probes.lookups[probe as usize])
-    } else {
-        Cow::Owned(probe_keys(
-            &probes.persons[probe as usize],
-            &partition.config,
-            &partition.hf,
-        ))
-    };
+    let lookups = probes.lookups_in(probe as usize, partition);
     let mut votes = Votes::default();
     let counted = count_votes(
         &lookups,

@@ -13,13 +13,11 @@
 //! result is the same either way, and the same as one search over all members at once.
 
 use super::choose::{best_first, choose, IrisCheck};
-use super::keys::{probe_keys, ProbeKeys};
 use super::partition::Partition;
 use super::probe::ProbeSet;
 use super::search::{count_votes, full_match, score_members, Votes};
 use super::{Candidate, SearchParams, SearchStats};
 use rayon::prelude::*;
-use std::borrow::Cow;
 use std::time::Instant;
 
 /// A member of the gallery: (partition index, member index within it).
@@ -47,7 +45,7 @@ impl<'a> Ranking<'a> {
             .persons
             .iter()
             .map(|p| {
-                if IrisCheck::new(p, params).is_some() {
+                if IrisCheck::applies(p, params) {
                     params.iris_depth.max(params.shortlist)
                 } else {
                     params.shortlist
@@ -71,7 +69,6 @@ impl<'a> Ranking<'a> {
     pub fn add(&mut self, partition: &Partition, index: usize) {
         let start = Instant::now();
         let (probes, params) = (self.probes, self.params);
-        let same_config = probes.config == partition.config;
         let cap = params.list_cap(partition.len());
         let work: Vec<(u64, u64)> = self
             .kept
@@ -79,15 +76,7 @@ impl<'a> Ranking<'a> {
             .zip(&self.depth)
             .enumerate()
             .map_init(Votes::default, |votes, (i, (kept, &depth))| {
-                let lookups: Cow<ProbeKeys> = if same_config {
-                    Cow::Borrowed(&probes.lookups[i])
-                } else {
-                    Cow::Owned(probe_keys(
-                        &probes.persons[i],
-                        &partition.config,
-                        &partition.hf,
-                    ))
-                };
+                let lookups = probes.lookups_in(i, partition);
                 let counted = count_votes(
                     &lookups,
                     &partition.postings,
