@@ -6,7 +6,7 @@ use super::config::IndexConfig;
 use super::keys::{ProbeKeys, IRIS_SLOT, SLOTS};
 use super::partition::LazyMember;
 use super::partition::Partition;
-use super::postings::Postings;
+use super::postings::{prefetch, Postings};
 use super::probe::ProbeSet;
 use super::staged::Ranking;
 use super::{Candidate, SearchParams, SearchStats};
@@ -26,6 +26,8 @@ pub(super) struct Votes {
     members: Vec<Tally>,
     epoch: u32,
     touched: Vec<u32>,
+    /// The probe's lists in the partition searched, per key ([`Postings::ranges`]).
+    ranges: Vec<(u32, u32)>,
 }
 
 /// One member's counters in [`Votes`].
@@ -69,6 +71,10 @@ pub(super) fn count_votes(
     let mut chance = [0f64; SLOTS];
     let mut work = 0u64;
     let mut iris_work = 0u64;
+    let mut ranges = std::mem::take(&mut votes.ranges);
+    postings.ranges(&keys.keys, &mut ranges);
+    // Lists this many keys ahead are asked for while the current one is counted.
+    const AHEAD: usize = 8;
     let mut begin = 0usize;
     for &(end, slot) in &keys.groups {
         if votes.epoch == u32::MAX {
@@ -78,8 +84,14 @@ pub(super) fn count_votes(
         votes.epoch += 1;
         let epoch = votes.epoch;
         let mut listed = 0usize;
-        for &k in &keys.keys[begin..end as usize] {
-            let list = postings.lookup(k);
+        for key in begin..end as usize {
+            if let Some(&(a, b)) = ranges.get(key + AHEAD) {
+                if a < b {
+                    prefetch(&postings.members[a as usize]);
+                }
+            }
+            let (a, b) = ranges[key];
+            let list = &postings.members[a as usize..b as usize];
             if list.len() > cap {
                 continue;
             }
@@ -107,6 +119,7 @@ pub(super) fn count_votes(
         }
         begin = end as usize;
     }
+    votes.ranges = ranges;
     Counted {
         chance,
         work,
@@ -129,13 +142,36 @@ fn surprise(h: u8, chance: f64) -> f64 {
     }
 }
 
+/// Which scored members a caller wants back from [`score_members`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Wanted {
+    /// Members with fewer votes are dropped.
+    pub min_votes: u32,
+    /// Members with less evidence are dropped, unless they have `always_votes`: a caller
+    /// that keeps only the best members so far need not see those that cannot join them.
+    pub floor: f32,
+    /// Members with at least this many votes are kept whatever their evidence.
+    pub always_votes: u32,
+}
+
+impl Wanted {
+    /// Every member with at least `min_votes` votes.
+    pub fn all(min_votes: u32) -> Wanted {
+        Wanted {
+            min_votes,
+            floor: f32::NEG_INFINITY,
+            always_votes: u32::MAX,
+        }
+    }
+}
+
 /// Scores every member the probe's groups hit, then clears the counters: (evidence, votes =
-/// distinct groups that hit, member), for members with at least `min_votes` votes. The iris
-/// slots' evidence is scaled by `iris_weight / 4` ([`IndexConfig::iris_weight`]).
+/// distinct groups that hit, member), for the members `wanted`. The iris slots' evidence is
+/// scaled by `iris_weight / 4` ([`IndexConfig::iris_weight`]).
 pub(super) fn score_members(
     counted: &Counted,
     votes: &mut Votes,
-    min_votes: u32,
+    wanted: Wanted,
     cfg: &IndexConfig,
 ) -> Vec<Scored> {
     let iris_scale = cfg.iris_weight as f64 / 4.0;
@@ -156,7 +192,7 @@ pub(super) fn score_members(
     for &m in &votes.touched {
         let h = &mut votes.members[m as usize].hits;
         let n: u32 = h.iter().map(|&x| x as u32).sum();
-        if n >= min_votes {
+        if n >= wanted.min_votes {
             let e: f64 = h
                 .iter()
                 .enumerate()
@@ -166,7 +202,10 @@ pub(super) fn score_members(
                     None => weigh(s, x),
                 })
                 .sum();
-            out.push((e as f32, n, m));
+            let e = e as f32;
+            if e >= wanted.floor || n >= wanted.always_votes {
+                out.push((e, n, m));
+            }
         }
         *h = [0; SLOTS];
     }
@@ -215,7 +254,7 @@ fn shortlist<'a>(
         skip,
         params.list_cap(members),
     );
-    let scored = score_members(&counted, votes, params.min_votes.max(1), cfg);
+    let scored = score_members(&counted, votes, Wanted::all(params.min_votes.max(1)), cfg);
     let iris_llr = check.map(|c| move |m: u32| c.llr(&params.fusion, |eye| iris_of(m, eye)));
     let (members, iris_checks) = choose(scored, params, iris_llr);
     Chosen {
@@ -411,7 +450,7 @@ pub fn candidate_evidence(
         None,
         SearchParams::default().list_cap(partition.len()),
     );
-    let mut scored = score_members(&counted, &mut votes, 1, &partition.config);
+    let mut scored = score_members(&counted, &mut votes, Wanted::all(1), &partition.config);
     scored.sort_by(best_first);
     scored
 }

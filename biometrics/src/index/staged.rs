@@ -15,7 +15,7 @@
 use super::choose::{best_first, choose, IrisCheck};
 use super::partition::Partition;
 use super::probe::ProbeSet;
-use super::search::{count_votes, full_match, score_members, Votes};
+use super::search::{count_votes, full_match, score_members, Votes, Wanted};
 use super::{Candidate, SearchParams, SearchStats};
 use rayon::prelude::*;
 use std::time::Instant;
@@ -35,6 +35,11 @@ pub struct Ranking<'a> {
     kept: Vec<Vec<Scored>>,
     /// Per probe, how many members by evidence [`choose`] looks at.
     depth: Vec<usize>,
+    /// Per probe, the least evidence among its `depth` best so far (−∞ until it has that
+    /// many): a member with less cannot join them, so it is not even collected — at a
+    /// million members a probe's lookups touch most of the gallery, and collecting and
+    /// ranking every member touched cost as much as counting the votes.
+    floor: Vec<f32>,
     stats: SearchStats,
 }
 
@@ -56,6 +61,7 @@ impl<'a> Ranking<'a> {
             probes,
             params,
             kept: vec![Vec::new(); probes.len()],
+            floor: vec![f32::NEG_INFINITY; probes.len()],
             depth,
             stats: SearchStats {
                 probes: probes.len() as u64,
@@ -73,9 +79,10 @@ impl<'a> Ranking<'a> {
         let work: Vec<(u64, u64)> = self
             .kept
             .par_iter_mut()
+            .zip(&mut self.floor)
             .zip(&self.depth)
             .enumerate()
-            .map_init(Votes::default, |votes, (i, (kept, &depth))| {
+            .map_init(Votes::default, |votes, (i, ((kept, floor), &depth))| {
                 let lookups = probes.lookups_in(i, partition);
                 let counted = count_votes(
                     &lookups,
@@ -85,10 +92,14 @@ impl<'a> Ranking<'a> {
                     None,
                     cap,
                 );
-                let scored =
-                    score_members(&counted, votes, params.min_votes.max(1), &partition.config);
+                let wanted = Wanted {
+                    min_votes: params.min_votes.max(1),
+                    floor: *floor,
+                    always_votes: params.always_votes,
+                };
+                let scored = score_members(&counted, votes, wanted, &partition.config);
                 kept.extend(scored.into_iter().map(|(e, v, m)| (e, v, (index, m))));
-                keep_best(kept, depth, params.always_votes);
+                *floor = keep_best(kept, depth, params.always_votes);
                 (counted.work, counted.iris_work)
             })
             .collect();
@@ -131,18 +142,22 @@ impl<'a> Ranking<'a> {
 
 /// Keeps in `kept` the members [`choose`] could pick: all with at least `always_votes`
 /// votes and the `depth` best of the others (the best `depth` overall are among these).
-fn keep_best(kept: &mut Vec<Scored>, depth: usize, always_votes: u32) {
-    if kept.len() <= depth {
-        return;
-    }
+/// Returns the least evidence among those `depth` best, or −∞ while there are fewer.
+fn keep_best(kept: &mut Vec<Scored>, depth: usize, always_votes: u32) -> f32 {
     let (mut always, mut rest): (Vec<Scored>, Vec<Scored>) =
         kept.drain(..).partition(|s| s.1 >= always_votes);
     if rest.len() > depth && depth > 0 {
         rest.select_nth_unstable_by(depth - 1, best_first);
     }
     rest.truncate(depth);
+    let floor = if rest.len() == depth && depth > 0 {
+        rest.iter().map(|s| s.0).fold(f32::INFINITY, f32::min)
+    } else {
+        f32::NEG_INFINITY
+    };
     always.append(&mut rest);
     *kept = always;
+    floor
 }
 
 /// The second pass: per probe, the members to compare fully (ascending) and those behind
@@ -208,5 +223,51 @@ impl Selection<'_> {
     /// What both passes did so far.
     pub fn stats(&self) -> SearchStats {
         self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::config::splitmix;
+
+    #[test]
+    fn members_below_the_floor_are_never_among_the_best_kept() {
+        // Scores arrive in chunks (one per partition); each chunk drops what is below the
+        // floor of what was kept before it, as `Ranking::add` does. What is kept at the end
+        // must be exactly what one ranking of everything keeps.
+        let (depth, always) = (20, 90u32);
+        let mut state = 7u64;
+        let all: Vec<Scored> = (0..2_000u32)
+            .map(|m| {
+                let r = splitmix(&mut state);
+                // Few distinct evidence values, so ties at the floor are common.
+                let e = (r % 50) as f32;
+                let votes = ((r >> 8) % 100) as u32;
+                (e, votes, ((m / 300) as usize, m))
+            })
+            .collect();
+        let mut kept: Vec<Scored> = Vec::new();
+        let mut floor = f32::NEG_INFINITY;
+        let mut seen_below = 0;
+        for chunk in all.chunks(300) {
+            for &s in chunk {
+                if s.0 >= floor || s.1 >= always {
+                    kept.push(s);
+                } else {
+                    seen_below += 1;
+                }
+            }
+            floor = keep_best(&mut kept, depth, always);
+        }
+        let mut once = all.clone();
+        keep_best(&mut once, depth, always);
+        kept.sort_by(best_first);
+        once.sort_by(best_first);
+        assert_eq!(kept, once);
+        assert!(
+            seen_below > 1_000,
+            "the floor dropped {seen_below} of 2,000"
+        );
     }
 }
