@@ -154,17 +154,17 @@ impl Postings {
                 at[i] = self.slot(h);
                 prefetch(&self.dir[at[i]]);
             }
-            for i in 0..n {
-                let lo = self.dir[at[i]] as usize;
-                at[i] = lo;
+            for a in &mut at[..n] {
+                let lo = self.dir[*a] as usize;
+                *a = lo;
                 if let Some(k) = self.keys.get(lo) {
                     prefetch(k);
                 }
             }
-            for i in 0..n {
-                let lo = at[i];
-                let hi = self.dir[self.slot(hashes[i]) + 1] as usize;
-                at[i] = match self.keys[lo..hi].binary_search(&hashes[i]) {
+            for (a, &h) in at[..n].iter_mut().zip(&hashes) {
+                let lo = *a;
+                let hi = self.dir[self.slot(h) + 1] as usize;
+                *a = match self.keys[lo..hi].binary_search(&h) {
                     Ok(j) => {
                         prefetch(&self.starts[lo + j]);
                         lo + j
