@@ -200,44 +200,56 @@ fn gallery(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Gallery> {
         stored: count,
         cached: true,
     };
-    let mut beyond: Vec<(PathBuf, usize)> = Vec::new();
-    let mut bytes = 0usize;
+    // Files of cached partitions to read, with their stored size (the budget's measure).
+    let mut files: Vec<(PathBuf, usize)> = Vec::new();
     for k in 0..count {
         let range = k * size..((k + 1) * size).min(opts.gallery);
         let file = cache_file(opts, k, range.len());
-        let p = match file.as_ref().and_then(|f| std::fs::read(f).ok()) {
-            Some(bytes) => read_partition(&bytes, file.as_deref())?,
-            None => {
-                g.cached = false;
-                let members: Vec<(String, PersonTemplate)> = range
-                    .into_par_iter()
-                    .map(|i| (format!("g{i}"), gallery_person(opts.seed, i)))
-                    .collect();
-                let p = Partition::build(members);
-                if let Some(f) = &file {
-                    if let Some(dir) = f.parent() {
-                        let _ = std::fs::create_dir_all(dir);
-                    }
-                    std::fs::write(f, p.to_bytes()).map_err(|e| {
-                        DedupError::Bench(format!("cannot write the cache file {f:?}: {e}"))
-                    })?;
-                }
-                progress(&format!(
-                    "gallery partition {}/{count} built ({} persons)",
-                    k + 1,
-                    ((k + 1) * size).min(opts.gallery)
-                ));
-                p
-            }
-        };
+        if let Some(len) = file
+            .as_ref()
+            .and_then(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len() as usize)
+        {
+            files.push((file.expect("a file with metadata"), len));
+            continue;
+        }
+        g.cached = false;
+        let members: Vec<(String, PersonTemplate)> = range
+            .into_par_iter()
+            .map(|i| (format!("g{i}"), gallery_person(opts.seed, i)))
+            .collect();
+        let p = Partition::build(members);
+        progress(&format!(
+            "gallery partition {}/{count} built ({} persons)",
+            k + 1,
+            ((k + 1) * size).min(opts.gallery)
+        ));
         match file {
-            Some(f) if bytes + p.memory_bytes() > budget => beyond.push((f, p.memory_bytes())),
-            _ => {
-                bytes += p.memory_bytes();
-                g.resident.push(p);
+            Some(f) => {
+                if let Some(dir) = f.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                let bytes = p.to_bytes();
+                std::fs::write(&f, &bytes).map_err(|e| {
+                    DedupError::Bench(format!("cannot write the cache file {f:?}: {e}"))
+                })?;
+                files.push((f, bytes.len()));
             }
+            None => g.resident.push(p),
         }
     }
+    let mut keep: Vec<PathBuf> = Vec::new();
+    let mut beyond: Vec<(PathBuf, usize)> = Vec::new();
+    let mut bytes = 0usize;
+    for (f, len) in files {
+        if bytes + len <= budget {
+            bytes += len;
+            keep.push(f);
+        } else {
+            beyond.push((f, len));
+        }
+    }
+    g.resident.extend(read_partitions(&keep)?);
     g.streamed = crate::segments::grouped(
         beyond,
         |b| b.1,
@@ -248,6 +260,18 @@ fn gallery(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Gallery> {
     .map(|group| group.into_iter().map(|b| b.0).collect())
     .collect();
     Ok(g)
+}
+
+/// Reads and decodes cached partitions, in order, as many at once as there are threads.
+fn read_partitions(files: &[PathBuf]) -> Result<Vec<Partition>> {
+    files
+        .par_iter()
+        .map(|f| {
+            let bytes = std::fs::read(f)
+                .map_err(|e| DedupError::Bench(format!("cannot read the cache file {f:?}: {e}")))?;
+            read_partition(&bytes, Some(f))
+        })
+        .collect()
 }
 
 /// Decodes a cached partition.
@@ -372,13 +396,7 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
     let t = Instant::now();
     let read = |group: &[PathBuf], load: &mut Duration| -> Result<Partition> {
         let t = Instant::now();
-        let mut parts = Vec::with_capacity(group.len());
-        for f in group {
-            let bytes = std::fs::read(f)
-                .map_err(|e| DedupError::Bench(format!("cannot read the cache file {f:?}: {e}")))?;
-            parts.push(read_partition(&bytes, Some(f))?);
-        }
-        let p = crate::segments::merged(parts);
+        let p = crate::segments::merged(read_partitions(group)?);
         *load += t.elapsed();
         Ok(p)
     };

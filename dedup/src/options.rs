@@ -19,9 +19,10 @@ pub struct DedupOptions {
     /// LLR ([`biometrics::index::SearchParams::reject_llr`]; minus infinity: never, the exact
     /// comparison).
     pub reject_llr: f32,
-    /// Gallery bytes kept in memory between batches ([`biometrics::index::Partition::memory_bytes`]
-    /// of the stored partitions); the partitions beyond are read from the store twice per
-    /// batch, once for each search pass. Results do not depend on it.
+    /// Gallery kept in memory between batches, counted in stored bytes of its partitions
+    /// (in memory they take about as much, less once merged); the partitions beyond are read
+    /// from the store twice per batch, once for each search pass. Results do not depend on
+    /// it.
     pub resident_bytes: usize,
     /// Also run brute force on every batch, to report the index's recall (slow: testing and
     /// benchmarking only).

@@ -128,7 +128,8 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
     summary.probes = pending.len() as u64;
     summary.gallery = previous.len() as u64;
     summary.partitions = gallery_paths.len() as u64;
-    summary.partition_bytes = segments::total_size(store, &gallery_paths).await?;
+    let stored_sizes = segments::sizes(store, &gallery_paths).await?;
+    summary.partition_bytes = stored_sizes.iter().sum();
     let t = thresholds::for_gallery(
         previous.len() + pending.len(),
         options.match_fpir,
@@ -158,18 +159,20 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
     let mut streamed: Vec<Vec<&str>> = Vec::new();
     if !pending.is_empty() {
         let load_started = Instant::now();
-        let mut loaded = Vec::new();
+        // Chosen by stored size, so partitions beyond the budget are not read here at all.
+        let mut keep: Vec<&str> = Vec::new();
         let mut beyond: Vec<(&str, usize)> = Vec::new();
         let mut bytes = 0usize;
-        for path in &gallery_paths {
-            let p = segments::load(store, path).await?;
-            if bytes + p.memory_bytes() <= options.resident_bytes {
-                bytes += p.memory_bytes();
-                loaded.push(p);
+        for (path, &size) in gallery_paths.iter().zip(&stored_sizes) {
+            let size = size as usize;
+            if bytes + size <= options.resident_bytes {
+                bytes += size;
+                keep.push(path);
             } else {
-                beyond.push((path, p.memory_bytes()));
+                beyond.push((path, size));
             }
         }
+        let loaded = segments::load_many(store, &keep).await?;
         resident = segments::merge_groups(loaded, segments::MERGED_PARTITION_BYTES);
         streamed = segments::grouped(
             beyond,

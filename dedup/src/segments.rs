@@ -10,12 +10,13 @@
 //! `first_run_id`; partitions of a run that died before that commit are deleted by the next
 //! run, which searches those probes again.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use biometrics::index::Partition;
 use bytes::Bytes;
 use lake::Store;
 use object_store::ObjectStoreExt;
+use rayon::prelude::*;
 
 use crate::error::{DedupError, Result};
 
@@ -76,10 +77,34 @@ pub async fn save(store: &Store, run_id: &str, batch: usize, partition: &Partiti
 /// Reads one partition.
 pub async fn load(store: &Store, path: &str) -> Result<Partition> {
     let bytes = store.get(path).await?;
-    Partition::from_bytes(&bytes).map_err(|e| DedupError::Segment {
+    decode(path, &bytes)
+}
+
+fn decode(path: &str, bytes: &[u8]) -> Result<Partition> {
+    Partition::from_bytes(bytes).map_err(|e| DedupError::Segment {
         path: path.to_string(),
         reason: e.to_string(),
     })
+}
+
+/// Reads several partitions, in order: as many fetched and decoded at once as there are
+/// threads (decoding a partition — checksum, consistency checks, copying the arrays — is
+/// CPU work that would otherwise leave the other cores idle while the gallery loads),
+/// without holding more than that many undecoded at a time.
+pub async fn load_many(store: &Store, paths: &[&str]) -> Result<Vec<Partition>> {
+    let mut out = Vec::with_capacity(paths.len());
+    for chunk in paths.chunks(rayon::current_num_threads().max(1)) {
+        let bytes = futures::future::try_join_all(chunk.iter().map(|p| store.get(p))).await?;
+        let decoded: Vec<Result<Partition>> = chunk
+            .par_iter()
+            .zip(bytes.par_iter())
+            .map(|(p, b)| decode(p, b))
+            .collect();
+        for p in decoded {
+            out.push(p?);
+        }
+    }
+    Ok(out)
 }
 
 /// Largest partition the in-memory merge builds (bytes of [`Partition::memory_bytes`]): big
@@ -135,10 +160,7 @@ pub fn grouped<T>(
 /// Loads stored partitions and merges them into one, as [`merge_groups`] would: how a run
 /// reads a group of the partitions beyond its memory budget, once per search pass.
 pub async fn load_merged(store: &Store, paths: &[&str]) -> Result<Partition> {
-    let mut parts = Vec::with_capacity(paths.len());
-    for path in paths {
-        parts.push(load(store, path).await?);
-    }
+    let parts = load_many(store, paths).await?;
     if parts.iter().any(|p| p.config() != parts[0].config()) {
         return Err(DedupError::Segment {
             path: paths.join(", "),
@@ -171,16 +193,19 @@ pub fn merged(mut group: Vec<Partition>) -> Partition {
     }
 }
 
-/// Total size in bytes of the committed partitions (for the summary).
-pub async fn total_size(store: &Store, paths: &[String]) -> Result<u64> {
-    let set: HashSet<&str> = paths.iter().map(|p| p.as_str()).collect();
-    Ok(store
+/// The stored size in bytes of each of `paths` (0 for one not found): what a memory budget
+/// is counted in, known without reading the partitions.
+pub async fn sizes(store: &Store, paths: &[String]) -> Result<Vec<u64>> {
+    let size: HashMap<String, u64> = store
         .list(PREFIX)
         .await?
+        .into_iter()
+        .map(|m| (m.location.to_string(), m.size))
+        .collect();
+    Ok(paths
         .iter()
-        .filter(|m| set.contains(m.location.as_ref()))
-        .map(|m| m.size)
-        .sum())
+        .map(|p| size.get(p).copied().unwrap_or(0))
+        .collect())
 }
 
 #[cfg(test)]

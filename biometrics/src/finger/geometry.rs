@@ -135,6 +135,10 @@ pub struct Edge {
     pub ny: f32,
     /// Offset of the line.
     pub c: f32,
+    /// The edge's first vertex.
+    pub a: (f32, f32),
+    /// The edge's second vertex.
+    pub b: (f32, f32),
 }
 
 /// The edges of a counter-clockwise convex hull as lines (empty for fewer than 3 vertices).
@@ -153,6 +157,8 @@ pub fn hull_edges(hull: &[(f32, f32)]) -> Vec<Edge> {
                 nx,
                 ny,
                 c: -(nx * a.0 + ny * a.1),
+                a,
+                b,
             }
         })
         .collect()
@@ -160,7 +166,8 @@ pub fn hull_edges(hull: &[(f32, f32)]) -> Vec<Edge> {
 
 /// [`near_hull`] with the hull's edge lines precomputed ([`hull_edges`]): inside every line →
 /// inside; more than `offset` outside one line → too far; only in between are the exact
-/// distances to the edge segments computed.
+/// distances computed, to the segments of the edges whose lines `q` is outside of. `edges`
+/// may leave out edges whose lines `q` lies inside of (a caller's subset near the point).
 #[inline]
 pub fn near_hull_fast(hull: &[(f32, f32)], edges: &[Edge], q: (f32, f32), offset: f32) -> bool {
     if edges.is_empty() {
@@ -176,9 +183,14 @@ pub fn near_hull_fast(hull: &[(f32, f32)], edges: &[Edge], q: (f32, f32), offset
     if min < -offset {
         return false;
     }
-    let n = hull.len();
+    // Outside a convex polygon, the nearest boundary point lies on an edge whose line the
+    // point is outside of (at a vertex, on at least one of its two edges), so only those
+    // edges are measured — usually one or two of the hull's dozen or more.
     let off2 = offset * offset;
-    (0..n).any(|i| segment_dist2(hull[i], hull[(i + 1) % n], q) <= off2)
+    edges
+        .iter()
+        .filter(|e| e.nx * q.0 + e.ny * q.1 + e.c < 0.0)
+        .any(|e| segment_dist2(e.a, e.b, q) <= off2)
 }
 
 /// Side of a [`HullGrid`] cell in pixels.

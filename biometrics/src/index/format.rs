@@ -257,15 +257,9 @@ impl Partition {
                 needed: 12 * nkeys + 4 + 4 * nmembers,
             });
         }
-        let keys = (0..nkeys)
-            .map(|_| r.u64("keys"))
-            .collect::<Result<Vec<_>, _>>()?;
-        let starts = (0..=nkeys)
-            .map(|_| r.u32("list starts"))
-            .collect::<Result<Vec<_>, _>>()?;
-        let members = (0..nmembers)
-            .map(|_| r.u32("postings members"))
-            .collect::<Result<Vec<_>, _>>()?;
+        let keys = r.u64s(nkeys, "keys")?;
+        let starts = r.u32s(nkeys + 1, "list starts")?;
+        let members = r.u32s(nmembers, "postings members")?;
         if r.pos != body.len() {
             return Err(invalid("trailer", "bytes after the postings"));
         }
@@ -280,7 +274,7 @@ impl Partition {
             members,
         };
         postings.dir = super::postings::directory(&postings.keys, dir_bits);
-        if !postings.is_consistent(n) {
+        if !postings.lists_consistent(n) {
             return Err(invalid("postings", "lists unsorted or out of range"));
         }
         Ok(Partition {
@@ -338,5 +332,19 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(
             self.take(8, field)?.try_into().expect("8"),
         ))
+    }
+    /// `n` little-endian u32 values (one bounds check for all).
+    fn u32s(&mut self, n: usize, field: &'static str) -> Result<Vec<u32>, IndexError> {
+        let b = self.take(n.saturating_mul(4), field)?;
+        Ok(b.chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4")))
+            .collect())
+    }
+    /// `n` little-endian u64 values (one bounds check for all).
+    fn u64s(&mut self, n: usize, field: &'static str) -> Result<Vec<u64>, IndexError> {
+        let b = self.take(n.saturating_mul(8), field)?;
+        Ok(b.chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8")))
+            .collect())
     }
 }

@@ -70,33 +70,38 @@ impl Postings {
             total < u32::MAX as usize,
             "a partition holds fewer than 2^32 postings"
         );
-        let mut entries: Vec<(u64, u32, u32)> = Vec::with_capacity(total_keys);
-        for (part, (p, _)) in parts.iter().enumerate() {
-            entries.extend(
-                p.keys
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &k)| (k, part as u32, i as u32)),
-            );
-        }
-        entries.par_sort_unstable();
-        let mut keys = Vec::new();
-        let mut starts = vec![0u32];
+        let mut keys = Vec::with_capacity(total_keys);
+        let mut starts = Vec::with_capacity(total_keys + 1);
+        starts.push(0u32);
         let mut members = Vec::with_capacity(total);
-        for same in entries.chunk_by(|a, b| a.0 == b.0) {
-            let list = |&(_, part, i): &(u64, u32, u32)| {
-                let (p, offset) = parts[part as usize];
-                let (a, b) = (p.starts[i as usize], p.starts[i as usize + 1]);
-                (&p.members[a as usize..b as usize], offset)
-            };
-            let len: usize = same.iter().map(|e| list(e).0.len()).sum();
-            if len <= max_list {
-                keys.push(same[0].0);
-                for e in same {
-                    let (l, offset) = list(e);
-                    members.extend(l.iter().map(|&m| m + offset));
+        // Every part's keys are sorted and its directory splits them by their top bits, so
+        // the parts are merged bucket by bucket on the top bits all directories share: a
+        // small sort per bucket (a few keys from each part) instead of one sort of all keys.
+        let bits = parts.iter().map(|(p, _)| p.dir_bits).min().unwrap_or(0);
+        let mut entries: Vec<(u64, u32, u32)> = Vec::new();
+        for bucket in 0..1usize << bits {
+            entries.clear();
+            for (part, (p, _)) in parts.iter().enumerate() {
+                let shift = p.dir_bits - bits;
+                let (a, b) = (p.dir[bucket << shift], p.dir[(bucket + 1) << shift]);
+                entries.extend((a..b).map(|i| (p.keys[i as usize], part as u32, i)));
+            }
+            entries.sort_unstable();
+            for same in entries.chunk_by(|a, b| a.0 == b.0) {
+                let list = |&(_, part, i): &(u64, u32, u32)| {
+                    let (p, offset) = parts[part as usize];
+                    let (a, b) = (p.starts[i as usize], p.starts[i as usize + 1]);
+                    (&p.members[a as usize..b as usize], offset)
+                };
+                let len: usize = same.iter().map(|e| list(e).0.len()).sum();
+                if len <= max_list {
+                    keys.push(same[0].0);
+                    for e in same {
+                        let (l, offset) = list(e);
+                        members.extend(l.iter().map(|&m| m + offset));
+                    }
+                    starts.push(members.len() as u32);
                 }
-                starts.push(members.len() as u32);
             }
         }
         Postings::from_lists(keys, starts, members)
@@ -200,12 +205,19 @@ impl Postings {
             + 4 * self.members.capacity()
     }
 
-    /// Whether the arrays are consistent (checked after decoding, so lookups never panic).
+    /// Whether the arrays are consistent, directory included.
+    #[cfg(test)]
     pub fn is_consistent(&self, members: usize) -> bool {
         self.dir_bits <= 32
             && self.dir.len() == (1usize << self.dir_bits) + 1
             && self.dir == directory(&self.keys, self.dir_bits)
-            && self.keys.windows(2).all(|w| w[0] < w[1])
+            && self.lists_consistent(members)
+    }
+
+    /// Whether the lists are consistent (checked after decoding, which builds the directory
+    /// from the keys, so lookups never panic).
+    pub fn lists_consistent(&self, members: usize) -> bool {
+        self.keys.windows(2).all(|w| w[0] < w[1])
             && self.starts.len() == self.keys.len() + 1
             && self.starts.first() == Some(&0)
             && self.starts.windows(2).all(|w| w[0] <= w[1])
@@ -289,6 +301,16 @@ mod tests {
         assert_eq!(
             merged, p,
             "merging the halves files every member as one build does"
+        );
+        let uneven = [
+            Postings::build(&per[..3], usize::MAX),
+            Postings::build(&per[3..], usize::MAX),
+        ];
+        assert_ne!(uneven[0].dir_bits, uneven[1].dir_bits);
+        assert_eq!(
+            Postings::merge(&[(&uneven[0], 0), (&uneven[1], 3)], usize::MAX),
+            p,
+            "parts with directories of different sizes merge as well"
         );
         assert!(Postings::merge(&[(&halves[0], 0), (&halves[1], 200)], 10)
             .lookup(5)
