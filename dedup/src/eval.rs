@@ -123,6 +123,11 @@ pub async fn evaluate(store: &Store) -> Result<DedupEval> {
         .flat_map(|(a, b)| [a.as_str(), b.as_str()])
         .collect();
 
+    let mut matched_with: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (a, b) in &edges {
+        matched_with.entry(a).or_default().push(b);
+        matched_with.entry(b).or_default().push(a);
+    }
     let mut earliest_mate: HashMap<&str, &str> = HashMap::new();
     let mut ev = DedupEval {
         enrollments: who.len() as u64,
@@ -149,10 +154,16 @@ pub async fn evaluate(store: &Store) -> Result<DedupEval> {
         }
         ev.planted += 1;
         let my_cluster = clusters.get(id.as_str()).map(|c| &c.0);
-        let found = my_cluster.is_some()
-            && earlier
-                .iter()
-                .any(|m| clusters.get(*m).map(|c| &c.0) == my_cluster);
+        // Found: in one cluster with an earlier enrollment of the person, through a
+        // biometric match of its own (a match edge to a member of that cluster). A NIK link
+        // alone (a re-enrollment whose biometrics did not match ends `nik_conflict`, still
+        // clustered with the NIK's holder) is a miss of the biometric search.
+        let in_my_cluster =
+            |m: &str| my_cluster.is_some() && clusters.get(m).map(|c| &c.0) == my_cluster;
+        let found = earlier.iter().any(|m| in_my_cluster(m))
+            && matched_with
+                .get(id.as_str())
+                .is_some_and(|others| others.iter().any(|o| in_my_cluster(o)));
         ev.missed += (!found) as u64;
         if !found {
             ev.missed_enrollments.push((id.clone(), case.clone()));
