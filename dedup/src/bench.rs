@@ -75,6 +75,11 @@ pub struct BenchReport {
     /// Mates whose direct full comparison with their gallery person reaches the threshold:
     /// what brute force would find; the gap to `mates_found` is the index's recall loss.
     pub mates_matchable: usize,
+    /// Of the matchable mates the search missed: how many, and how many of them have irises
+    /// whose LLR alone passes the iris check's admission level (missed because they ranked
+    /// beyond `iris_depth`; the others had only their fingers to rank by and ranked beyond
+    /// the shortlist).
+    pub mates_missed_iris_pass: (usize, usize),
     /// Non-mate probes flagged at or above the decision threshold.
     pub false_flags: usize,
     /// Time to build (or load) the gallery.
@@ -445,11 +450,20 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
                 &params.fusion,
             );
             report.mates_matchable += (direct.llr >= threshold) as usize;
-        }
-        let mine: Vec<&String> = hits.iter().filter(|h| h.0 == id).map(|h| &h.1).collect();
-        match id.split_once(':') {
-            Some((_, target)) => report.mates_found += mine.iter().any(|m| *m == target) as usize,
-            None => report.false_flags += (!mine.is_empty()) as usize,
+            let mine = hits.iter().any(|h| h.0 == id && h.1 == target);
+            report.mates_found += mine as usize;
+            if !mine && direct.llr >= threshold {
+                let iris: f32 = direct
+                    .parts
+                    .iter()
+                    .filter(|m| matches!(m.what, biometrics::fusion::Modality::Iris(_)))
+                    .map(|m| m.llr)
+                    .sum();
+                report.mates_missed_iris_pass.0 += 1;
+                report.mates_missed_iris_pass.1 += (iris >= params.iris_admit_llr) as usize;
+            }
+        } else {
+            report.false_flags += hits.iter().any(|h| h.0 == id) as usize;
         }
     }
 
@@ -569,6 +583,11 @@ impl std::fmt::Display for BenchReport {
             f,
             "| planted mates found (llr >= {:.1}) | {} of {} ({} reach it by direct comparison) |",
             self.threshold, self.mates_found, self.mates, self.mates_matchable
+        )?;
+        writeln!(
+            f,
+            "| matchable mates missed / of them with irises passing the iris check | {} / {} |",
+            self.mates_missed_iris_pass.0, self.mates_missed_iris_pass.1
         )?;
         writeln!(
             f,
