@@ -13,19 +13,14 @@
 -- The lake knows flagged enrollments (identity_status) and final decisions (decisions). Case
 -- assignment, drafts and second opinions live in the console's own case store (SQLite), not
 -- in the lake, so the backlog here is per status, not per adjudicator.
-WITH params AS (
-    SELECT COALESCE(to_unixtime(NULLIF($as_of, '')), to_unixtime(now())) AS t
-),
-decided AS (
-    SELECT DISTINCT enrollment_id FROM decisions
-),
-open AS (
+-- Undecided = no row in `decisions` (an anti join: no DISTINCT over the decisions, and the
+-- moment of measurement is a constant expression rather than a one-row table joined in).
+WITH open AS (
     SELECT s.status, s.cluster_id, s.since,
-           CAST(p.t - to_unixtime(s.since) AS DOUBLE) / 3600.0 AS age_hours
+           CAST(COALESCE(to_unixtime(NULLIF($as_of, '')), to_unixtime(now())) - to_unixtime(s.since) AS DOUBLE) / 3600.0 AS age_hours
     FROM identity_status s
-    CROSS JOIN params p
-    LEFT JOIN decided d ON d.enrollment_id = s.enrollment_id
-    WHERE s.status IN ('ganda', 'nik_conflict') AND d.enrollment_id IS NULL
+    WHERE s.status IN ('ganda', 'nik_conflict')
+      AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.enrollment_id = s.enrollment_id)
 )
 SELECT status,
        count(*) AS open_enrollments,

@@ -11,18 +11,22 @@
 -- column pending: enrollments still without a result
 -- column compliance: within_sla / deduplicated (null when nothing is deduplicated yet)
 -- column max_hours: longest capture -> result time of the day, in hours
-WITH e AS (
-    SELECT split_part(p.object_path, '/', 2) AS site,
-           split_part(p.object_path, '/', 3) AS day_folder,
-           e.capture_finished,
-           s.first_result_time
-    FROM enrollments e
-    JOIN packets p ON p.enrollment_id = e.enrollment_id AND p.status = 'accepted'
-    LEFT JOIN identity_status s ON s.enrollment_id = e.enrollment_id
-    -- The region filter on the path itself (landing/<site>/…): a prefix test the scan
-    -- evaluates cheaply, where a filter on `site` would be pushed down as one more
-    -- split_part per packet.
-    WHERE p.object_path LIKE 'landing/' || $region || '%'
+-- The packets side is cut down to its id, site and day folder before the joins: the hash joins
+-- then carry two short strings per row instead of the whole landing path. The region filter
+-- is on the path itself (landing/<site>/…): a prefix test the scan evaluates cheaply, where a
+-- filter on `site` would be pushed down as one more split_part per packet.
+WITH p AS (
+    SELECT enrollment_id,
+           split_part(object_path, '/', 2) AS site,
+           split_part(object_path, '/', 3) AS day_folder
+    FROM packets
+    WHERE status = 'accepted' AND object_path LIKE 'landing/' || $region || '%'
+),
+e AS (
+    SELECT p.site, p.day_folder, e.capture_finished, s.first_result_time
+    FROM p
+    JOIN enrollments e ON e.enrollment_id = p.enrollment_id
+    LEFT JOIN identity_status s ON s.enrollment_id = p.enrollment_id
 ),
 -- Counted per site and day folder as text, then per day: the date is parsed once per folder
 -- rather than once per packet. Named last: regions has one row per code.
