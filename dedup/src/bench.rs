@@ -243,27 +243,9 @@ fn gallery(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Gallery> {
             None => g.resident.push(p),
         }
     }
-    let mut keep: Vec<PathBuf> = Vec::new();
-    let mut beyond: Vec<(PathBuf, usize)> = Vec::new();
-    let mut bytes = 0usize;
-    for (f, len) in files {
-        if bytes + len <= budget {
-            bytes += len;
-            keep.push(f);
-        } else {
-            beyond.push((f, len));
-        }
-    }
+    let (keep, streamed) = crate::segments::plan_memory(files, budget);
     g.resident.extend(read_partitions(&keep)?);
-    g.streamed = crate::segments::grouped(
-        beyond,
-        |b| b.1,
-        |_, _| true,
-        crate::segments::MERGED_PARTITION_BYTES,
-    )
-    .into_iter()
-    .map(|group| group.into_iter().map(|b| b.0).collect())
-    .collect();
+    g.streamed = streamed;
     Ok(g)
 }
 

@@ -159,30 +159,16 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
     let mut streamed: Vec<Vec<&str>> = Vec::new();
     if !pending.is_empty() {
         let load_started = Instant::now();
-        // Chosen by stored size, so partitions beyond the budget are not read here at all.
-        let mut keep: Vec<&str> = Vec::new();
-        let mut beyond: Vec<(&str, usize)> = Vec::new();
-        let mut bytes = 0usize;
-        for (path, &size) in gallery_paths.iter().zip(&stored_sizes) {
-            let size = size as usize;
-            if bytes + size <= options.resident_bytes {
-                bytes += size;
-                keep.push(path);
-            } else {
-                beyond.push((path, size));
-            }
-        }
+        let (keep, groups) = segments::plan_memory(
+            gallery_paths
+                .iter()
+                .map(String::as_str)
+                .zip(stored_sizes.iter().map(|&s| s as usize)),
+            options.resident_bytes,
+        );
         let loaded = segments::load_many(store, &keep).await?;
         resident = segments::merge_groups(loaded, segments::MERGED_PARTITION_BYTES);
-        streamed = segments::grouped(
-            beyond,
-            |b| b.1,
-            |_, _| true,
-            segments::MERGED_PARTITION_BYTES,
-        )
-        .into_iter()
-        .map(|g| g.into_iter().map(|b| b.0).collect())
-        .collect();
+        streamed = groups;
         summary.load_time += load_started.elapsed();
         tracing::info!(
             stored = gallery_paths.len(),

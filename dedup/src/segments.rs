@@ -129,6 +129,32 @@ pub fn merge_groups(parts: Vec<Partition>, cap: usize) -> Vec<Partition> {
     .collect()
 }
 
+/// Which stored partitions a run holds in memory and which it streams: in order, each
+/// `(partition, stored bytes)` is kept while the kept ones fit `budget` bytes; the others are
+/// grouped into reads of up to [`MERGED_PARTITION_BYTES`], each merged once per search pass.
+/// Decided on stored sizes alone, so a partition beyond the budget is not read to decide.
+pub fn plan_memory<T>(
+    parts: impl IntoIterator<Item = (T, usize)>,
+    budget: usize,
+) -> (Vec<T>, Vec<Vec<T>>) {
+    let mut keep = Vec::new();
+    let mut beyond = Vec::new();
+    let mut bytes = 0usize;
+    for (part, size) in parts {
+        if bytes + size <= budget {
+            bytes += size;
+            keep.push(part);
+        } else {
+            beyond.push((part, size));
+        }
+    }
+    let streamed = grouped(beyond, |b| b.1, |_, _| true, MERGED_PARTITION_BYTES)
+        .into_iter()
+        .map(|g| g.into_iter().map(|b| b.0).collect())
+        .collect();
+    (keep, streamed)
+}
+
 /// Splits `items` (in order) into runs of consecutive items that `joins` the run's first
 /// and whose `size`s add up to at most `cap` (an item larger than `cap` is a run alone).
 pub fn grouped<T>(
@@ -267,6 +293,30 @@ mod tests {
         }
         assert!(run.len() >= 2 && run.len() < 5);
         assert_eq!(ids(&run), want);
+    }
+
+    #[test]
+    fn the_memory_plan_keeps_partitions_in_order_while_they_fit_and_groups_the_rest() {
+        let mb = 1usize << 20;
+        let big = MERGED_PARTITION_BYTES;
+        let parts = [
+            ("a", 3 * mb),
+            ("b", 4 * mb),
+            ("c", 2 * mb),
+            ("d", big / 2),
+            ("e", big / 2),
+            ("f", big),
+        ];
+        let (kept, streamed) = plan_memory(parts, 8 * mb);
+        // In order: "c" would fit after "a" alone, but not after "a" and "b".
+        assert_eq!(kept, vec!["a", "b"]);
+        assert_eq!(streamed.concat(), vec!["c", "d", "e", "f"]);
+        assert!(streamed.len() >= 2, "{streamed:?}");
+        let (all, none) = plan_memory(parts, usize::MAX);
+        assert_eq!((all.len(), none.len()), (6, 0));
+        let (nothing, every) = plan_memory(parts, 0);
+        assert!(nothing.is_empty());
+        assert_eq!(every.concat().len(), 6);
     }
 
     #[test]

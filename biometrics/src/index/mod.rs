@@ -33,7 +33,7 @@ pub use probe::ProbeSet;
 pub use search::{
     candidate_evidence, candidate_votes, search, search_brute, search_many, search_within,
 };
-pub use staged::{GalleryMember, Ranking, Selection};
+pub use staged::{Ranking, Selection};
 
 use crate::fusion::{llr_threshold_for_fmr, Fusion, PersonScore};
 

@@ -151,6 +151,7 @@ impl Postings {
         out.clear();
         let mut hashes = [0u64; BLOCK];
         let mut at = [0usize; BLOCK];
+        let mut span = [(0usize, 0usize); BLOCK];
         for block in keys.chunks(BLOCK) {
             let n = block.len();
             for (i, &k) in block.iter().enumerate() {
@@ -159,16 +160,13 @@ impl Postings {
                 at[i] = self.slot(h);
                 prefetch(&self.dir[at[i]]);
             }
-            for a in &mut at[..n] {
-                let lo = self.dir[*a] as usize;
-                *a = lo;
-                if let Some(k) = self.keys.get(lo) {
+            for (&slot, s) in at[..n].iter().zip(&mut span) {
+                *s = (self.dir[slot] as usize, self.dir[slot + 1] as usize);
+                if let Some(k) = self.keys.get(s.0) {
                     prefetch(k);
                 }
             }
-            for (a, &h) in at[..n].iter_mut().zip(&hashes) {
-                let lo = *a;
-                let hi = self.dir[self.slot(h) + 1] as usize;
+            for ((a, &h), &(lo, hi)) in at[..n].iter_mut().zip(&hashes).zip(&span) {
                 *a = match self.keys[lo..hi].binary_search(&h) {
                     Ok(j) => {
                         prefetch(&self.starts[lo + j]);

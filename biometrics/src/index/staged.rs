@@ -20,11 +20,34 @@ use super::{Candidate, SearchParams, SearchStats};
 use rayon::prelude::*;
 use std::time::Instant;
 
-/// A member of the gallery: (partition index, member index within it).
-pub type GalleryMember = (usize, u32);
+/// A member of the gallery across partitions: its partition's first id plus its index
+/// within it, partitions numbered in the order the first pass saw them. 4 bytes instead of
+/// a (partition, member) pair's 16: a probe keeps `iris_depth` of them between the passes,
+/// which at 10,000 probes and a depth of thousands is hundreds of MiB.
+type GalleryMember = u32;
 
 /// (evidence, votes, member), as [`choose`] ranks them.
 type Scored = (f32, u32, GalleryMember);
+
+/// Where each partition's members start in the [`GalleryMember`] numbering: `starts[k]` is
+/// partition `k`'s first id, `starts[k + 1]` one past its last.
+#[derive(Debug, Clone)]
+struct Numbering {
+    starts: Vec<GalleryMember>,
+}
+
+impl Numbering {
+    /// The ids of partition `index`, which must have `len` members.
+    fn range(&self, index: usize, len: usize) -> std::ops::Range<GalleryMember> {
+        let (lo, hi) = (self.starts[index], self.starts[index + 1]);
+        assert_eq!(
+            (hi - lo) as usize,
+            len,
+            "partition {index} is not the one the first pass saw"
+        );
+        lo..hi
+    }
+}
 
 /// The first pass: every probe's best-evidenced members over the partitions added so far.
 pub struct Ranking<'a> {
@@ -40,6 +63,7 @@ pub struct Ranking<'a> {
     /// million members a probe's lookups touch most of the gallery, and collecting and
     /// ranking every member touched cost as much as counting the votes.
     floor: Vec<f32>,
+    numbering: Numbering,
     stats: SearchStats,
 }
 
@@ -63,6 +87,7 @@ impl<'a> Ranking<'a> {
             kept: vec![Vec::new(); probes.len()],
             floor: vec![f32::NEG_INFINITY; probes.len()],
             depth,
+            numbering: Numbering { starts: vec![0] },
             stats: SearchStats {
                 probes: probes.len() as u64,
                 ..SearchStats::default()
@@ -71,8 +96,20 @@ impl<'a> Ranking<'a> {
     }
 
     /// Runs the candidate stage of every probe against `partition`, known as partition
-    /// `index` in the second pass.
+    /// `index` in the second pass. Partitions are added in order: `index` is the number
+    /// added before it.
     pub fn add(&mut self, partition: &Partition, index: usize) {
+        assert_eq!(
+            index + 1,
+            self.numbering.starts.len(),
+            "partitions added out of order"
+        );
+        let first = *self.numbering.starts.last().unwrap_or(&0);
+        let next = u32::try_from(partition.len())
+            .ok()
+            .and_then(|n| first.checked_add(n))
+            .expect("a gallery of more than 4,294,967,295 members");
+        self.numbering.starts.push(next);
         let start = Instant::now();
         let (probes, params) = (self.probes, self.params);
         let cap = params.list_cap(partition.len());
@@ -98,7 +135,7 @@ impl<'a> Ranking<'a> {
                     always_votes: params.always_votes,
                 };
                 let scored = score_members(&counted, votes, wanted, &partition.config);
-                kept.extend(scored.into_iter().map(|(e, v, m)| (e, v, (index, m))));
+                kept.extend(scored.into_iter().map(|(e, v, m)| (e, v, first + m)));
                 *floor = keep_best(kept, depth, params.always_votes);
                 (counted.work, counted.iris_work)
             })
@@ -135,6 +172,7 @@ impl<'a> Ranking<'a> {
             probes: self.probes,
             params: self.params,
             per_probe,
+            numbering: self.numbering,
             stats,
         }
     }
@@ -144,6 +182,9 @@ impl<'a> Ranking<'a> {
 /// votes and the `depth` best of the others (the best `depth` overall are among these).
 /// Returns the least evidence among those `depth` best, or −∞ while there are fewer.
 fn keep_best(kept: &mut Vec<Scored>, depth: usize, always_votes: u32) -> f32 {
+    if kept.len() < depth {
+        return f32::NEG_INFINITY; // fewer than `depth` of any kind: nothing to trim
+    }
     let (mut always, mut rest): (Vec<Scored>, Vec<Scored>) =
         kept.drain(..).partition(|s| s.1 >= always_votes);
     if rest.len() > depth && depth > 0 {
@@ -166,6 +207,7 @@ pub struct Selection<'a> {
     probes: &'a ProbeSet,
     params: &'a SearchParams,
     per_probe: Vec<(Vec<GalleryMember>, Vec<GalleryMember>)>,
+    numbering: Numbering,
     stats: SearchStats,
 }
 
@@ -177,12 +219,13 @@ impl Selection<'_> {
     pub fn compare(&mut self, partition: &Partition, index: usize) -> Vec<Candidate> {
         let start = Instant::now();
         let (probes, params) = (self.probes, self.params);
+        let ids = self.numbering.range(index, partition.len());
         let in_part = |list: &[GalleryMember]| -> Vec<u32> {
-            let from = list.partition_point(|m| m.0 < index);
+            let from = list.partition_point(|&m| m < ids.start);
             list[from..]
                 .iter()
-                .take_while(|m| m.0 == index)
-                .map(|m| m.1)
+                .take_while(|&&m| m < ids.end)
+                .map(|&m| m - ids.start)
                 .collect()
         };
         let chosen: Vec<(Vec<u32>, u64)> = self
@@ -244,7 +287,7 @@ mod tests {
                 // Few distinct evidence values, so ties at the floor are common.
                 let e = (r % 50) as f32;
                 let votes = ((r >> 8) % 100) as u32;
-                (e, votes, ((m / 300) as usize, m))
+                (e, votes, m)
             })
             .collect();
         let mut kept: Vec<Scored> = Vec::new();
