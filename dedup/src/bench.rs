@@ -449,10 +449,17 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
         }
     }
 
-    // Brute force on a sample: the first probes against the first partition.
+    // Brute force on a sample: the first probes against the first members of the first
+    // partition. Many probes per member, as brute force over the whole gallery would compare
+    // each member (rebuilt once) with every probe; at least 20 members, so one odd member
+    // does not decide the rate.
     if let Some(first) = parts.first() {
-        let per_probe = first.len().max(1);
-        let sample_probes = (opts.brute_pairs / per_probe).clamp(1, probe_set.len().max(1));
+        let n_probes = probe_set.len().max(1);
+        let members = (opts.brute_pairs / n_probes)
+            .max(20)
+            .min(first.len())
+            .max(1);
+        let sample_probes = (opts.brute_pairs / members).clamp(1, n_probes);
         let ids: Vec<(String, PersonTemplate)> = (0..sample_probes.min(probe_set.len()))
             .map(|j| {
                 (
@@ -464,7 +471,7 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
         if !ids.is_empty() {
             let sample = ProbeSet::build(ids);
             let t = Instant::now();
-            let (_, stats) = index::search_brute(&sample, first, &params);
+            let (_, stats) = index::search_brute_first(&sample, first, members, &params);
             report.brute_sample = (stats.pairs, t.elapsed());
         }
     }

@@ -41,21 +41,37 @@ impl IrisCheck {
         params.iris_depth > params.shortlist && probe.irises.iter().any(Option::is_some)
     }
 
-    /// The summed iris LLR of the eyes both have, as [`crate::fusion::compare_persons`]
-    /// scores them (0 when they share no eye).
-    pub(crate) fn llr<'a>(
+    /// Whether the summed iris LLR of the eyes both have (as
+    /// [`crate::fusion::compare_persons`] scores them; 0 when they share no eye) reaches
+    /// `admit`. Gives up after the first eye when the second could not make up the
+    /// difference even at the calibration's highest LLR: most members behind a shortlist are
+    /// strangers, whose first eye alone rules them out.
+    pub(crate) fn admits<'a>(
         &self,
         fusion: &Fusion,
         iris: impl Fn(Eye) -> Option<&'a IrisCode>,
-    ) -> f32 {
-        [Eye::Right, Eye::Left]
-            .into_iter()
-            .zip(&self.eyes)
-            .filter_map(|(eye, mine)| {
-                let s = mine.as_ref()?.compare(iris(eye)?).similarity();
-                Some(fusion.iris.llr(s))
-            })
-            .sum()
+        admit: f32,
+    ) -> bool {
+        let pairs: [Option<(&ShiftedIris, &IrisCode)>; 2] = [Eye::Right, Eye::Left]
+            .map(|eye| Some((self.eyes[eye_slot(eye)].as_ref()?, iris(eye)?)));
+        let mut left = pairs.iter().flatten().count() as f32;
+        let mut sum = 0.0f32;
+        for (mine, theirs) in pairs.into_iter().flatten() {
+            sum += fusion.iris.llr(mine.compare(theirs).similarity());
+            left -= 1.0;
+            if sum + left * fusion.iris.max_llr() < admit {
+                return false;
+            }
+        }
+        sum >= admit
+    }
+}
+
+/// The slot of `eye` in [`IrisCheck`]'s eyes: right, then left.
+fn eye_slot(eye: Eye) -> usize {
+    match eye {
+        Eye::Right => 0,
+        Eye::Left => 1,
     }
 }
 
@@ -66,12 +82,13 @@ pub(crate) fn best_first<T: Ord>(a: &(f32, u32, T), b: &(f32, u32, T)) -> Orderi
 
 /// The members of one probe to compare fully, ascending: every member with at least
 /// `always_votes` votes, the `shortlist` with the most evidence, and, when `iris_llr` is
-/// given, those down to `iris_depth` whose iris LLR reaches `iris_admit_llr`. Also returns
-/// how many irises were compared. `scored` holds (evidence, votes, member).
+/// given, those down to `iris_depth` it admits (their iris LLR reaches `iris_admit_llr`,
+/// [`IrisCheck::admits`]). Also returns how many members' irises were compared. `scored`
+/// holds (evidence, votes, member).
 pub(crate) fn choose<T: Copy + Ord>(
     mut scored: Vec<(f32, u32, T)>,
     params: &SearchParams,
-    iris_llr: Option<impl Fn(T) -> f32>,
+    iris_admits: Option<impl Fn(T) -> bool>,
 ) -> (Vec<T>, u64) {
     let mut out: Vec<T> = scored
         .iter()
@@ -79,7 +96,7 @@ pub(crate) fn choose<T: Copy + Ord>(
         .map(|s| s.2)
         .collect();
     let k = params.shortlist;
-    let depth = if iris_llr.is_some() {
+    let depth = if iris_admits.is_some() {
         params.iris_depth.max(k)
     } else {
         k
@@ -94,14 +111,9 @@ pub(crate) fn choose<T: Copy + Ord>(
     let behind = scored.split_off(k.min(scored.len()));
     out.extend(scored.iter().map(|s| s.2));
     let mut checked = 0u64;
-    if let Some(iris_llr) = iris_llr {
+    if let Some(iris_admits) = iris_admits {
         checked = behind.len() as u64;
-        out.extend(
-            behind
-                .iter()
-                .filter(|s| iris_llr(s.2) >= params.iris_admit_llr)
-                .map(|s| s.2),
-        );
+        out.extend(behind.iter().filter(|s| iris_admits(s.2)).map(|s| s.2));
     }
     out.sort_unstable();
     out.dedup();
@@ -123,15 +135,68 @@ mod tests {
     }
 
     #[test]
+    fn the_iris_check_admits_exactly_when_the_summed_iris_llr_reaches_the_level() {
+        use crate::iris::compare;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut code = |eye: Eye| IrisCode {
+            eye,
+            quality: 80,
+            code: std::array::from_fn(|_| rng.gen()),
+            mask: [u64::MAX; 32],
+        };
+        let fusion = Fusion::default();
+        let probe = [code(Eye::Right), code(Eye::Left)];
+        let check = IrisCheck {
+            eyes: probe
+                .clone()
+                .map(|c| Some(ShiftedIris::new(&c, fusion.iris_max_shift))),
+        };
+        let (mut admitted, mut refused) = (0, 0);
+        for k in 0..300u32 {
+            // Members from strangers to near copies of the probe, eye by eye.
+            let member = [0, 1].map(|e| {
+                let mut c = code(probe[e].eye);
+                let keep = (k + 7 * e as u32) % 10;
+                for (w, x) in c.code.iter_mut().enumerate() {
+                    if (w as u32 * 7 + k) % 10 < keep {
+                        *x = probe[e].code[w];
+                    }
+                }
+                c
+            });
+            let whole: f32 = (0..2)
+                .map(|e| {
+                    let s = compare(&probe[e], &member[e], fusion.iris_max_shift).similarity();
+                    fusion.iris.llr(s)
+                })
+                .sum();
+            for admit in [-30.0, 0.0, 6.0, 15.0, 24.0] {
+                let said = check.admits(&fusion, |eye| Some(&member[eye_slot(eye)]), admit);
+                assert_eq!(said, whole >= admit, "member {k}, level {admit}: {whole}");
+                if admit == 6.0 {
+                    admitted += said as u32;
+                    refused += !said as u32;
+                }
+            }
+        }
+        assert!(admitted > 20 && refused > 20, "{admitted} / {refused}");
+        // One eye shared: only its LLR counts.
+        let one = |eye: Eye| (eye == Eye::Left).then_some(&probe[1]);
+        assert!(check.admits(&fusion, one, 11.9));
+        assert!(!check.admits(&fusion, one, 12.1));
+    }
+
+    #[test]
     fn the_iris_check_admits_members_behind_the_shortlist_down_to_its_depth() {
         // member m has evidence 100 - m: the shortlist of 3 is 0, 1, 2.
         let scored: Vec<(f32, u32, u32)> = (0..20).map(|m| (100.0 - m as f32, 5, m)).collect();
         // irises pass for 1 (in the shortlist anyway), 7 and 15 (beyond the depth of 10)
-        let iris = |m: u32| if [1, 7, 15].contains(&m) { 9.0 } else { -3.0 };
+        let iris = |m: u32| [1, 7, 15].contains(&m);
         let (chosen, checked) = choose(scored.clone(), &params(3, 10), Some(iris));
         assert_eq!(chosen, vec![0, 1, 2, 7]);
         assert_eq!(checked, 7);
-        let none: Option<fn(u32) -> f32> = None;
+        let none: Option<fn(u32) -> bool> = None;
         assert_eq!(
             choose(scored.clone(), &params(3, 10), none),
             (vec![0, 1, 2], 0)

@@ -31,7 +31,8 @@ pub use format::IndexError;
 pub use partition::Partition;
 pub use probe::ProbeSet;
 pub use search::{
-    candidate_evidence, candidate_votes, search, search_brute, search_many, search_within,
+    candidate_evidence, candidate_votes, search, search_brute, search_brute_first, search_many,
+    search_within,
 };
 pub use staged::{Ranking, Selection};
 

@@ -222,6 +222,23 @@ impl Partition {
         (slot != NO_IRIS).then(|| &self.iris_codes[slot as usize])
     }
 
+    /// Asks the memory for where a member's irises are kept ([`Partition::iris`]'s first
+    /// step), ahead of use.
+    pub(crate) fn prefetch_iris_slots(&self, member: u32) {
+        super::postings::prefetch(&self.iris_slots[member as usize]);
+    }
+
+    /// Asks the memory for a member's iris code of `eye`, ahead of use: comparing the irises
+    /// of thousands of members per probe, each in its own place in a large partition, waits
+    /// on memory more than it counts bits.
+    pub(crate) fn prefetch_iris(&self, member: u32, eye: Eye) {
+        if let Some(code) = self.iris(member, eye) {
+            for line in code.code.chunks(8).chain(code.mask.chunks(8)) {
+                super::postings::prefetch(&line[0]);
+            }
+        }
+    }
+
     /// The stored bytes of a member's finger at ISO position 1..=10 (empty = none).
     pub(crate) fn finger_bytes(&self, member: u32, position: u8) -> &[u8] {
         let i = 10 * member as usize + position as usize - 1;

@@ -255,8 +255,10 @@ fn shortlist<'a>(
         params.list_cap(members),
     );
     let scored = score_members(&counted, votes, Wanted::all(params.min_votes.max(1)), cfg);
-    let iris_llr = check.map(|c| move |m: u32| c.llr(&params.fusion, |eye| iris_of(m, eye)));
-    let (members, iris_checks) = choose(scored, params, iris_llr);
+    let iris_admits = check.map(|c| {
+        move |m: u32| c.admits(&params.fusion, |eye| iris_of(m, eye), params.iris_admit_llr)
+    });
+    let (members, iris_checks) = choose(scored, params, iris_admits);
     Chosen {
         members,
         work: counted.work,
@@ -406,24 +408,32 @@ pub fn search_brute(
     partition: &Partition,
     params: &SearchParams,
 ) -> (Vec<Candidate>, SearchStats) {
-    let mut pairs: Vec<(u32, u32)> = (0..partition.len() as u32)
+    search_brute_first(probes, partition, partition.len(), params)
+}
+
+/// [`search_brute`] against the first `members` members of `partition` only: a timing sample
+/// of brute force that need not cover a whole (merged, perhaps 100,000-member) partition.
+pub fn search_brute_first(
+    probes: &ProbeSet,
+    partition: &Partition,
+    members: usize,
+    params: &SearchParams,
+) -> (Vec<Candidate>, SearchStats) {
+    let members = members.min(partition.len());
+    let mut pairs: Vec<(u32, u32)> = (0..members as u32)
         .flat_map(|m| (0..probes.len() as u32).map(move |p| (m, p)))
         .collect();
     let start = Instant::now();
     let out = full_match(probes, partition, &mut pairs, params);
     let stats = SearchStats {
         probes: probes.len() as u64,
-        gallery: partition.len() as u64,
+        gallery: members as u64,
         pairs: pairs.len() as u64,
         full_comparisons: pairs.len() as u64,
         index_work: 0,
         iris_work: 0,
         iris_checks: 0,
-        members_decoded: if probes.is_empty() {
-            0
-        } else {
-            partition.len() as u64
-        },
+        members_decoded: if probes.is_empty() { 0 } else { members as u64 },
         index_ns: 0,
         match_ns: start.elapsed().as_nanos() as u64,
     };

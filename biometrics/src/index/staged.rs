@@ -17,6 +17,7 @@ use super::partition::Partition;
 use super::probe::ProbeSet;
 use super::search::{count_votes, full_match, score_members, Votes, Wanted};
 use super::{Candidate, SearchParams, SearchStats};
+use crate::iris::Eye;
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -159,8 +160,9 @@ impl<'a> Ranking<'a> {
             .map(|kept| {
                 // Everything `choose` would take without the iris check, and (by asking it
                 // to admit every member it checks) everything it would check.
-                let (sure, _) = choose(kept.clone(), self.params, None::<fn(GalleryMember) -> f32>);
-                let (with_behind, _) = choose(kept, self.params, Some(|_| f32::INFINITY));
+                let (sure, _) =
+                    choose(kept.clone(), self.params, None::<fn(GalleryMember) -> bool>);
+                let (with_behind, _) = choose(kept, self.params, Some(|_| true));
                 let behind: Vec<GalleryMember> = with_behind
                     .into_iter()
                     .filter(|m| sure.binary_search(m).is_err())
@@ -238,10 +240,23 @@ impl Selection<'_> {
                 let checked = behind.len() as u64;
                 if !behind.is_empty() {
                     if let Some(check) = IrisCheck::new(&probes.persons[i], params) {
-                        members.extend(behind.into_iter().filter(|&m| {
-                            check.llr(&params.fusion, |eye| partition.iris(m, eye))
-                                >= params.iris_admit_llr
-                        }));
+                        // Where the members' irises are kept is asked for 8 members ahead,
+                        // the first eye compared 4 ahead.
+                        for (j, &m) in behind.iter().enumerate() {
+                            if let Some(&next) = behind.get(j + 8) {
+                                partition.prefetch_iris_slots(next);
+                            }
+                            if let Some(&next) = behind.get(j + 4) {
+                                partition.prefetch_iris(next, Eye::Right);
+                            }
+                            if check.admits(
+                                &params.fusion,
+                                |eye| partition.iris(m, eye),
+                                params.iris_admit_llr,
+                            ) {
+                                members.push(m);
+                            }
+                        }
                         members.sort_unstable();
                     }
                 }
