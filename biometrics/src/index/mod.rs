@@ -45,8 +45,9 @@ pub struct SearchParams {
     pub fusion: Fusion,
     /// Only candidates with a fused LLR at or above this are returned.
     pub min_llr: f32,
-    /// At most this many members per probe and partition are fully compared (those with the
-    /// most index evidence), besides those at or above `always_votes`.
+    /// At most this many members per probe are fully compared (those with the most index
+    /// evidence across the whole gallery), besides those at or above `always_votes` and
+    /// those the iris check admits.
     pub shortlist: usize,
     /// Members with fewer votes are never compared (at least 1: a member no key of the probe
     /// hit has no evidence at all). A vote is one probe finger cylinder or iris column at
@@ -56,8 +57,9 @@ pub struct SearchParams {
     /// probe that matches several enrollments of one person keeps them all).
     pub always_votes: u32,
     /// Members behind the shortlist, down to this rank by index evidence, have their irises
-    /// compared with the probe's (microseconds each); see `iris_admit_llr`. At or below
-    /// `shortlist`: no iris check.
+    /// compared with the probe's (a fraction of a microsecond each); see `iris_admit_llr`.
+    /// At or below `shortlist`: no iris check. Between the two search passes a probe keeps
+    /// this many members (12 bytes each).
     pub iris_depth: usize,
     /// A member the iris check reaches is fully compared when the LLR of its irises alone
     /// is at least this: a poor finger capture that the index ranked low is still found
@@ -77,15 +79,16 @@ pub struct SearchParams {
 
 impl Default for SearchParams {
     /// Default fusion; records candidates from the "possible match" level LLR ≥
-    /// `llr_threshold_for_fmr(1e-3)` up; shortlist of 50.
+    /// `llr_threshold_for_fmr(1e-3)` up; shortlist of 20, irises checked down to rank
+    /// 10,000 (docs/benchmarks.md, "Recall at a million").
     fn default() -> Self {
         SearchParams {
             fusion: Fusion::default(),
             min_llr: llr_threshold_for_fmr(1e-3),
-            shortlist: 50,
+            shortlist: 20,
             min_votes: 1,
             always_votes: 400,
-            iris_depth: 1_000,
+            iris_depth: 10_000,
             iris_admit_llr: 6.0,
             reject_llr: -20.0,
             max_list_share: MAX_LIST_SHARE,
