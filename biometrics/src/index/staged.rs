@@ -9,7 +9,7 @@
 //! loaded in between. So each pass takes one partition at a time: a caller may hold them
 //! all ([`super::search_many`]) or load each one twice, once per pass (the nightly run for
 //! the part of the gallery beyond its memory budget). Between the passes only the best
-//! `iris_depth` members per probe are kept (ids and evidence, a few kB per probe). The
+//! `iris_depth` members per probe are kept (ids and evidence, 12 bytes each). The
 //! result is the same either way, and the same as one search over all members at once.
 
 use super::choose::{best_first, choose, IrisCheck};
