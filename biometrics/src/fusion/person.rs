@@ -25,11 +25,7 @@ impl PersonTemplate {
 
     /// The iris of an eye.
     pub fn iris(&self, eye: Eye) -> Option<&IrisCode> {
-        self.irises[match eye {
-            Eye::Right => 0,
-            Eye::Left => 1,
-        }]
-        .as_ref()
+        self.irises[eye.slot()].as_ref()
     }
 }
 

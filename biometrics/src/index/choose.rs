@@ -20,6 +20,8 @@ use std::cmp::Ordering;
 /// The probe's irises rotated once, for comparing many members' irises.
 pub(crate) struct IrisCheck {
     eyes: [Option<ShiftedIris>; 2],
+    /// The highest LLR one eye can score: what the second eye can add at most.
+    max_llr: f32,
 }
 
 impl IrisCheck {
@@ -33,7 +35,10 @@ impl IrisCheck {
                 .iris(eye)
                 .map(|c| ShiftedIris::new(c, params.fusion.iris_max_shift))
         });
-        Some(IrisCheck { eyes })
+        Some(IrisCheck {
+            eyes,
+            max_llr: params.fusion.iris.max_llr(),
+        })
     }
 
     /// Whether `probe` gets an iris check at all (it has an iris and the search checks).
@@ -52,26 +57,18 @@ impl IrisCheck {
         iris: impl Fn(Eye) -> Option<&'a IrisCode>,
         admit: f32,
     ) -> bool {
-        let pairs: [Option<(&ShiftedIris, &IrisCode)>; 2] = [Eye::Right, Eye::Left]
-            .map(|eye| Some((self.eyes[eye_slot(eye)].as_ref()?, iris(eye)?)));
+        let pairs: [Option<(&ShiftedIris, &IrisCode)>; 2] =
+            [Eye::Right, Eye::Left].map(|eye| Some((self.eyes[eye.slot()].as_ref()?, iris(eye)?)));
         let mut left = pairs.iter().flatten().count() as f32;
         let mut sum = 0.0f32;
         for (mine, theirs) in pairs.into_iter().flatten() {
             sum += fusion.iris.llr(mine.compare(theirs).similarity());
             left -= 1.0;
-            if sum + left * fusion.iris.max_llr() < admit {
+            if sum + left * self.max_llr < admit {
                 return false;
             }
         }
         sum >= admit
-    }
-}
-
-/// The slot of `eye` in [`IrisCheck`]'s eyes: right, then left.
-fn eye_slot(eye: Eye) -> usize {
-    match eye {
-        Eye::Right => 0,
-        Eye::Left => 1,
     }
 }
 
@@ -151,6 +148,7 @@ mod tests {
             eyes: probe
                 .clone()
                 .map(|c| Some(ShiftedIris::new(&c, fusion.iris_max_shift))),
+            max_llr: fusion.iris.max_llr(),
         };
         let (mut admitted, mut refused) = (0, 0);
         for k in 0..300u32 {
@@ -172,7 +170,7 @@ mod tests {
                 })
                 .sum();
             for admit in [-30.0, 0.0, 6.0, 15.0, 24.0] {
-                let said = check.admits(&fusion, |eye| Some(&member[eye_slot(eye)]), admit);
+                let said = check.admits(&fusion, |eye| Some(&member[eye.slot()]), admit);
                 assert_eq!(said, whole >= admit, "member {k}, level {admit}: {whole}");
                 if admit == 6.0 {
                     admitted += said as u32;

@@ -215,10 +215,7 @@ impl Partition {
 
     /// A member's iris code, if it has that eye.
     pub(crate) fn iris(&self, member: u32, eye: Eye) -> Option<&IrisCode> {
-        let slot = self.iris_slots[member as usize][match eye {
-            Eye::Right => 0,
-            Eye::Left => 1,
-        }];
+        let slot = self.iris_slots[member as usize][eye.slot()];
         (slot != NO_IRIS).then(|| &self.iris_codes[slot as usize])
     }
 

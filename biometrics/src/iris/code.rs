@@ -23,6 +23,16 @@ pub enum Eye {
     Left,
 }
 
+impl Eye {
+    /// Where this eye sits in a person's two-eye arrays: right first, then left.
+    pub fn slot(self) -> usize {
+        match self {
+            Eye::Right => 0,
+            Eye::Left => 1,
+        }
+    }
+}
+
 /// One iris template: code bits and the mask of valid bits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IrisCode {

@@ -43,19 +43,6 @@ pub fn compare(a: &IrisCode, b: &IrisCode, max_shift: u8) -> IrisScore {
     ShiftedIris::new(a, max_shift).compare(b)
 }
 
-/// Scores one alignment: word-level popcounts only (portable; see [`counts`]).
-#[inline]
-pub(crate) fn score_words(
-    ca: &[u64; WORDS],
-    ma: &[u64; WORDS],
-    cb: &[u64; WORDS],
-    mb: &[u64; WORDS],
-    shift: i32,
-) -> IrisScore {
-    let (n, d) = counts(ca, ma, cb, mb);
-    score_from_counts(n, d, shift)
-}
-
 /// The score of an alignment with `n` bits valid in both masks, `d` of them different.
 #[inline(always)]
 pub(crate) fn score_from_counts(n: u32, d: u32, shift: i32) -> IrisScore {

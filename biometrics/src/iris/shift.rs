@@ -5,7 +5,7 @@
 use super::code::{IrisCode, RINGS, WORDS, WORDS_PER_RING};
 #[cfg(target_arch = "x86_64")]
 use super::compare::avx512;
-use super::compare::{counts, score_from_counts, score_words, IrisScore};
+use super::compare::{counts, score_from_counts, IrisScore};
 
 /// Rotates a 256-bit ring (word 0 = least significant) left by `k` bits (0..256).
 pub(crate) fn rotate_ring(ring: &[u64], k: u32) -> [u64; WORDS_PER_RING] {
@@ -109,7 +109,8 @@ impl ShiftedIris {
                 best = Some(score);
             }
         }
-        best.unwrap_or_else(|| score_words(&[0; WORDS], &[0; WORDS], &other.code, &other.mask, 0))
+        // No shift at all: nothing compared.
+        best.unwrap_or_else(|| score_from_counts(0, 0, 0))
     }
 }
 
