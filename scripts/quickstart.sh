@@ -8,6 +8,12 @@ cd "$(dirname "$0")/.."
 PEOPLE="${PEOPLE:-2000}"
 SEED="${SEED:-1}"
 
+# One build serves this script and scripts/test.sh: `cargo build` and `cargo test` compile the
+# dependencies once, as long as both resolve every shared dependency with the same features.
+# They do only because the root Cargo.toml gives serde the `alloc` feature that a
+# dev-dependency (criterion, through ciborium) would otherwise add under `cargo test` alone —
+# and a different serde means a different build of everything above it (DataFusion, arrow,
+# delta), i.e. a second full build. scripts/check-one-build.sh checks that this still holds.
 echo "== building tunggal (debug profile with optimised dependencies; first build takes ~15 min)"
 cargo build --workspace --bins
 TUNGGAL="${CARGO_TARGET_DIR:-target}/debug/tunggal"

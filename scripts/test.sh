@@ -11,4 +11,7 @@ cd "$(dirname "$0")/.."
 # through this variable.
 export TUNGGAL_SHARED_DATA="${TUNGGAL_SHARED_DATA:-$(cd .. && pwd)/shared/data}"
 
+# The build of scripts/quickstart.sh must serve this one too (one build of DataFusion, not two).
+./scripts/check-one-build.sh
+
 cargo test --workspace --no-fail-fast

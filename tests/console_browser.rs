@@ -67,7 +67,7 @@ fn an_adjudicator_decides_in_the_browser_and_a_second_one_confirms() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let lake_store = lake::Store::open_folder(store.path()).unwrap();
     let clusters = rt
-        .block_on(adjudication::fixture::plant_from_synth_truth(&lake_store))
+        .block_on(evaluation::plant::plant_from_synth_truth(&lake_store))
         .unwrap();
     assert!(!clusters.is_empty(), "synth planted no fraud duplicate");
     for user in ["adi", "budi"] {

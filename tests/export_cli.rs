@@ -88,7 +88,7 @@ fn export_writes_one_signed_job_per_regency_for_personalizable_identities_only_a
     for r in &rows {
         let e = &by_id[&r["enrollment_id"]];
         assert_eq!(r["regency_code"], e.regency_code);
-        let want = if e.status == "reenrollment" {
+        let want = if e.status == lake::vocabulary::IdentityStatus::Reenrollment {
             "reissue"
         } else {
             "new"

@@ -2,6 +2,9 @@
 
 mod common;
 
+use std::collections::HashMap;
+use std::path::Path;
+
 use common::{shared_data, TestStore};
 
 fn score(out: &str) -> f32 {
@@ -91,6 +94,24 @@ fn a_truncated_template_is_refused_with_a_clear_error() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// The FVC protocol's pair counts for a folder of `<finger>_<impression>.iso` files, counted
+/// from the file names: every two impressions of one finger are a genuine pair, every other
+/// two templates an impostor pair.
+fn fvc_pair_counts(dir: &Path) -> (usize, usize) {
+    let mut per_finger: HashMap<String, usize> = HashMap::new();
+    for entry in std::fs::read_dir(dir).expect("FVC folder") {
+        let name = entry.expect("entry").file_name().into_string().unwrap();
+        if let Some((finger, _)) = name.strip_suffix(".iso").and_then(|n| n.split_once('_')) {
+            *per_finger.entry(finger.to_string()).or_default() += 1;
+        }
+    }
+    let pairs = |k: usize| k * k.saturating_sub(1) / 2;
+    let genuine: usize = per_finger.values().map(|&k| pairs(k)).sum();
+    let all = pairs(per_finger.values().sum());
+    assert!(genuine > 0, "no templates in {}", dir.display());
+    (genuine, all - genuine)
+}
+
 /// The accuracy goal of the biometric core (half of OpenAFIS's published figures on the same
 /// templates) as a regression guard: accuracy, not timing.
 #[test]
@@ -114,8 +135,19 @@ fn fvc_protocol_on_every_database_meets_the_accuracy_goal() {
                 .parse()
                 .unwrap()
         };
-        assert!(out.contains("280"), "genuine count:\n{out}");
-        assert!(out.contains("2880"), "impostor count:\n{out}");
+        let count = |label: &str| -> usize {
+            out.lines()
+                .find_map(|l| l.strip_prefix(label))
+                .unwrap_or_else(|| panic!("no {label} in:\n{out}"))
+                .trim()
+                .parse()
+                .unwrap()
+        };
+        let (genuine, impostor) = fvc_pair_counts(&dir);
+        // FVC2002 set B: 10 fingers × 8 impressions = 10·C(8,2) genuine, C(80,2) − 280 impostor.
+        assert_eq!((genuine, impostor), (280, 2880), "{db}: templates missing");
+        assert_eq!(count("comparisons genuine"), genuine, "{db}:\n{out}");
+        assert_eq!(count("comparisons impostor"), impostor, "{db}:\n{out}");
         let eer = figure("EER");
         let fnmr = figure("FNMR at FMR 0.1%");
         assert!(eer <= eer_goal, "{db}: EER {eer}% above goal {eer_goal}%");

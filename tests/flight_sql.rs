@@ -8,7 +8,6 @@ mod common;
 #[path = "support/sql_fixture.rs"]
 mod sql_fixture;
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use sql_fixture::fixture;
@@ -33,16 +32,6 @@ with dbapi.connect(uri, db_kwargs=kwargs) as conn:
     cur.close()
 print(json.dumps(rows, default=str))
 "#;
-
-fn venv_python() -> PathBuf {
-    let python = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python"));
-    assert!(
-        python.exists(),
-        "{} missing: run scripts/install-test-deps.sh",
-        python.display()
-    );
-    python
-}
 
 /// A running `serve-sql` and the address it printed.
 struct ServerProcess {
@@ -72,7 +61,7 @@ fn start_server_with(auth: &[&str]) -> ServerProcess {
 }
 
 fn client(server: &ServerProcess, mode: &str, secret: &str, query: &str) -> Output {
-    Command::new(venv_python())
+    Command::new(common::venv_python())
         .args(["-c", CLIENT, &server.uri, mode, secret, query])
         .output()
         .expect("start python")

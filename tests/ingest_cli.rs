@@ -42,6 +42,10 @@ fn sql_prints_csv_with_a_header_json_and_a_table_even_on_a_fresh_store() {
 #[test]
 fn a_bad_query_exits_non_zero_with_datafusion_s_message() {
     let store = TestStore::new();
+    let out = store.run(&["sql", "SELECT nonsense FROM no_such_table"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no_such_table"), "{stderr}");
     let out = store.run(&["sql", "SELECT no_such_column FROM packets"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);

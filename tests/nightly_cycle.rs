@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 
-use adjudication::cases::{DecisionInput, QueueFilter};
+use adjudication::store::{DecisionInput, QueueFilter, Verdict};
 use adjudication::{CaseStore, Role};
 use common::TestStore;
 
@@ -125,7 +125,13 @@ fn decisions_taken_in_the_console_change_what_the_next_night_does() {
         .claim(bruno, &fraud_case.case_id, 600, "127.0.0.1")
         .unwrap();
     cases
-        .review(bruno, &fraud_case.case_id, true, "confirmed", "127.0.0.1")
+        .confirm(
+            bruno,
+            &fraud_case.case_id,
+            Verdict::Confirm,
+            "confirmed",
+            "127.0.0.1",
+        )
         .unwrap();
     let other_members: Vec<String> = cases
         .members(&false_match_case.case_id)

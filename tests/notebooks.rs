@@ -2,6 +2,7 @@
 //! synthesized store, and a cell that fails fails this test. The committed notebooks carry no
 //! outputs, so no personal data is committed with them.
 
+mod common;
 #[path = "support/sql_fixture.rs"]
 mod sql_fixture;
 
@@ -58,12 +59,7 @@ fn committed_notebooks_carry_no_outputs() {
 
 #[test]
 fn every_notebook_executes_against_a_synthesized_store() {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} missing: run scripts/install-test-deps.sh",
-        python.display()
-    );
+    let python = common::venv_python();
     let f = fixture();
     let mut failures = Vec::new();
     for book in notebooks() {

@@ -106,12 +106,3 @@ fn a_second_synth_batch_is_ingested_on_top_of_the_first() {
     assert_eq!(count(&store, "packets"), store.truth().len());
     assert!(count(&store, "packets") > first);
 }
-
-#[test]
-fn a_bad_query_exits_non_zero_with_datafusion_s_message() {
-    let store = TestStore::new();
-    let out = store.run(&["sql", "SELECT nonsense FROM no_such_table"]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no_such_table"), "stderr: {stderr}");
-}

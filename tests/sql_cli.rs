@@ -2,6 +2,7 @@
 //! independent count in Rust (from synth-truth, the SIAK extract and the rows the fixture
 //! planted) says it must; the shell, `-f`, `--param` and the output formats work as documented.
 
+mod common;
 #[path = "support/sql_fixture.rs"]
 mod sql_fixture;
 
@@ -10,7 +11,8 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sql_fixture::{fixture, ok, residents, run, saved, site_and_day, Enrollment};
+use common::{ok, run};
+use sql_fixture::{fixture, residents, saved, site_and_day, Enrollment};
 
 fn num(row: &HashMap<String, String>, col: &str) -> f64 {
     row[col]
@@ -168,9 +170,9 @@ fn latest_outcomes() -> HashMap<String, String> {
     for d in &fixture().decisions {
         let entry = latest
             .entry(d.enrollment_id.clone())
-            .or_insert((d.decided_time, d.outcome.clone()));
+            .or_insert((d.decided_time, d.outcome.to_string()));
         if d.decided_time > entry.0 {
-            *entry = (d.decided_time, d.outcome.clone());
+            *entry = (d.decided_time, d.outcome.to_string());
         }
     }
     latest.into_iter().map(|(k, (_, o))| (k, o)).collect()
@@ -318,7 +320,7 @@ fn adjudication_backlog_counts_open_flags_and_their_age() {
         {
             continue;
         }
-        let e = expected.entry(s.status.clone()).or_default();
+        let e = expected.entry(s.status.to_string()).or_default();
         e.0 += 1;
         e.1.insert(s.cluster_id.clone().unwrap());
         let age = (as_of.timestamp() - s.since.timestamp()) as f64 / 3600.0;

@@ -5,9 +5,11 @@
 //!
 //! Everything here is computed from the lake rows of [`crate::lakeview::EvidenceRows`] with the
 //! same matcher the nightly 1:N search uses, so what the adjudicator sees is what dedup saw.
+//! Where the nightly search scored the pair, each finger cell and iris also shows the
+//! log-likelihood ratio the fused score (and so the decision to flag) was made of, coloured by
+//! [`LlrClass`]; the raw similarity stays beside it.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use biometrics::finger::{self, FingerTemplate};
 use biometrics::iris::{self, IrisCode};
@@ -15,6 +17,10 @@ use biometrics::iso19794::{self, FingerView};
 use serde::Serialize;
 
 use crate::lakeview::{text, EvidenceRows, Row};
+
+mod overlay;
+
+pub use overlay::overlay_svg;
 
 /// Biodata and capture columns shown side by side, with their labels.
 pub const FIELDS: &[(&str, &str)] = &[
@@ -76,11 +82,62 @@ pub struct FieldRow {
     pub differs: bool,
 }
 
+/// How strongly one comparison's log-likelihood ratio (natural log of P(score | same person)
+/// / P(score | different persons), as calibrated for the nightly fusion) speaks for or
+/// against the same person. Positive is evidence for, negative against; beyond
+/// ±[`STRONG_LLR`] the comparison is at least twenty times likelier under one hypothesis
+/// ("strong" on Kass and Raftery's scale of Bayes factors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LlrClass {
+    /// LLR ≥ [`STRONG_LLR`].
+    StrongFor,
+    /// 0 < LLR < [`STRONG_LLR`].
+    For,
+    /// −[`STRONG_LLR`] < LLR ≤ 0.
+    Against,
+    /// LLR ≤ −[`STRONG_LLR`].
+    StrongAgainst,
+    /// The nightly search did not use this comparison (not scored, or not part of the pair).
+    Unused,
+}
+
+/// The LLR beyond which a comparison counts as strong evidence: ln 20 ≈ 3.0.
+pub const STRONG_LLR: f32 = 3.0;
+
+impl LlrClass {
+    /// The class of an LLR (none: [`LlrClass::Unused`]).
+    pub fn of(llr: Option<f32>) -> LlrClass {
+        match llr {
+            None => LlrClass::Unused,
+            Some(l) if l >= STRONG_LLR => LlrClass::StrongFor,
+            Some(l) if l > 0.0 => LlrClass::For,
+            Some(l) if l > -STRONG_LLR => LlrClass::Against,
+            Some(_) => LlrClass::StrongAgainst,
+        }
+    }
+}
+
+/// One cell of the finger matrix.
+#[derive(Clone, Debug, Serialize)]
+pub struct FingerCell {
+    /// The matcher's similarity now (null: a finger is missing).
+    pub similarity: Option<f32>,
+    /// The LLR this comparison contributed to the nightly fused score (null: not used).
+    pub llr: Option<f32>,
+    /// How the LLR is coloured.
+    pub class: LlrClass,
+}
+
 /// An iris comparison.
 #[derive(Clone, Debug, Serialize)]
 pub struct IrisCell {
     /// Eye of the first member.
     pub eye: String,
+    /// The LLR this eye contributed to the nightly fused score (null: not used).
+    pub llr: Option<f32>,
+    /// How the LLR is coloured.
+    pub class: LlrClass,
     /// Normalised Hamming distance (0 identical, ≈0.5 unrelated).
     pub hd_norm: f32,
     /// Similarity in [0, 1].
@@ -132,6 +189,8 @@ pub struct PairView {
     pub b: String,
     /// `matrix[i][j]`: similarity of finger i+1 of `a` with finger j+1 of `b` (null: missing).
     pub matrix: Vec<Vec<Option<f32>>>,
+    /// The same cells with the nightly search's LLR of each comparison it used.
+    pub cells: Vec<Vec<FingerCell>>,
     /// Same-eye iris comparisons.
     pub irises: Vec<IrisCell>,
     /// Overlays of the best finger pairs.
@@ -291,39 +350,62 @@ pub fn build(member_ids: &[String], rows: &EvidenceRows) -> Evidence {
                 })
             })
             .collect();
+        let candidate_row = rows.candidates.iter().find(|r| {
+            let (p, c) = (text(r, "probe_id"), text(r, "candidate_id"));
+            (p == member_ids[0] && c == member_ids[j]) || (p == member_ids[j] && c == member_ids[0])
+        });
+        let llrs = candidate_row
+            .map(|r| {
+                let a_is_probe = text(r, "probe_id") == member_ids[0];
+                part_llrs(&text(r, "parts"), a_is_probe)
+            })
+            .unwrap_or_default();
+        let cells = matrix
+            .iter()
+            .enumerate()
+            .map(|(p, row)| {
+                row.iter()
+                    .enumerate()
+                    .map(|(q, &similarity)| {
+                        let llr = llrs.fingers.get(&(p as u8 + 1, q as u8 + 1)).copied();
+                        FingerCell {
+                            similarity,
+                            llr,
+                            class: LlrClass::of(llr),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
         let mut irises = Vec::new();
         for eye in ["right", "left"] {
             if let (Some(x), Some(y)) = (iris_of(&member_ids[0], eye), iris_of(&member_ids[j], eye))
             {
                 let score = iris::compare(&x, &y, iris::DEFAULT_MAX_SHIFT);
+                let llr = llrs.irises.get(eye).copied();
                 irises.push(IrisCell {
                     eye: eye.to_string(),
+                    llr,
+                    class: LlrClass::of(llr),
                     hd_norm: (score.hd_norm * 1000.0).round() / 1000.0,
                     similarity: (score.similarity() * 1000.0).round() / 1000.0,
                     bits: score.bits_compared,
                 });
             }
         }
-        let candidate = rows
-            .candidates
-            .iter()
-            .find(|r| {
-                let (p, c) = (text(r, "probe_id"), text(r, "candidate_id"));
-                (p == member_ids[0] && c == member_ids[j])
-                    || (p == member_ids[j] && c == member_ids[0])
-            })
-            .map(|r| CandidateView {
-                llr: text(r, "llr"),
-                band: text(r, "band"),
-                finger_llr: text(r, "finger_llr"),
-                iris_llr: text(r, "iris_llr"),
-                relation: text(r, "relation"),
-                swapped: text(r, "swapped"),
-            });
+        let candidate = candidate_row.map(|r| CandidateView {
+            llr: text(r, "llr"),
+            band: text(r, "band"),
+            finger_llr: text(r, "finger_llr"),
+            iris_llr: text(r, "iris_llr"),
+            relation: text(r, "relation"),
+            swapped: text(r, "swapped"),
+        });
         pairs.push(PairView {
             a: labels[0].clone(),
             b: labels[j].clone(),
             matrix,
+            cells,
             irises,
             overlays,
             candidate,
@@ -357,96 +439,74 @@ pub fn build(member_ids: &[String], rows: &EvidenceRows) -> Evidence {
     }
 }
 
-/// Panel size of one finger in the overlay, in SVG units.
-const PANEL_W: f32 = 260.0;
-const PANEL_H: f32 = 320.0;
-const GAP: f32 = 60.0;
-
-/// Draws two finger views side by side: every minutia as a dot with a direction tick (grey),
-/// paired minutiae in colour, each pair joined by a line whose opacity follows its
-/// contribution to the score.
-pub fn overlay_svg(
-    a: &(FingerView, u16, u16),
-    b: &(FingerView, u16, u16),
-    explanation: &finger::FingerExplanation,
-    label_a: &str,
-    label_b: &str,
-) -> String {
-    let place = |view: &(FingerView, u16, u16), dx: f32| {
-        // Some records place minutiae beyond their declared image size: fit both.
-        let max_x = view.0.minutiae.iter().map(|m| m.x).max().unwrap_or(0);
-        let max_y = view.0.minutiae.iter().map(|m| m.y).max().unwrap_or(0);
-        let w = view.1.max(max_x.saturating_add(8)).max(1) as f32;
-        let h = view.2.max(max_y.saturating_add(8)).max(1) as f32;
-        let scale = (PANEL_W / w).min(PANEL_H / h);
-        move |x: u16, y: u16| (dx + x as f32 * scale, 20.0 + y as f32 * scale)
-    };
-    let pa = place(a, 0.0);
-    let pb = place(b, PANEL_W + GAP);
-    let total_w = 2.0 * PANEL_W + GAP;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" class="overlay" viewBox="0 0 {total_w} {h}" width="{total_w}" height="{h}" role="img" aria-label="minutiae overlay">"##,
-        h = PANEL_H + 30.0
-    );
-    let _ = write!(
-        svg,
-        r##"<rect x="0" y="20" width="{PANEL_W}" height="{PANEL_H}" fill="#fafafa" stroke="#ccc"/><rect x="{bx}" y="20" width="{PANEL_W}" height="{PANEL_H}" fill="#fafafa" stroke="#ccc"/><text x="4" y="14" font-size="12">{label_a}</text><text x="{tx}" y="14" font-size="12">{label_b}</text>"##,
-        bx = PANEL_W + GAP,
-        tx = PANEL_W + GAP + 4.0,
-        label_a = escape(label_a),
-        label_b = escape(label_b),
-    );
-    let max_c = explanation
-        .pairs
-        .iter()
-        .map(|p| p.contribution)
-        .fold(f32::EPSILON, f32::max);
-    let paired_a: std::collections::HashSet<usize> =
-        explanation.pairs.iter().map(|p| p.a).collect();
-    let paired_b: std::collections::HashSet<usize> =
-        explanation.pairs.iter().map(|p| p.b).collect();
-    let draw = |svg: &mut String,
-                view: &FingerView,
-                place: &dyn Fn(u16, u16) -> (f32, f32),
-                paired: &std::collections::HashSet<usize>| {
-        for (i, m) in view.minutiae.iter().enumerate() {
-            let (x, y) = place(m.x, m.y);
-            let theta = m.angle as f32 * std::f32::consts::TAU / 256.0;
-            let (tx, ty) = (x + 8.0 * theta.cos(), y - 8.0 * theta.sin());
-            let colour = if paired.contains(&i) {
-                "#c0392b"
-            } else {
-                "#999"
-            };
-            let _ = write!(
-                svg,
-                r##"<circle cx="{x:.1}" cy="{y:.1}" r="2.5" fill="none" stroke="{colour}"/><line x1="{x:.1}" y1="{y:.1}" x2="{tx:.1}" y2="{ty:.1}" stroke="{colour}"/>"##
-            );
-        }
-    };
-    draw(&mut svg, &a.0, &pa, &paired_a);
-    draw(&mut svg, &b.0, &pb, &paired_b);
-    for p in &explanation.pairs {
-        let (Some(ma), Some(mb)) = (a.0.minutiae.get(p.a), b.0.minutiae.get(p.b)) else {
-            continue;
-        };
-        let (x1, y1) = pa(ma.x, ma.y);
-        let (x2, y2) = pb(mb.x, mb.y);
-        let opacity = 0.25 + 0.75 * (p.contribution / max_c).clamp(0.0, 1.0);
-        let _ = write!(
-            svg,
-            r##"<line class="pair" x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="#2471a3" stroke-width="1" stroke-opacity="{opacity:.2}"/>"##
-        );
-    }
-    svg.push_str("</svg>");
-    svg
+/// The per-comparison LLRs of a nightly match candidate.
+#[derive(Debug, Default, PartialEq)]
+struct PartLlrs {
+    /// By (finger position of the first member, finger position of the other).
+    fingers: HashMap<(u8, u8), f32>,
+    /// By eye (`right`, `left`).
+    irises: HashMap<String, f32>,
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Reads `match_candidates.parts` (keys `f3` for finger 3 of both, `f3-f4` for a swap: finger
+/// 3 of the probe with finger 4 of the candidate, `right` and `left` for the eyes; each value
+/// `{"similarity", "llr"}`), oriented so the first position is the first member's
+/// (`a_is_probe`). Unreadable parts give none: the matrix then shows similarities only.
+fn part_llrs(parts: &str, a_is_probe: bool) -> PartLlrs {
+    let mut out = PartLlrs::default();
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(parts)
+    else {
+        return out;
+    };
+    let position = |s: &str| s.strip_prefix('f').and_then(|n| n.parse::<u8>().ok());
+    for (key, value) in map {
+        let Some(llr) = value.get("llr").and_then(|v| v.as_f64()) else {
+            continue;
+        };
+        let llr = llr as f32;
+        if key == "right" || key == "left" {
+            out.irises.insert(key, llr);
+            continue;
+        }
+        let pair = match key.split_once('-') {
+            Some((p, c)) => position(p).zip(position(c)),
+            None => position(&key).map(|p| (p, p)),
+        };
+        if let Some((probe, candidate)) = pair {
+            let cell = if a_is_probe {
+                (probe, candidate)
+            } else {
+                (candidate, probe)
+            };
+            out.fingers.insert(cell, llr);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn llr_classes_split_at_zero_and_at_the_strong_threshold() {
+        assert_eq!(LlrClass::of(None), LlrClass::Unused);
+        assert_eq!(LlrClass::of(Some(STRONG_LLR)), LlrClass::StrongFor);
+        assert_eq!(LlrClass::of(Some(0.5)), LlrClass::For);
+        assert_eq!(LlrClass::of(Some(0.0)), LlrClass::Against);
+        assert_eq!(LlrClass::of(Some(-2.9)), LlrClass::Against);
+        assert_eq!(LlrClass::of(Some(-STRONG_LLR)), LlrClass::StrongAgainst);
+    }
+
+    #[test]
+    fn parts_are_read_and_oriented_to_the_first_member() {
+        let parts = r#"{"f1":{"similarity":0.2,"llr":5.5},"f3-f4":{"similarity":0.1,"llr":2.0},"right":{"similarity":0.7,"llr":-1.5}}"#;
+        let as_probe = part_llrs(parts, true);
+        assert_eq!(as_probe.fingers.get(&(1, 1)), Some(&5.5));
+        assert_eq!(as_probe.fingers.get(&(3, 4)), Some(&2.0));
+        assert_eq!(as_probe.irises.get("right"), Some(&-1.5));
+        let as_candidate = part_llrs(parts, false);
+        assert_eq!(as_candidate.fingers.get(&(4, 3)), Some(&2.0));
+        assert_eq!(part_llrs("", true), PartLlrs::default());
+    }
 }

@@ -3,13 +3,15 @@
 //! evidence in a web console and decide; final decisions go back to the lake's `decisions`
 //! table, which the next nightly dedup run applies.
 //!
-//! - [`cases`]: the case store (SQLite, WAL): users, sessions, cases, claims, decisions, audit.
+//! - [`store`]: the case store (SQLite, WAL): schema, users, sessions, the case queue, claims
+//!   and the decision state machine (pure rules in [`store::rules`]), the audit trail.
 //! - [`auth`]: roles, argon2 passwords, tokens, login rate limiting.
 //! - [`lakeview`]: cases from clusters, evidence rows, images, the exactly-once decision export.
 //! - [`evidence`]: what the case page shows: biodata differences, 10×10 finger matrix, iris
 //!   scores, minutiae overlays, NIK history.
-//! - [`web`]: the actix-web console (HTML) and its JSON API under `/api` (OpenAPI at
-//!   `/api/openapi.yaml`).
+//! - [`web`]: the actix-web console: HTML pages and a JSON API under `/api` (OpenAPI at
+//!   `/api/openapi.yaml`) over one view of a case and of the audit trail; an `Authenticated`
+//!   extractor; the periodic sync task it owns.
 //! - [`sync`]: what `tunggal nightly` calls: create cases, export final decisions.
 //!
 //! The one idea to hold in mind: a case's state changes only inside one SQLite transaction that
@@ -17,19 +19,18 @@
 //! nothing happens without a trace.
 
 pub mod auth;
-pub mod cases;
 mod error;
 pub mod evidence;
-pub mod fixture;
 pub mod lakeview;
+pub mod store;
 pub mod web;
 
 use std::path::{Path, PathBuf};
 
 pub use auth::Role;
-pub use cases::CaseStore;
 pub use error::{AdjudicationError, Result};
 pub use lakeview::SyncSummary;
+pub use store::CaseStore;
 pub use web::{serve, ConsoleConfig};
 
 /// Environment variable naming the case store file.

@@ -14,7 +14,7 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test as atest;
 use actix_web::App;
-use adjudication::cases::{CaseStore, DecisionInput};
+use adjudication::store::{AuditAction, CaseState, CaseStore, DecisionInput, DecisionState};
 use adjudication::web::{self, ConsoleConfig};
 use adjudication::Role;
 use serde_json::{json, Value};
@@ -51,7 +51,7 @@ fn lake() -> &'static Lake {
                     ..Default::default()
                 };
                 ingest::ingest(&store, &options).await.unwrap();
-                let clusters = adjudication::fixture::plant_from_synth_truth(&store)
+                let clusters = evaluation::plant::plant_from_synth_truth(&store)
                     .await
                     .unwrap();
                 assert!(
@@ -361,7 +361,10 @@ async fn an_adjudicator_cannot_confirm_their_own_decision_and_a_second_one_makes
     let (status, d) = post(&app, &adi, &format!("/api/cases/{case}/decide"), dup).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(d["state"], "pending");
-    assert_eq!(c.cases.case(&case).unwrap().state, "pending_confirmation");
+    assert_eq!(
+        c.cases.case(&case).unwrap().state,
+        CaseState::PendingConfirmation
+    );
 
     // The decider can neither claim it for confirmation nor confirm it.
     assert_eq!(
@@ -394,8 +397,8 @@ async fn an_adjudicator_cannot_confirm_their_own_decision_and_a_second_one_makes
     assert_eq!(status, StatusCode::OK, "{d}");
     assert_eq!(d["state"], "final");
     assert_eq!(d["confirmed_by"], "budi");
-    assert!(d["exported_at"].is_i64(), "exported when final: {d}");
-    assert_eq!(c.cases.case(&case).unwrap().state, "decided");
+    assert!(d["exported_time"].is_i64(), "exported when final: {d}");
+    assert_eq!(c.cases.case(&case).unwrap().state, CaseState::Decided);
 
     let ctx = lake::lake_context(&c.store).await.unwrap();
     let rows = adjudication::lakeview::query(
@@ -446,7 +449,7 @@ async fn a_supervisor_rejects_a_decision_and_the_case_returns_to_the_queue() {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(d["state"], "rejected");
-    assert_eq!(c.cases.case(&case).unwrap().state, "open");
+    assert_eq!(c.cases.case(&case).unwrap().state, CaseState::Open);
 }
 
 #[actix_web::test]
@@ -462,7 +465,7 @@ async fn concurrent_claims_give_the_case_to_exactly_one_adjudicator() {
         .iter()
         .map(|u| {
             let (cases, case, barrier) = (c.cases.clone(), case.clone(), barrier.clone());
-            let user = adjudication::cases::User {
+            let user = adjudication::store::User {
                 username: u.clone(),
                 role: Role::Adjudicator,
                 disabled: false,
@@ -599,7 +602,7 @@ async fn case_creation_is_idempotent_and_decisions_are_exported_exactly_once() {
     assert_eq!(again.cases.existing, before.len());
     assert_eq!(again.cases.superseded, 0);
     let after = c.cases.queue(&Default::default(), 1000).unwrap();
-    let ids = |v: &[adjudication::cases::CaseSummary]| {
+    let ids = |v: &[adjudication::store::CaseSummary]| {
         v.iter().map(|c| c.case_id.clone()).collect::<Vec<_>>()
     };
     assert_eq!(ids(&before), ids(&after));
@@ -607,7 +610,7 @@ async fn case_creation_is_idempotent_and_decisions_are_exported_exactly_once() {
     // A decision made in the case store alone (console down before export) goes out with the
     // next sync, once.
     let case = &before[0].case_id;
-    let adi = adjudication::cases::User {
+    let adi = adjudication::store::User {
         username: "adi".into(),
         role: Role::Adjudicator,
         disabled: false,
@@ -627,7 +630,7 @@ async fn case_creation_is_idempotent_and_decisions_are_exported_exactly_once() {
             "test",
         )
         .unwrap();
-    assert_eq!(d.state, "final");
+    assert_eq!(d.state, DecisionState::Final);
     let db_path = c.cases.path().to_path_buf();
     let first = adjudication::sync(&c.store, &db_path).await.unwrap();
     assert_eq!(first.decisions_exported, 1);
@@ -709,7 +712,14 @@ fn the_audit_trail_is_append_only() {
     let path = dir.path().join("cases.sqlite");
     let cases = CaseStore::open(&path).unwrap();
     cases
-        .audit(Some("adi"), "case_view", Some("c1"), None, None, "test")
+        .audit(
+            Some("adi"),
+            AuditAction::CaseView,
+            Some("c1"),
+            None,
+            None,
+            "test",
+        )
         .unwrap();
     let conn = rusqlite_connection(&path);
     assert!(conn.execute("UPDATE audit SET username = 'x'", []).is_err());
@@ -724,12 +734,19 @@ async fn the_audit_trail_is_exported_to_the_lake_exactly_once() {
     // A client address only this test uses: the lake is shared by every test of this file.
     let addr = format!("audit-export-{}", c.cases.store_id().unwrap());
     c.cases
-        .audit(Some("adi"), "case_view", Some(&case), None, None, &addr)
+        .audit(
+            Some("adi"),
+            AuditAction::CaseView,
+            Some(&case),
+            None,
+            None,
+            &addr,
+        )
         .unwrap();
     c.cases
         .audit(
             Some("budi"),
-            "image_view",
+            AuditAction::ImageView,
             Some(&case),
             Some("photo"),
             None,
@@ -737,7 +754,14 @@ async fn the_audit_trail_is_exported_to_the_lake_exactly_once() {
         )
         .unwrap();
     c.cases
-        .audit(Some("nobody"), "login_failed", None, None, None, &addr)
+        .audit(
+            Some("nobody"),
+            AuditAction::LoginFailed,
+            None,
+            None,
+            None,
+            &addr,
+        )
         .unwrap();
     let trail = c.cases.audit_trail(0, 1000, None, None).unwrap();
     let ours: Vec<i64> = trail
@@ -754,7 +778,14 @@ async fn the_audit_trail_is_exported_to_the_lake_exactly_once() {
     // A crash between the lake commit and the watermark: the next sync reads the lake's
     // application transaction back and writes nothing twice.
     c.cases
-        .audit(Some("sari"), "audit_view", None, None, None, &addr)
+        .audit(
+            Some("sari"),
+            AuditAction::AuditView,
+            None,
+            None,
+            None,
+            &addr,
+        )
         .unwrap();
     let watermark = c.cases.audit_exported_up_to().unwrap();
     let third = adjudication::sync(&c.store, &db_path).await.unwrap();

@@ -2,7 +2,12 @@
 //!
 //! The binary is deliberately thin (see STYLE.md, after ripgrep): it parses flags, opens the
 //! object store named by `--store`, and hands over to a library crate. Every capability lives
-//! in `biometrics`, `lake`, `synth`, `ingest` or `sql`, where tests can drive it without a CLI.
+//! in one, where tests can drive it without a CLI: `biometrics` (templates, matchers, fusion),
+//! `reference` (SIAK extract, regions), `packet` (enrollment packets), `synth` (synthetic
+//! countries), `lake` (the Delta tables), `ingest`, `dedup` (1:N), `adjudication` (cases and
+//! the console), `personalization-export`, `sql` (package `tunggal-sql`: analysts' SQL and
+//! Flight SQL), `evaluation` (benchmarks, accuracy evaluations, test fixtures) and `nightly`
+//! (the nightly job).
 
 mod cmd;
 mod logging;
@@ -117,7 +122,7 @@ fn run(cli: Cli) -> Result<()> {
                     Command::Dedup(args) => cmd::dedup::run(&store, args).await,
                     Command::Export(args) => cmd::export::run(&store, args).await,
                     Command::Verify(_) => unreachable!("handled above"),
-                    Command::Eval(_) => cmd::dedup::eval(&store).await,
+                    Command::Eval(_) => cmd::eval_dedup::run(&store).await,
                     Command::Sql(args) => {
                         keep_freed_memory();
                         cmd::sql::run(&store, args).await

@@ -23,9 +23,6 @@ pub enum DedupError {
     /// A worker thread failed.
     #[error("worker failed: {0}")]
     Worker(String),
-    /// The benchmark cannot run as asked (e.g. its cache folder is unusable).
-    #[error("bench: {0}")]
-    Bench(String),
 }
 
 /// Result of dedup operations.

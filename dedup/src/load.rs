@@ -4,18 +4,21 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, BinaryArray, RecordBatch, StringArray, TimestampMicrosecondArray};
-use arrow::datatypes::{DataType, TimeUnit};
+use arrow::array::{RecordBatch, StringArray};
+use arrow::datatypes::DataType;
 use biometrics::finger::FingerTemplate;
 use biometrics::fusion::PersonTemplate;
 use biometrics::iris::IrisCode;
 use chrono::{DateTime, Utc};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
-use lake::tables::identity_status::IdentityStatusRecord;
+use lake::tables::identity_status::{self, IdentityStatusRecord};
+use lake::tables::read::Columns;
+use lake::tables::{clusters, decisions};
+use lake::vocabulary::{Band, Effect, Outcome};
 use rayon::prelude::*;
 
-use crate::error::{DedupError, Result};
+use crate::error::Result;
 
 /// What dedup knows of an enrollment besides its templates.
 #[derive(Clone, Debug)]
@@ -30,45 +33,7 @@ pub struct Enrollee {
 
 /// Runs `sql` and returns its batches.
 pub async fn collect(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
-    Ok(ctx.sql(sql).await?.collect().await?)
-}
-
-fn strings(batch: &RecordBatch, i: usize) -> Result<StringArray> {
-    let col = arrow::compute::cast(batch.column(i), &DataType::Utf8)?;
-    Ok(col
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .cloned()
-        .unwrap_or_else(|| StringArray::from(Vec::<Option<&str>>::new())))
-}
-
-fn times(batch: &RecordBatch, i: usize) -> Result<TimestampMicrosecondArray> {
-    let col = arrow::compute::cast(
-        batch.column(i),
-        &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-    )?;
-    Ok(col
-        .as_any()
-        .downcast_ref::<TimestampMicrosecondArray>()
-        .cloned()
-        .unwrap_or_else(|| TimestampMicrosecondArray::from(Vec::<Option<i64>>::new())))
-}
-
-fn binaries(batch: &RecordBatch, i: usize) -> Result<BinaryArray> {
-    let col = arrow::compute::cast(batch.column(i), &DataType::Binary)?;
-    Ok(col
-        .as_any()
-        .downcast_ref::<BinaryArray>()
-        .cloned()
-        .unwrap_or_else(|| BinaryArray::from(Vec::<Option<&[u8]>>::new())))
-}
-
-fn time_at(a: &TimestampMicrosecondArray, row: usize) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(a.value(row)).unwrap_or_default()
-}
-
-fn opt_str(a: &StringArray, row: usize) -> Option<String> {
-    (!a.is_null(row)).then(|| a.value(row).to_string())
+    Ok(lake::query::collect(ctx, sql).await?)
 }
 
 /// Every accepted enrollment, oldest capture first (ties by id).
@@ -81,66 +46,39 @@ pub async fn enrollees(ctx: &SessionContext) -> Result<Vec<Enrollee>> {
     .await?;
     let mut out = Vec::new();
     for b in &batches {
-        let (ids, niks, at) = (strings(b, 0)?, strings(b, 1)?, times(b, 2)?);
-        for r in 0..b.num_rows() {
-            out.push(Enrollee {
-                enrollment_id: ids.value(r).to_string(),
-                nik: niks.value(r).to_string(),
-                capture_finished: time_at(&at, r),
-            });
-        }
+        let c = Columns::new(b);
+        let (ids, niks) = (c.text("enrollment_id")?, c.text("nik")?);
+        let at = c.times("capture_finished")?;
+        out.extend((0..c.len()).map(|r| Enrollee {
+            enrollment_id: ids.string(r),
+            nik: niks.string(r),
+            capture_finished: at.get(r),
+        }));
     }
     Ok(out)
 }
 
 /// The current `identity_status` rows by enrollment id.
 pub async fn statuses(ctx: &SessionContext) -> Result<HashMap<String, IdentityStatusRecord>> {
-    let batches = collect(
+    let rows = lake::query::rows(
         ctx,
-        "SELECT enrollment_id, status, cluster_id, since, run_id, first_run_id, \
-         first_result_time, detail FROM identity_status",
+        "SELECT * FROM identity_status",
+        identity_status::from_batch,
     )
     .await?;
-    let mut out = HashMap::new();
-    for b in &batches {
-        let (ids, status, cluster) = (strings(b, 0)?, strings(b, 1)?, strings(b, 2)?);
-        let (since, run, first_run) = (times(b, 3)?, strings(b, 4)?, strings(b, 5)?);
-        let (first_time, detail) = (times(b, 6)?, strings(b, 7)?);
-        for r in 0..b.num_rows() {
-            let rec = IdentityStatusRecord {
-                enrollment_id: ids.value(r).to_string(),
-                status: status.value(r).to_string(),
-                cluster_id: opt_str(&cluster, r),
-                since: time_at(&since, r),
-                run_id: run.value(r).to_string(),
-                first_run_id: first_run.value(r).to_string(),
-                first_result_time: time_at(&first_time, r),
-                detail: opt_str(&detail, r),
-            };
-            out.insert(rec.enrollment_id.clone(), rec);
-        }
-    }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.enrollment_id.clone(), r))
+        .collect())
 }
 
 /// Current cluster of each clustered enrollment: `(cluster_id, created)`.
 pub async fn clusters(ctx: &SessionContext) -> Result<HashMap<String, (String, DateTime<Utc>)>> {
-    let batches = collect(
-        ctx,
-        "SELECT enrollment_id, cluster_id, created FROM clusters",
-    )
-    .await?;
-    let mut out = HashMap::new();
-    for b in &batches {
-        let (ids, cl, created) = (strings(b, 0)?, strings(b, 1)?, times(b, 2)?);
-        for r in 0..b.num_rows() {
-            out.insert(
-                ids.value(r).to_string(),
-                (cl.value(r).to_string(), time_at(&created, r)),
-            );
-        }
-    }
-    Ok(out)
+    let rows = lake::query::rows(ctx, "SELECT * FROM clusters", clusters::from_batch).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.enrollment_id, (r.cluster_id, r.created)))
+        .collect())
 }
 
 /// An adjudicator's latest final decision on one enrollment.
@@ -148,69 +86,61 @@ pub async fn clusters(ctx: &SessionContext) -> Result<HashMap<String, (String, D
 pub struct AppliedDecision {
     /// The decision.
     pub decision_id: String,
-    /// Its outcome (`duplicate`, `different_persons`, …).
-    pub outcome: String,
-    /// Its effect on this enrollment (`proceed`, `block`, `refer`).
-    pub effect: String,
+    /// Its outcome.
+    pub outcome: Outcome,
+    /// Its effect on this enrollment.
+    pub effect: Effect,
 }
 
 /// The latest decision per enrollment (by `decided_time`, then `decision_id`).
 pub async fn decisions(ctx: &SessionContext) -> Result<HashMap<String, AppliedDecision>> {
-    let batches = collect(
+    let rows = lake::query::rows(
         ctx,
-        "SELECT enrollment_id, decision_id, outcome, effect FROM decisions \
-         ORDER BY decided_time, decision_id",
+        "SELECT * FROM decisions ORDER BY decided_time, decision_id",
+        decisions::from_batch,
     )
     .await?;
-    let mut out = HashMap::new();
-    for b in &batches {
-        let (ids, dec, outcome, effect) = (
-            strings(b, 0)?,
-            strings(b, 1)?,
-            strings(b, 2)?,
-            strings(b, 3)?,
-        );
-        for r in 0..b.num_rows() {
-            out.insert(
-                ids.value(r).to_string(),
-                AppliedDecision {
-                    decision_id: dec.value(r).to_string(),
-                    outcome: outcome.value(r).to_string(),
-                    effect: effect.value(r).to_string(),
-                },
-            );
-        }
-    }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|d| {
+            let decision = AppliedDecision {
+                decision_id: d.decision_id,
+                outcome: d.outcome,
+                effect: d.effect,
+            };
+            (d.enrollment_id, decision)
+        })
+        .collect())
 }
 
 /// Every `match`-band edge recorded so far: `(probe, candidate)`.
 pub async fn match_edges(ctx: &SessionContext) -> Result<Vec<(String, String)>> {
     let batches = collect(
         ctx,
-        "SELECT probe_id, candidate_id FROM match_candidates WHERE band = 'match' \
-         ORDER BY probe_id, candidate_id",
+        &format!(
+            "SELECT probe_id, candidate_id FROM match_candidates WHERE band = {} \
+             ORDER BY probe_id, candidate_id",
+            lake::delta::sql_literal(Band::Match.as_str())
+        ),
     )
     .await?;
     let mut out = Vec::new();
     for b in &batches {
-        let (p, c) = (strings(b, 0)?, strings(b, 1)?);
-        for r in 0..b.num_rows() {
-            out.push((p.value(r).to_string(), c.value(r).to_string()));
-        }
+        let c = Columns::new(b);
+        let (p, cand) = (c.text("probe_id")?, c.text("candidate_id")?);
+        out.extend((0..c.len()).map(|r| (p.string(r), cand.string(r))));
     }
     Ok(out)
 }
 
 /// Run ids of the `match_candidates` rows present.
 pub async fn candidate_runs(ctx: &SessionContext) -> Result<Vec<String>> {
-    let batches = collect(ctx, "SELECT DISTINCT run_id FROM match_candidates").await?;
-    let mut out = Vec::new();
-    for b in &batches {
-        let ids = strings(b, 0)?;
-        out.extend((0..b.num_rows()).map(|r| ids.value(r).to_string()));
-    }
-    Ok(out)
+    Ok(lake::query::texts(
+        ctx,
+        "SELECT DISTINCT run_id FROM match_candidates",
+        "run_id",
+    )
+    .await?)
 }
 
 /// Reason code of an enrollment held back because a stored template does not decode.
@@ -278,25 +208,23 @@ pub async fn templates(ctx: &SessionContext, ids: &[String]) -> Result<Templates
     // (person, slot, bytes): slot 0..10 fingers, 10..12 irises
     let mut raw: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     for b in &fingers {
-        let (ids_a, bytes) = (strings(b, 0)?, binaries(b, 2)?);
-        let pos = arrow::compute::cast(b.column(1), &DataType::Int64)?;
-        let pos = pos
-            .as_any()
-            .downcast_ref::<arrow::array::Int64Array>()
-            .cloned()
-            .ok_or_else(|| DedupError::Worker("position column".into()))?;
-        for r in 0..b.num_rows() {
+        let c = Columns::new(b);
+        let (ids_a, bytes) = (c.text("enrollment_id")?, c.binaries("prepared")?);
+        let pos = c.shorts("position")?;
+        for r in 0..c.len() {
             let p = pos.value(r);
-            if let (Some(&person), 1..=10) = (index.get(ids_a.value(r)), p) {
+            if let (Some(&person), 1..=10) = (index.get(ids_a.get(r)), p) {
                 raw.push((person, (p - 1) as usize, bytes.value(r).to_vec()));
             }
         }
     }
     for b in &irises {
-        let (ids_a, eyes, bytes) = (strings(b, 0)?, strings(b, 1)?, binaries(b, 2)?);
-        for r in 0..b.num_rows() {
-            let slot = if eyes.value(r) == "right" { 10 } else { 11 };
-            if let Some(&person) = index.get(ids_a.value(r)) {
+        let c = Columns::new(b);
+        let (ids_a, eyes) = (c.text("enrollment_id")?, c.text("eye")?);
+        let bytes = c.binaries("code")?;
+        for r in 0..c.len() {
+            let slot = if eyes.get(r) == "right" { 10 } else { 11 };
+            if let Some(&person) = index.get(ids_a.get(r)) {
                 raw.push((person, slot, bytes.value(r).to_vec()));
             }
         }

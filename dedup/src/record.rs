@@ -3,14 +3,11 @@
 use biometrics::fusion::{Modality, PersonScore};
 use biometrics::iris::Eye;
 use chrono::{DateTime, Utc};
-use lake::tables::match_candidates::{MatchCandidateRecord, BAND_MATCH, BAND_POSSIBLE};
+use lake::tables::match_candidates::MatchCandidateRecord;
+
+use lake::vocabulary::{Band, CandidateSource, Relation};
 
 use crate::thresholds::Thresholds;
-
-/// `candidate_source` of a candidate deduplicated by an earlier run.
-pub const SOURCE_GALLERY: &str = "gallery";
-/// `candidate_source` of a candidate that is another probe of the same run.
-pub const SOURCE_SAME_RUN: &str = "same_run";
 
 /// The facts of one scored pair.
 pub struct Pair<'a> {
@@ -20,8 +17,8 @@ pub struct Pair<'a> {
     pub probe_id: &'a str,
     /// Enrollment matched.
     pub candidate_id: &'a str,
-    /// [`SOURCE_GALLERY`] or [`SOURCE_SAME_RUN`].
-    pub source: &'a str,
+    /// Gallery member or another probe of this run.
+    pub source: CandidateSource,
     /// Whether both were enrolled under the same NIK.
     pub same_nik: bool,
     /// The fused score.
@@ -34,9 +31,9 @@ pub struct Pair<'a> {
 pub fn row(pair: &Pair<'_>, thresholds: &Thresholds) -> Option<MatchCandidateRecord> {
     let llr = pair.score.llr;
     let band = if llr >= thresholds.match_llr {
-        BAND_MATCH
+        Band::Match
     } else if llr >= thresholds.possible_llr {
-        BAND_POSSIBLE
+        Band::Possible
     } else {
         return None;
     };
@@ -76,14 +73,14 @@ pub fn row(pair: &Pair<'_>, thresholds: &Thresholds) -> Option<MatchCandidateRec
         run_id: pair.run_id.to_string(),
         probe_id: pair.probe_id.to_string(),
         candidate_id: pair.candidate_id.to_string(),
-        candidate_source: pair.source.to_string(),
+        candidate_source: pair.source,
         relation: if pair.same_nik {
-            "same_nik".into()
+            Relation::SameNik
         } else {
-            "different_nik".into()
+            Relation::DifferentNik
         },
         llr: llr as f64,
-        band: band.to_string(),
+        band,
         finger_llr,
         iris_llr,
         fingers_compared: fingers.len() as i16,
@@ -131,13 +128,13 @@ mod tests {
             run_id: "r",
             probe_id: "p",
             candidate_id: "c",
-            source: SOURCE_GALLERY,
+            source: CandidateSource::Gallery,
             same_nik: false,
             score: &score,
             created: now,
         };
         let r = row(&pair, &t).unwrap();
-        assert_eq!(r.band, BAND_MATCH);
+        assert_eq!(r.band, Band::Match);
         assert_eq!((r.fingers_compared, r.irises_compared), (1, 1));
         assert_eq!((r.finger_llr, r.iris_llr), (10.0, 20.0));
         let parts: serde_json::Value = serde_json::from_str(&r.parts).unwrap();
@@ -157,7 +154,7 @@ mod tests {
             )
             .unwrap()
             .band,
-            BAND_POSSIBLE
+            Band::Possible
         );
         let lower = PersonScore {
             llr: 10.0,

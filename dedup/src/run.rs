@@ -13,69 +13,33 @@
 //! statuses on the next night, and a run killed between the two overwrites is healed.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use biometrics::fusion::PersonTemplate;
-use biometrics::index::{self, Candidate, Partition, ProbeSet, SearchParams};
+use biometrics::index::{Partition, ProbeSet, SearchParams};
 use chrono::Utc;
-use lake::run::{RunCounts, FAILED, SUCCEEDED};
 use lake::tables::{clusters, identity_status, match_candidates, Table};
+use lake::vocabulary::{Band, Stage};
 use lake::{delta, Store};
 
 use crate::error::Result;
 use crate::load::{self, Enrollee};
 use crate::options::DedupOptions;
 use crate::progress::Progress;
-use crate::record::{self, Pair, SOURCE_GALLERY, SOURCE_SAME_RUN};
+use crate::record::{self, Pair};
+use crate::search;
 use crate::segments;
-use crate::status::{self, Evidence};
+use crate::status::{self, StatusInputs};
 use crate::summary::DedupSummary;
 use crate::thresholds;
-use crate::STAGE;
 
 /// Runs one dedup stage on the store: searches every enrollment not yet deduplicated and
-/// commits statuses and clusters. Records itself in `runs`.
+/// commits statuses and clusters. Records itself in `runs` through the stage runner.
 pub async fn dedup(store: &Store, options: &DedupOptions) -> Result<DedupSummary> {
-    let run = lake::run::start(store, STAGE).await?;
-    match execute(store, options, &run.run_id).await {
-        Ok(summary) => {
-            let counts = RunCounts {
-                seen: (summary.probes + summary.gallery) as i64,
-                processed: summary.probes as i64,
-                accepted: summary
-                    .by_status
-                    .get(identity_status::TUNGGAL)
-                    .copied()
-                    .unwrap_or(0) as i64,
-                rejected: summary.held_back.len() as i64,
-            };
-            let detail = serde_json::json!({
-                "by_status": summary.by_status,
-                "matches": summary.matches,
-                "possible": summary.possible,
-                "full_comparisons": summary.full_comparisons,
-                "pairs_searched": summary.pairs_searched,
-                "clusters": summary.clusters.0,
-                "held_back": summary.held_back,
-            });
-            run.finish(store, SUCCEEDED, &counts, Some(&detail.to_string()))
-                .await?;
-            Ok(summary)
-        }
-        Err(err) => {
-            let detail = serde_json::json!({ "error": err.to_string() });
-            // The run's own error matters more than a failure to record it.
-            let _ = run
-                .finish(
-                    store,
-                    FAILED,
-                    &RunCounts::default(),
-                    Some(&detail.to_string()),
-                )
-                .await;
-            Err(err)
-        }
-    }
+    lake::run::run_stage(store, Stage::Dedup, async |run| {
+        execute(store, options, &run.run_id).await
+    })
+    .await
 }
 
 async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<DedupSummary> {
@@ -95,13 +59,8 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
         .filter(|r| !committed.contains(r))
         .collect();
     if !stale_runs.is_empty() {
-        let list: Vec<String> = stale_runs.iter().map(|r| delta::sql_literal(r)).collect();
-        let removed = delta::delete_where(
-            store,
-            Table::MatchCandidates,
-            &format!("run_id IN ({})", list.join(", ")),
-        )
-        .await?;
+        let removed =
+            delta::delete_in(store, Table::MatchCandidates, "run_id", &stale_runs).await?;
         summary.recovered.0 = removed.unwrap_or(0) as u64;
     }
     let (gallery_paths, stale_paths) = segments::list(store, &committed).await?;
@@ -178,8 +137,15 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
             "gallery partitions loaded and merged"
         );
     }
-    let mut this_run: Vec<Partition> = Vec::new();
-    let mut brute = (0u64, 0u64);
+    let mut gallery = search::Gallery {
+        store,
+        resident,
+        streamed,
+        this_run: Vec::new(),
+    };
+    let mut brute = options
+        .compare_brute_force
+        .then(search::BruteForceCheck::default);
     for batch in pending.chunks(options.batch_size.max(1)) {
         let load_started = Instant::now();
         let ids: Vec<String> = batch.iter().map(|e| e.enrollment_id.clone()).collect();
@@ -202,85 +168,22 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
         }
         let probes = ProbeSet::build(people.clone());
 
-        let mut found: Vec<(
-            String,
-            String,
-            &'static str,
-            biometrics::fusion::PersonScore,
-        )> = Vec::new();
-        // One shortlist per probe across the whole gallery, in two passes (`index::Ranking`,
-        // `index::Selection`): partitions beyond the memory budget are loaded once per pass.
-        let held: Vec<(&Partition, &'static str)> = resident
-            .iter()
-            .map(|p| (p, SOURCE_GALLERY))
-            .chain(this_run.iter().map(|p| (p, SOURCE_SAME_RUN)))
-            .collect();
-        let searched = Instant::now();
-        let (mut load_time, mut not_search) = (Duration::ZERO, Duration::ZERO);
-        let mut ranking = index::Ranking::new(&probes, &params);
-        for (k, group) in streamed.iter().enumerate() {
-            let t = Instant::now();
-            let p = segments::load_merged(store, group).await?;
-            load_time += t.elapsed();
-            ranking.add(&p, k);
-        }
-        for (k, (p, _)) in held.iter().enumerate() {
-            ranking.add(p, streamed.len() + k);
-        }
-        let mut selection = ranking.select();
-        for (k, group) in streamed.iter().enumerate() {
-            let t = Instant::now();
-            let p = segments::load_merged(store, group).await?;
-            load_time += t.elapsed();
-            let cands = selection.compare(&p, k);
-            if options.compare_brute_force {
-                let t = Instant::now();
-                let brute_found = index::search_brute(&probes, &p, &params).0;
-                brute = add(brute, missed(&cands, &brute_found));
-                not_search += t.elapsed();
-            }
-            collect(&mut found, &probes, &p, cands, SOURCE_GALLERY);
-        }
-        for (k, (p, source)) in held.iter().enumerate() {
-            let cands = selection.compare(p, streamed.len() + k);
-            if options.compare_brute_force {
-                let t = Instant::now();
-                let brute_found = index::search_brute(&probes, p, &params).0;
-                brute = add(brute, missed(&cands, &brute_found));
-                not_search += t.elapsed();
-            }
-            collect(&mut found, &probes, p, cands, source);
-        }
-        summary.load_time += load_time;
-        summary.add_search(
-            searched.elapsed().saturating_sub(load_time + not_search),
-            &selection.stats(),
-        );
-        let s = Instant::now();
-        let (within, stats) = index::search_within(&probes, &params);
-        summary.add_search(s.elapsed(), &stats);
-        // Within a batch (capture order), the later enrollment is the one searched.
-        for c in within {
-            found.push((
-                probes.enrollment_id(c.member).to_string(),
-                probes.enrollment_id(c.probe).to_string(),
-                SOURCE_SAME_RUN,
-                c.score,
-            ));
-        }
+        let found =
+            search::search_batch(&gallery, &probes, &params, brute.as_mut(), &mut summary).await?;
 
         let now = Utc::now();
         let rows: Vec<_> = found
             .iter()
-            .filter_map(|(p, c, source, score)| {
+            .filter_map(|f| {
                 record::row(
                     &Pair {
                         run_id,
-                        probe_id: p,
-                        candidate_id: c,
-                        source,
-                        same_nik: nik_of.get(p.as_str()) == nik_of.get(c.as_str()),
-                        score,
+                        probe_id: &f.probe_id,
+                        candidate_id: &f.candidate_id,
+                        source: f.source,
+                        same_nik: nik_of.get(f.probe_id.as_str())
+                            == nik_of.get(f.candidate_id.as_str()),
+                        score: &f.score,
                         created: now,
                     },
                     &t,
@@ -288,7 +191,7 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
             })
             .collect();
         for r in &rows {
-            if r.band == match_candidates::BAND_MATCH {
+            if r.band == Band::Match {
                 summary.matches += 1;
             } else {
                 summary.possible += 1;
@@ -303,7 +206,7 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
         .await?;
         drop(probes);
         segments::absorb(
-            &mut this_run,
+            &mut gallery.this_run,
             Partition::build(people),
             segments::MERGED_PARTITION_BYTES,
         );
@@ -311,12 +214,10 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
     }
     progress.finish();
     // Persisted before the statuses that make them count (see `segments`).
-    for (n, p) in this_run.iter().enumerate() {
+    for (n, p) in gallery.this_run.iter().enumerate() {
         segments::save(store, run_id, n, p).await?;
     }
-    if options.compare_brute_force {
-        summary.brute_force = Some(brute);
-    }
+    summary.brute_force = brute.map(|b| (b.pairs, b.missed));
 
     // 3. Statuses and clusters.
     let ctx = lake::lake_context(store).await?;
@@ -334,7 +235,7 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
         .filter(|e| !held.contains(e.enrollment_id.as_str()))
         .cloned()
         .collect();
-    let derived = status::derive(&Evidence {
+    let derived = status::derive(&StatusInputs {
         enrollees: &searched,
         edges: &edges,
         decisions: &decisions,
@@ -356,7 +257,7 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
     )
     .await?;
     for s in &derived.statuses {
-        *summary.by_status.entry(s.status.clone()).or_default() += 1;
+        *summary.by_status.entry(s.status.to_string()).or_default() += 1;
     }
     let cluster_ids: HashSet<&str> = derived
         .clusters
@@ -366,40 +267,4 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
     summary.clusters = (cluster_ids.len() as u64, derived.clusters.len() as u64);
     summary.elapsed = started.elapsed();
     Ok(summary)
-}
-
-fn collect(
-    found: &mut Vec<(
-        String,
-        String,
-        &'static str,
-        biometrics::fusion::PersonScore,
-    )>,
-    probes: &ProbeSet,
-    partition: &Partition,
-    candidates: Vec<Candidate>,
-    source: &'static str,
-) {
-    for c in candidates {
-        found.push((
-            probes.enrollment_id(c.probe).to_string(),
-            partition.enrollment_id(c.member).to_string(),
-            source,
-            c.score,
-        ));
-    }
-}
-
-/// (pairs brute force found, of which the index missed).
-fn missed(index: &[Candidate], brute: &[Candidate]) -> (u64, u64) {
-    let got: HashSet<(u32, u32)> = index.iter().map(|c| (c.probe, c.member)).collect();
-    let miss = brute
-        .iter()
-        .filter(|c| !got.contains(&(c.probe, c.member)))
-        .count();
-    (brute.len() as u64, miss as u64)
-}
-
-fn add(a: (u64, u64), b: (u64, u64)) -> (u64, u64) {
-    (a.0 + b.0, a.1 + b.1)
 }

@@ -1,7 +1,7 @@
 //! The rules from evidence to identity status and clusters — pure, so every rule is tested
 //! without a lake.
 //!
-//! Evidence: the `match` edges found so far, which enrollments share a NIK, adjudicators'
+//! Inputs ([`StatusInputs`]): the `match` edges found so far, which enrollments share a NIK, adjudicators'
 //! decisions, and the previous statuses (to keep `since` when nothing changed). For each
 //! enrollment, in this order:
 //! 1. a decision applies → `cleared` (proceed), `duplicate` (block) or `referred` (refer);
@@ -19,10 +19,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use lake::tables::clusters::ClusterRecord;
-use lake::tables::decisions::{EFFECT_BLOCK, EFFECT_PROCEED, EFFECT_REFER};
-use lake::tables::identity_status::{
-    IdentityStatusRecord, CLEARED, DUPLICATE, GANDA, NIK_CONFLICT, REENROLLMENT, REFERRED, TUNGGAL,
-};
+use lake::tables::identity_status::IdentityStatusRecord;
+use lake::vocabulary::IdentityStatus;
 use uuid::Uuid;
 
 use crate::load::{AppliedDecision, Enrollee};
@@ -36,7 +34,7 @@ pub fn cluster_id_for(enrollment_id: &str) -> String {
 }
 
 /// Everything the rules look at.
-pub struct Evidence<'a> {
+pub struct StatusInputs<'a> {
     /// Every deduplicated enrollment (after this run), any order.
     pub enrollees: &'a [Enrollee],
     /// `match` edges, each pair once or more, either direction.
@@ -83,7 +81,7 @@ impl UnionFind {
 }
 
 /// Applies the rules to the evidence.
-pub fn derive(ev: &Evidence<'_>) -> Derived {
+pub fn derive(ev: &StatusInputs<'_>) -> Derived {
     // Index enrollees oldest first, so a component's smallest index is its oldest member.
     let mut order: Vec<usize> = (0..ev.enrollees.len()).collect();
     order.sort_by(|&a, &b| {
@@ -115,24 +113,22 @@ pub fn derive(ev: &Evidence<'_>) -> Derived {
         first_with_nik.entry(e.nik.as_str()).or_insert(i);
     }
 
-    let mut status: Vec<(&'static str, String)> = Vec::with_capacity(n);
+    let mut status: Vec<(IdentityStatus, String)> = Vec::with_capacity(n);
     for (i, e) in people.iter().enumerate() {
         let different = neighbours[i]
             .iter()
             .filter(|&&j| people[j].nik != e.nik)
             .count();
         let first = first_with_nik[e.nik.as_str()];
-        let verdict: (&'static str, String) = if let Some(d) = ev.decisions.get(&e.enrollment_id) {
-            let s = match d.effect.as_str() {
-                EFFECT_PROCEED => CLEARED,
-                EFFECT_BLOCK => DUPLICATE,
-                EFFECT_REFER => REFERRED,
-                _ => REFERRED,
-            };
-            (s, format!("decision {} ({})", d.decision_id, d.outcome))
+        let verdict: (IdentityStatus, String) = if let Some(d) = ev.decisions.get(&e.enrollment_id)
+        {
+            (
+                d.effect.status(),
+                format!("decision {} ({})", d.decision_id, d.outcome),
+            )
         } else if different > 0 {
             (
-                GANDA,
+                IdentityStatus::Ganda,
                 format!("matches {different} enrollment(s) with another NIK"),
             )
         } else if first < i {
@@ -141,18 +137,18 @@ pub fn derive(ev: &Evidence<'_>) -> Derived {
                 .any(|&j| j < i && people[j].nik == e.nik);
             if same_earlier {
                 (
-                    REENROLLMENT,
+                    IdentityStatus::Reenrollment,
                     "matches an earlier enrollment of the same NIK".into(),
                 )
             } else {
                 uf.union(first, i);
                 (
-                    NIK_CONFLICT,
+                    IdentityStatus::NikConflict,
                     "an earlier enrollment holds this NIK with other biometrics".into(),
                 )
             }
         } else {
-            (TUNGGAL, "no match".into())
+            (IdentityStatus::Tunggal, "no match".into())
         };
         status.push(verdict);
     }
@@ -194,7 +190,7 @@ pub fn derive(ev: &Evidence<'_>) -> Derived {
         let unchanged = prev.filter(|p| p.status == *s);
         rows[i] = Some(IdentityStatusRecord {
             enrollment_id: e.enrollment_id.clone(),
-            status: s.to_string(),
+            status: *s,
             cluster_id: cluster_of[i].clone(),
             since: unchanged.map(|p| p.since).unwrap_or(ev.now),
             run_id: unchanged
@@ -222,6 +218,7 @@ pub fn derive(ev: &Evidence<'_>) -> Derived {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use lake::vocabulary::{Effect, Outcome};
 
     fn person(id: &str, nik: &str, hour: u32) -> Enrollee {
         Enrollee {
@@ -235,7 +232,7 @@ mod tests {
         (a.into(), b.into())
     }
 
-    struct Case {
+    struct Scenario {
         people: Vec<Enrollee>,
         edges: Vec<(String, String)>,
         decisions: HashMap<String, AppliedDecision>,
@@ -243,9 +240,9 @@ mod tests {
         previous_clusters: HashMap<String, (String, DateTime<Utc>)>,
     }
 
-    impl Case {
-        fn new(people: Vec<Enrollee>, edges: Vec<(String, String)>) -> Case {
-            Case {
+    impl Scenario {
+        fn new(people: Vec<Enrollee>, edges: Vec<(String, String)>) -> Scenario {
+            Scenario {
                 people,
                 edges,
                 decisions: HashMap::new(),
@@ -254,7 +251,7 @@ mod tests {
             }
         }
         fn run(&self, run_id: &str, hour: u32) -> Derived {
-            derive(&Evidence {
+            derive(&StatusInputs {
                 enrollees: &self.people,
                 edges: &self.edges,
                 decisions: &self.decisions,
@@ -272,7 +269,7 @@ mod tests {
 
     #[test]
     fn each_rule_gives_its_status() {
-        let case = Case::new(
+        let case = Scenario::new(
             vec![
                 person("a", "1", 1),
                 person("b", "2", 2), // fraud: a's biometrics under another NIK
@@ -285,14 +282,14 @@ mod tests {
             vec![edge("b", "a"), edge("d", "c")],
         );
         let d = case.run("r1", 0);
-        let s = |id| status_of(&d, id).status.as_str();
-        assert_eq!(s("a"), GANDA);
-        assert_eq!(s("b"), GANDA);
-        assert_eq!(s("c"), TUNGGAL);
-        assert_eq!(s("d"), REENROLLMENT);
-        assert_eq!(s("e"), TUNGGAL);
-        assert_eq!(s("f"), NIK_CONFLICT);
-        assert_eq!(s("g"), TUNGGAL);
+        let s = |id| status_of(&d, id).status;
+        assert_eq!(s("a"), IdentityStatus::Ganda);
+        assert_eq!(s("b"), IdentityStatus::Ganda);
+        assert_eq!(s("c"), IdentityStatus::Tunggal);
+        assert_eq!(s("d"), IdentityStatus::Reenrollment);
+        assert_eq!(s("e"), IdentityStatus::Tunggal);
+        assert_eq!(s("f"), IdentityStatus::NikConflict);
+        assert_eq!(s("g"), IdentityStatus::Tunggal);
         // clusters: {a,b}, {c,d}, {e,f}; g alone is in none
         assert_eq!(d.clusters.len(), 6);
         assert!(status_of(&d, "g").cluster_id.is_none());
@@ -302,7 +299,7 @@ mod tests {
 
     #[test]
     fn cluster_ids_survive_growth_and_merges_keep_the_older_id() {
-        let mut case = Case::new(
+        let mut case = Scenario::new(
             vec![
                 person("a", "1", 1),
                 person("b", "2", 2),
@@ -335,7 +332,7 @@ mod tests {
 
     #[test]
     fn decisions_override_and_unchanged_statuses_keep_their_time() {
-        let mut case = Case::new(
+        let mut case = Scenario::new(
             vec![
                 person("a", "1", 1),
                 person("b", "2", 2),
@@ -351,21 +348,21 @@ mod tests {
             "a".into(),
             AppliedDecision {
                 decision_id: "d1".into(),
-                outcome: "duplicate".into(),
-                effect: EFFECT_PROCEED.into(),
+                outcome: Outcome::Duplicate,
+                effect: Effect::Proceed,
             },
         );
         case.decisions.insert(
             "b".into(),
             AppliedDecision {
                 decision_id: "d1".into(),
-                outcome: "duplicate".into(),
-                effect: EFFECT_BLOCK.into(),
+                outcome: Outcome::Duplicate,
+                effect: Effect::Block,
             },
         );
         let second = case.run("r2", 5);
-        assert_eq!(status_of(&second, "a").status, CLEARED);
-        assert_eq!(status_of(&second, "b").status, DUPLICATE);
+        assert_eq!(status_of(&second, "a").status, IdentityStatus::Cleared);
+        assert_eq!(status_of(&second, "b").status, IdentityStatus::Duplicate);
         assert_eq!(status_of(&second, "b").run_id, "r2");
         // c is unchanged: since and run stay those of the first run
         let c1 = status_of(&first, "c");
@@ -383,10 +380,10 @@ mod tests {
             person("c", "2", 3),
         ];
         let edges = vec![edge("a", "b")];
-        let x = Case::new(people.clone(), edges.clone()).run("r", 0);
+        let x = Scenario::new(people.clone(), edges.clone()).run("r", 0);
         let mut rev = people;
         rev.reverse();
-        let y = Case::new(rev, edges).run("r", 0);
+        let y = Scenario::new(rev, edges).run("r", 0);
         for s in &x.statuses {
             assert_eq!(status_of(&y, &s.enrollment_id), s);
         }

@@ -50,6 +50,33 @@ pub struct DedupSummary {
     pub elapsed: Duration,
 }
 
+impl lake::run::StageReport for DedupSummary {
+    fn counts(&self) -> lake::run::RunCounts {
+        lake::run::RunCounts {
+            seen: (self.probes + self.gallery) as i64,
+            processed: self.probes as i64,
+            accepted: self
+                .by_status
+                .get(lake::vocabulary::IdentityStatus::Tunggal.as_str())
+                .copied()
+                .unwrap_or(0) as i64,
+            rejected: self.held_back.len() as i64,
+        }
+    }
+
+    fn detail(&self) -> serde_json::Value {
+        serde_json::json!({
+            "by_status": self.by_status,
+            "matches": self.matches,
+            "possible": self.possible,
+            "full_comparisons": self.full_comparisons,
+            "pairs_searched": self.pairs_searched,
+            "clusters": self.clusters.0,
+            "held_back": self.held_back,
+        })
+    }
+}
+
 impl DedupSummary {
     /// Counts one search call: its wall time, the pairs it fully compared and the pairs it
     /// covered.

@@ -8,8 +8,9 @@
 
 use chrono::Utc;
 use lake::delta;
-use lake::tables::packets::{PacketRecord, STATUS_ACCEPTED, STATUS_REJECTED};
+use lake::tables::packets::PacketRecord;
 use lake::tables::{enrollments, fingerprints, irises, packets};
+use lake::vocabulary::PacketStatus;
 use lake::{Store, Table};
 use packet::{ReasonCode, Rejection};
 
@@ -57,7 +58,7 @@ pub fn decide(checked: Vec<Checked>, ledger: &mut Ledger, run_id: &str) -> Chunk
             sha256: c.sha256,
             site,
             received_time: c.received,
-            status: STATUS_ACCEPTED.into(),
+            status: PacketStatus::Accepted,
             reason_code: None,
             reason_detail: None,
             enrollment_id: None,
@@ -76,7 +77,7 @@ pub fn decide(checked: Vec<Checked>, ledger: &mut Ledger, run_id: &str) -> Chunk
                     reason = rejection.code.as_str(),
                     "packet rejected"
                 );
-                row.status = STATUS_REJECTED.into();
+                row.status = PacketStatus::Rejected;
                 row.reason_code = Some(rejection.code.as_str().to_string());
                 row.reason_detail = Some(rejection.detail);
             }

@@ -7,10 +7,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
-use lake::tables::packets::{PacketRecord, STATUS_ACCEPTED};
+use lake::tables::packets::PacketRecord;
+use lake::tables::read::Columns;
+use lake::vocabulary::PacketStatus;
 
 use crate::error::IngestError;
 
@@ -25,28 +25,25 @@ pub struct Ledger {
 impl Ledger {
     /// Reads `packets` through `ctx` (a context from [`lake::lake_context`]).
     pub async fn load(ctx: &SessionContext) -> Result<Ledger, IngestError> {
-        let batches = ctx
-            .sql("SELECT object_path, packet_id, sha256, status FROM packets")
-            .await?
-            .collect()
-            .await?;
+        let batches = lake::query::collect(
+            ctx,
+            "SELECT object_path, packet_id, sha256, status FROM packets",
+        )
+        .await?;
         let mut ledger = Ledger::default();
         for batch in &batches {
-            let paths = utf8(batch, 0)?;
-            let ids = utf8(batch, 1)?;
-            let hashes = utf8(batch, 2)?;
-            let statuses = utf8(batch, 3)?;
-            for i in 0..batch.num_rows() {
-                let path = paths.value(i).to_string();
-                if statuses.value(i) == STATUS_ACCEPTED {
-                    if ids.is_valid(i) {
-                        ledger
-                            .accepted_ids
-                            .insert(ids.value(i).to_string(), path.clone());
+            let c = Columns::new(batch);
+            let (paths, ids) = (c.text("object_path")?, c.text("packet_id")?);
+            let (hashes, statuses) = (c.text("sha256")?, c.text("status")?);
+            for i in 0..c.len() {
+                let path = paths.string(i);
+                if statuses.parse::<PacketStatus>(i)? == PacketStatus::Accepted {
+                    if let Some(id) = ids.opt(i) {
+                        ledger.accepted_ids.insert(id, path.clone());
                     }
                     ledger
                         .accepted_hashes
-                        .insert(hashes.value(i).to_string(), path.clone());
+                        .insert(hashes.string(i), path.clone());
                 }
                 ledger.recorded.insert(path);
             }
@@ -80,7 +77,7 @@ impl Ledger {
 
     /// Adds a row (about to be committed) to the ledger.
     pub fn record(&mut self, row: &PacketRecord) {
-        if row.status == STATUS_ACCEPTED {
+        if row.status == PacketStatus::Accepted {
             if let Some(id) = &row.packet_id {
                 self.accepted_ids
                     .insert(id.clone(), row.object_path.clone());
@@ -92,19 +89,12 @@ impl Ledger {
     }
 }
 
-/// Column `index` of `batch` as Utf8 (DataFusion may hand back Utf8View).
-fn utf8(batch: &RecordBatch, index: usize) -> Result<arrow::array::StringArray, IngestError> {
-    let column = arrow::compute::cast(batch.column(index), &DataType::Utf8)
-        .map_err(|e| IngestError::Query(e.into()))?;
-    Ok(column.as_string::<i32>().clone())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::Utc;
 
-    fn row(path: &str, id: Option<&str>, sha: &str, status: &str) -> PacketRecord {
+    fn row(path: &str, id: Option<&str>, sha: &str, status: PacketStatus) -> PacketRecord {
         PacketRecord {
             object_path: path.into(),
             packet_id: id.map(Into::into),
@@ -112,7 +102,7 @@ mod tests {
             sha256: sha.into(),
             site: None,
             received_time: Utc::now(),
-            status: status.into(),
+            status,
             reason_code: None,
             reason_detail: None,
             enrollment_id: None,
@@ -124,8 +114,8 @@ mod tests {
     #[test]
     fn duplicates_are_found_by_hash_or_by_id_of_accepted_packets_only() {
         let mut ledger = Ledger::default();
-        ledger.record(&row("a", Some("p1"), "h1", "accepted"));
-        ledger.record(&row("b", None, "h2", "rejected"));
+        ledger.record(&row("a", Some("p1"), "h1", PacketStatus::Accepted));
+        ledger.record(&row("b", None, "h2", PacketStatus::Rejected));
         assert!(ledger.is_recorded("a") && ledger.is_recorded("b"));
         assert_eq!(ledger.duplicate_of("h1", None), Some("a"));
         assert_eq!(ledger.duplicate_of("hX", Some("p1")), Some("a"));

@@ -31,50 +31,17 @@ pub use options::IngestOptions;
 pub use pipeline::LANDING;
 pub use summary::IngestSummary;
 
-/// Stage name of ingest in the `runs` table.
-pub const STAGE: &str = "ingest";
-
 /// Runs ingest over the store: records every object of `landing/` not yet in `packets`,
-/// and records the run in `runs` (`succeeded`, or `failed` with the error).
+/// and records the run in `runs` through the stage runner (`succeeded`, or `failed` with the
+/// error).
 ///
 /// A failed run keeps everything it committed; running again continues where it stopped.
 pub async fn ingest(
     store: &lake::Store,
     options: &IngestOptions,
 ) -> Result<IngestSummary, IngestError> {
-    let run = lake::run::start(store, STAGE).await?;
-    tracing::info!(run_id = %run.run_id, "ingest run started");
-    match pipeline::run(store, options, &run.run_id).await {
-        Ok(summary) => {
-            let counts = lake::run::RunCounts {
-                seen: summary.seen as i64,
-                processed: summary.processed as i64,
-                accepted: summary.accepted as i64,
-                rejected: summary.rejected as i64,
-            };
-            run.finish(
-                store,
-                lake::run::SUCCEEDED,
-                &counts,
-                Some(&summary.detail_json()),
-            )
-            .await?;
-            Ok(summary)
-        }
-        Err(err) => {
-            let detail = serde_json::json!({ "error": err.to_string() }).to_string();
-            if let Err(finish_err) = run
-                .finish(
-                    store,
-                    lake::run::FAILED,
-                    &lake::run::RunCounts::default(),
-                    Some(&detail),
-                )
-                .await
-            {
-                tracing::error!(error = %finish_err, "could not record the failed run");
-            }
-            Err(err)
-        }
-    }
+    lake::run::run_stage(store, lake::vocabulary::Stage::Ingest, async |run| {
+        pipeline::run(store, options, &run.run_id).await
+    })
+    .await
 }

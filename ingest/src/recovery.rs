@@ -7,10 +7,8 @@
 //! those packets again from scratch — so no enrollment is ever present twice, whatever
 //! point the previous run died at.
 
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
-use lake::delta::{self, sql_literal};
+use lake::delta;
 use lake::{Store, Table};
 
 use crate::error::IngestError;
@@ -34,9 +32,7 @@ pub async fn remove_orphans(store: &Store, ctx: &SessionContext) -> Result<usize
         );
         found += orphans.len();
         for ids in orphans.chunks(IDS_PER_DELETE) {
-            let list: Vec<String> = ids.iter().map(|id| sql_literal(id)).collect();
-            let predicate = format!("enrollment_id IN ({})", list.join(", "));
-            delta::delete_where(store, table, &predicate).await?;
+            delta::delete_in(store, table, "enrollment_id", ids).await?;
         }
     }
     Ok(found)
@@ -50,18 +46,7 @@ async fn orphan_ids(ctx: &SessionContext, table: Table) -> Result<Vec<String>, I
          ON t.enrollment_id = p.enrollment_id",
         table.name()
     );
-    let batches = ctx.sql(&sql).await?.collect().await?;
-    let mut ids = Vec::new();
-    for batch in &batches {
-        let column = arrow::compute::cast(batch.column(0), &DataType::Utf8)
-            .map_err(|e| IngestError::Query(e.into()))?;
-        let column = column.as_string::<i32>();
-        ids.extend(
-            (0..column.len())
-                .filter(|&i| column.is_valid(i))
-                .map(|i| column.value(i).to_string()),
-        );
-    }
+    let mut ids = lake::query::texts(ctx, &sql, "enrollment_id").await?;
     ids.sort();
     Ok(ids)
 }

@@ -29,16 +29,24 @@ pub struct IngestSummary {
     pub elapsed: Duration,
 }
 
-impl IngestSummary {
-    /// The per-reason counts as a JSON object, for the `runs.detail` column.
-    pub fn detail_json(&self) -> String {
+impl lake::run::StageReport for IngestSummary {
+    fn counts(&self) -> lake::run::RunCounts {
+        lake::run::RunCounts {
+            seen: self.seen as i64,
+            processed: self.processed as i64,
+            accepted: self.accepted as i64,
+            rejected: self.rejected as i64,
+        }
+    }
+
+    /// The per-reason counts, for the `runs.detail` column.
+    fn detail(&self) -> serde_json::Value {
         serde_json::json!({
             "already_recorded": self.already_recorded,
             "orphans_removed": self.orphans_removed,
             "bytes": self.bytes,
             "rejected_by_reason": self.by_reason,
         })
-        .to_string()
     }
 }
 
@@ -100,7 +108,7 @@ mod tests {
         assert!(text.contains("BAD_SIGNATURE"), "{text}");
         assert!(text.contains("not a readable zip"), "{text}");
         assert!(text.lines().count() < 25);
-        let detail: serde_json::Value = serde_json::from_str(&s.detail_json()).unwrap();
+        let detail = lake::run::StageReport::detail(&s);
         assert_eq!(detail["rejected_by_reason"]["BAD_SIGNATURE"], 2);
     }
 }

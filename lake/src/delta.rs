@@ -219,6 +219,27 @@ pub async fn delete_where(store: &Store, table: Table, predicate: &str) -> Resul
     Ok(metrics.num_deleted_rows)
 }
 
+/// Deletes the rows whose `column` holds one of `values`, in one atomic commit; returns how
+/// many rows went, as [`delete_where`] does. No values: nothing to delete, no commit.
+pub async fn delete_in<S: AsRef<str>>(
+    store: &Store,
+    table: Table,
+    column: &str,
+    values: &[S],
+) -> Result<Option<usize>> {
+    if values.is_empty() {
+        return Ok(Some(0));
+    }
+    if !table.schema().fields().iter().any(|f| f.name() == column) {
+        return Err(LakeError::Column {
+            column: column.to_string(),
+            reason: format!("not a column of {table}"),
+        });
+    }
+    let predicate = format!("{column} IN {}", crate::vocabulary::sql_list(values));
+    delete_where(store, table, &predicate).await
+}
+
 /// Sets `column = sql_value` for each pair on the rows matching the SQL `predicate`, in one
 /// atomic commit.
 pub async fn update_where(

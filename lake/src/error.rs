@@ -57,6 +57,22 @@ pub enum LakeError {
     /// A query result did not have the columns this crate expected.
     #[error("unexpected result shape: {0}")]
     Shape(String),
+    /// A batch read as a lake table's rows lacks a column, or holds it with another type.
+    #[error("column {column:?}: {reason}")]
+    Column {
+        /// The column asked for.
+        column: String,
+        /// Missing, or which type it has instead.
+        reason: String,
+    },
+    /// A string column held a value outside its vocabulary (`crate::vocabulary`).
+    #[error("{value:?} is not a known {vocabulary} value")]
+    Vocabulary {
+        /// The vocabulary (enum) the value should belong to.
+        vocabulary: &'static str,
+        /// The value found.
+        value: String,
+    },
 }
 
 impl LakeError {

@@ -56,11 +56,6 @@ impl LazyTable {
         }
     }
 
-    /// Whether a scan has loaded the rows yet.
-    pub fn is_loaded(&self) -> bool {
-        self.rows.initialized()
-    }
-
     async fn rows(&self, state: &dyn Session) -> datafusion::error::Result<Arc<MemTable>> {
         self.rows
             .get_or_try_init(|| async {

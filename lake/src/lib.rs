@@ -2,10 +2,17 @@
 //!
 //! - [`Store`]: one root URL (a folder, `file://…`, `s3://bucket/prefix`); landing packets,
 //!   lake tables and reference extracts all live below it.
-//! - [`tables`]: schemas and row types of `packets`, `enrollments`, `fingerprints`, `irises`,
-//!   `runs` (the contract written out for analysts in docs/tables.md).
-//! - [`delta`]: open-or-create, append, delete and update with Delta's atomic commits.
-//! - [`run`]: bookkeeping of stage runs in the `runs` table.
+//! - [`tables`]: schemas and row types of every lake table — ingest's `packets`,
+//!   `enrollments`, `fingerprints`, `irises`; dedup's `match_candidates`, `clusters`,
+//!   `identity_status`; adjudication's `decisions` and `audit`; export's
+//!   `personalization_jobs`; and `runs` — each written with `to_batch` and read back with
+//!   `from_batch` (the contract written out for analysts in docs/tables.md).
+//! - [`vocabulary`]: the values of the tables' string vocabularies (statuses, outcomes,
+//!   effects, sources, bands, stages) as enums.
+//! - [`delta`]: open-or-create, append, delete (by predicate or by id list) and update with
+//!   Delta's atomic commits.
+//! - [`run`]: the stage runner: every stage's run recorded in `runs` under one policy.
+//! - [`query`]: the SQL sessions over the lake, and reading query results into rows.
 //! - [`reference`]: regions, SIAK residents and stations as rows and tables.
 //! - [`sql_context`]: a DataFusion session with all of the above registered by name, lake
 //!   tables read as their snapshot's Parquet files ([`snapshot_scan`]).
@@ -22,6 +29,7 @@ pub mod run;
 pub mod snapshot_scan;
 mod store;
 pub mod tables;
+pub mod vocabulary;
 
 pub use error::{LakeError, Result};
 pub use query::{lake_context, sql_context};

@@ -93,6 +93,32 @@ pub async fn lake_context(store: &Store) -> Result<SessionContext> {
     Ok(ctx)
 }
 
+/// Runs `sql` in `ctx` and collects its batches.
+pub async fn collect(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
+    Ok(ctx.sql(sql).await?.collect().await?)
+}
+
+/// Runs `sql` and reads every row of its result with a table module's `from_batch` (the
+/// query selects every column of that table, e.g. `SELECT * FROM decisions WHERE …`).
+pub async fn rows<T>(
+    ctx: &SessionContext,
+    sql: &str,
+    from_batch: impl Fn(&RecordBatch) -> Result<Vec<T>>,
+) -> Result<Vec<T>> {
+    crate::tables::read::from_batches(&collect(ctx, sql).await?, from_batch)
+}
+
+/// Runs `sql` and returns the non-null values of its string column `column`, in result
+/// order (ids for a delete, a list of runs, …).
+pub async fn texts(ctx: &SessionContext, sql: &str, column: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for batch in collect(ctx, sql).await? {
+        let values = crate::tables::read::Columns::new(&batch).text(column)?;
+        out.extend((0..batch.num_rows()).filter_map(|r| values.opt(r)));
+    }
+    Ok(out)
+}
+
 /// Registers every lake table of `store` in `ctx`: through [`snapshot_scan`] when
 /// `snapshot_files` and the table allows it, else through deltalake's provider; a table that
 /// does not exist yet as an empty in-memory table with its schema.

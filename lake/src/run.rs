@@ -1,35 +1,41 @@
-//! Run bookkeeping: every stage run (ingest, later dedup and export) leaves one `runs` row.
+//! The stage runner: every run of a stage (ingest, dedup, export) leaves one `runs` row, and
+//! every stage records itself through [`run_stage`], so all of them follow one policy.
 //!
 //! [`start`] marks rows of the same stage left `running` by a dead process as `interrupted`
 //! and appends a new `running` row; [`Run::finish`] updates that row with the end time,
 //! status and counts. One stage runs at a time on a store (the nightly job is the only
 //! writer); a second concurrent run of the same stage would see the first as interrupted.
+//!
+//! The policy of [`run_stage`]:
+//! 1. the `running` row is written before the stage does anything; if it cannot be written
+//!    the stage does not run (a lake that cannot take one row cannot take the stage's work);
+//! 2. a stage that succeeds is recorded `succeeded` with its [`StageReport`]'s counts and
+//!    detail; if that record cannot be written the run fails with that error (its work is
+//!    committed and a re-run finds it done, but the night must not look clean when it is not);
+//! 3. a stage that fails is recorded `failed` with its error in `detail` and zero counts (what
+//!    it committed before failing is in the tables); if that record cannot be written the
+//!    failure to record is logged and the stage's own error is returned, which matters more;
+//! 4. start and end are logged at info level with the run id, never with personal data.
+
+use std::fmt::Display;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::delta;
-use crate::error::Result;
+use crate::error::{LakeError, Result};
 use crate::store::Store;
 use crate::tables::runs::{self, RunRecord};
 use crate::tables::Table;
-
-/// `status` of a run in progress (or of one whose process died).
-pub const RUNNING: &str = "running";
-/// `status` of a run that ended normally.
-pub const SUCCEEDED: &str = "succeeded";
-/// `status` of a run that ended with an error.
-pub const FAILED: &str = "failed";
-/// `status` given by the next run to a run found `running` (its process died).
-pub const INTERRUPTED: &str = "interrupted";
+use crate::vocabulary::{RunStatus, Stage};
 
 /// A started run: its id, stage and start time.
 #[derive(Clone, Debug)]
 pub struct Run {
     /// Unique id of the run, written into every row the run produces.
     pub run_id: String,
-    /// Pipeline stage (`ingest`, …).
-    pub stage: String,
+    /// Pipeline stage.
+    pub stage: Stage,
     /// When the run started.
     pub started: DateTime<Utc>,
 }
@@ -48,29 +54,36 @@ pub struct RunCounts {
 }
 
 /// Starts a run of `stage`: marks stale `running` rows of that stage `interrupted`, then
-/// appends this run's `running` row.
-pub async fn start(store: &Store, stage: &str) -> Result<Run> {
-    let stage_lit = delta::sql_literal(stage);
+/// appends this run's `running` row. Stages call it through [`run_stage`]; tests call it alone
+/// to leave a run behind as a killed process would.
+pub async fn start(store: &Store, stage: Stage) -> Result<Run> {
     if delta::open_existing(store, Table::Runs).await?.is_some() {
         delta::update_where(
             store,
             Table::Runs,
-            &format!("stage = {stage_lit} AND status = '{RUNNING}'"),
-            &[("status", delta::sql_literal(INTERRUPTED))],
+            &format!(
+                "stage = {} AND status = {}",
+                delta::sql_literal(stage.as_str()),
+                delta::sql_literal(RunStatus::Running.as_str())
+            ),
+            &[(
+                "status",
+                delta::sql_literal(RunStatus::Interrupted.as_str()),
+            )],
         )
         .await?;
     }
     let run = Run {
         run_id: Uuid::new_v4().to_string(),
-        stage: stage.to_string(),
+        stage,
         started: Utc::now(),
     };
     let row = RunRecord {
         run_id: run.run_id.clone(),
-        stage: run.stage.clone(),
+        stage,
         started: run.started,
         finished: None,
-        status: RUNNING.into(),
+        status: RunStatus::Running,
         seen: 0,
         processed: 0,
         accepted: 0,
@@ -82,18 +95,18 @@ pub async fn start(store: &Store, stage: &str) -> Result<Run> {
 }
 
 impl Run {
-    /// Records the end of the run: `status` ([`SUCCEEDED`] or [`FAILED`]), counts, and a JSON
+    /// Records the end of the run: `status` (succeeded or failed), counts, and a JSON
     /// `detail` (per-reason counts, or the error message of a failed run).
     pub async fn finish(
         &self,
         store: &Store,
-        status: &str,
+        status: RunStatus,
         counts: &RunCounts,
         detail: Option<&str>,
     ) -> Result<()> {
         let finished = Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
         let mut set = vec![
-            ("status", delta::sql_literal(status)),
+            ("status", delta::sql_literal(status.as_str())),
             (
                 "finished",
                 format!("CAST({} AS TIMESTAMP)", delta::sql_literal(&finished)),
@@ -113,5 +126,54 @@ impl Run {
             &set,
         )
         .await
+    }
+}
+
+/// What a finished stage tells the runner: its counts and a JSON detail for the `runs` row.
+pub trait StageReport {
+    /// The counts recorded in `runs` (`seen`, `processed`, `accepted`, `rejected`).
+    fn counts(&self) -> RunCounts;
+    /// Stage-specific counts as a JSON object (rejections per reason, statuses, …).
+    fn detail(&self) -> serde_json::Value;
+}
+
+/// Runs one stage under the runner's policy (module docs): records it in `runs` from start to
+/// end and hands `work` the started [`Run`] (its id goes into every row the stage writes).
+pub async fn run_stage<T, E>(
+    store: &Store,
+    stage: Stage,
+    work: impl AsyncFnOnce(&Run) -> std::result::Result<T, E>,
+) -> std::result::Result<T, E>
+where
+    T: StageReport,
+    E: From<LakeError> + Display,
+{
+    let run = start(store, stage).await?;
+    tracing::info!(stage = %stage, run_id = %run.run_id, "stage started");
+    match work(&run).await {
+        Ok(report) => {
+            let detail = report.detail().to_string();
+            run.finish(store, RunStatus::Succeeded, &report.counts(), Some(&detail))
+                .await?;
+            tracing::info!(stage = %stage, run_id = %run.run_id, "stage succeeded");
+            Ok(report)
+        }
+        Err(err) => {
+            let detail = serde_json::json!({ "error": err.to_string() }).to_string();
+            let recorded = run
+                .finish(
+                    store,
+                    RunStatus::Failed,
+                    &RunCounts::default(),
+                    Some(&detail),
+                )
+                .await;
+            if let Err(record_err) = recorded {
+                tracing::error!(stage = %stage, run_id = %run.run_id, error = %record_err,
+                    "could not record the failed run");
+            }
+            tracing::error!(stage = %stage, run_id = %run.run_id, error = %err, "stage failed");
+            Err(err)
+        }
     }
 }

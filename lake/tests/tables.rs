@@ -4,9 +4,10 @@
 use chrono::Utc;
 use lake::delta;
 use lake::tables::packets::{self, PacketRecord};
+use lake::vocabulary::PacketStatus;
 use lake::{Store, Table};
 
-fn packet(path: &str, status: &str) -> PacketRecord {
+fn packet(path: &str, status: PacketStatus) -> PacketRecord {
     PacketRecord {
         object_path: path.into(),
         packet_id: Some(format!("id-{path}")),
@@ -14,8 +15,8 @@ fn packet(path: &str, status: &str) -> PacketRecord {
         sha256: "00".repeat(32),
         site: Some("32.73.05".into()),
         received_time: Utc::now(),
-        status: status.into(),
-        reason_code: (status == "rejected").then(|| "CORRUPT_ZIP".into()),
+        status,
+        reason_code: (status == PacketStatus::Rejected).then(|| "CORRUPT_ZIP".into()),
         reason_detail: None,
         enrollment_id: None,
         run_id: "run-1".into(),
@@ -71,14 +72,14 @@ async fn appends_are_whole_commits_visible_to_sql_and_to_a_reopened_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().to_str().unwrap()).unwrap();
     let rows = vec![
-        packet("landing/a.zip", "accepted"),
-        packet("landing/b.zip", "rejected"),
+        packet("landing/a.zip", PacketStatus::Accepted),
+        packet("landing/b.zip", PacketStatus::Rejected),
     ];
     append_packets(&store, &rows).await;
     delta::append(
         &store,
         Table::Packets,
-        vec![packets::to_batch(&[packet("landing/c.zip", "accepted")]).unwrap()],
+        vec![packets::to_batch(&[packet("landing/c.zip", PacketStatus::Accepted)]).unwrap()],
         Some(("ingest-test", 7)),
     )
     .await
@@ -121,7 +122,7 @@ async fn delete_and_update_change_only_the_matching_rows() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().to_str().unwrap()).unwrap();
     let rows: Vec<_> = (0..5)
-        .map(|i| packet(&format!("landing/{i}.zip"), "accepted"))
+        .map(|i| packet(&format!("landing/{i}.zip"), PacketStatus::Accepted))
         .collect();
     append_packets(&store, &rows).await;
     delta::delete_where(
@@ -135,7 +136,10 @@ async fn delete_and_update_change_only_the_matching_rows() {
         &store,
         Table::Packets,
         "object_path = 'landing/0.zip'",
-        &[("status", delta::sql_literal("rejected"))],
+        &[(
+            "status",
+            delta::sql_literal(PacketStatus::Rejected.as_str()),
+        )],
     )
     .await
     .unwrap();
@@ -154,8 +158,12 @@ async fn delete_and_update_change_only_the_matching_rows() {
 async fn runs_are_started_finished_and_stale_ones_marked_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().to_str().unwrap()).unwrap();
-    let crashed = lake::run::start(&store, "ingest").await.unwrap();
-    let run = lake::run::start(&store, "ingest").await.unwrap();
+    let crashed = lake::run::start(&store, lake::vocabulary::Stage::Ingest)
+        .await
+        .unwrap();
+    let run = lake::run::start(&store, lake::vocabulary::Stage::Ingest)
+        .await
+        .unwrap();
     assert_ne!(crashed.run_id, run.run_id);
     let counts = lake::run::RunCounts {
         seen: 4,
@@ -163,9 +171,14 @@ async fn runs_are_started_finished_and_stale_ones_marked_interrupted() {
         accepted: 2,
         rejected: 1,
     };
-    run.finish(&store, lake::run::SUCCEEDED, &counts, Some("{\"x\":1}"))
-        .await
-        .unwrap();
+    run.finish(
+        &store,
+        lake::vocabulary::RunStatus::Succeeded,
+        &counts,
+        Some("{\"x\":1}"),
+    )
+    .await
+    .unwrap();
     let q = |status: &str| {
         format!("SELECT count(*) FROM runs WHERE stage = 'ingest' AND status = '{status}'")
     };
@@ -198,7 +211,7 @@ async fn the_sql_session_scans_the_snapshot_files_and_sees_what_deltalake_sees()
     let store = Store::open(dir.path().to_str().unwrap()).unwrap();
     for part in 0..3 {
         let rows: Vec<_> = (0..4)
-            .map(|i| packet(&format!("landing/{part}-{i}.zip"), "accepted"))
+            .map(|i| packet(&format!("landing/{part}-{i}.zip"), PacketStatus::Accepted))
             .collect();
         append_packets(&store, &rows).await;
     }
@@ -210,7 +223,10 @@ async fn the_sql_session_scans_the_snapshot_files_and_sees_what_deltalake_sees()
         &store,
         Table::Packets,
         "object_path = 'landing/2-0.zip'",
-        &[("status", delta::sql_literal("rejected"))],
+        &[(
+            "status",
+            delta::sql_literal(PacketStatus::Rejected.as_str()),
+        )],
     )
     .await
     .unwrap();
@@ -299,4 +315,148 @@ async fn the_siak_extract_is_read_when_a_query_first_needs_it() {
     store.put(&extract, bytes::Bytes::from(csv)).await.unwrap();
     let n = rendered(&ctx, "SELECT count(*) AS n FROM residents").await;
     assert!(n.contains("| 0 |"), "{n}");
+}
+
+/// Now, to the microsecond the lake keeps.
+fn now_micros() -> chrono::DateTime<Utc> {
+    chrono::DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap()
+}
+
+#[tokio::test]
+async fn rows_read_back_through_sql_equal_the_rows_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    let mut rows = vec![
+        packet("a.zip", PacketStatus::Accepted),
+        packet("b.zip", PacketStatus::Rejected),
+    ];
+    for row in &mut rows {
+        row.received_time = now_micros();
+        row.ingested_time = now_micros();
+    }
+    rows[1].packet_id = None;
+    append_packets(&store, &rows).await;
+    let ctx = lake::sql_context(&store).await.unwrap();
+    let batches = ctx
+        .sql("SELECT * FROM packets ORDER BY object_path")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let read = lake::tables::read::from_batches(&batches, packets::from_batch).unwrap();
+    assert_eq!(read, rows);
+}
+
+#[tokio::test]
+async fn a_query_missing_a_column_of_the_table_cannot_be_read_as_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    append_packets(&store, &[packet("a.zip", PacketStatus::Accepted)]).await;
+    let ctx = lake::sql_context(&store).await.unwrap();
+    let batches = ctx
+        .sql("SELECT object_path, status FROM packets")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let err = packets::from_batch(&batches[0]).unwrap_err().to_string();
+    assert!(err.contains("packet_id"), "{err}");
+}
+
+#[tokio::test]
+async fn delete_in_removes_exactly_the_listed_ids_and_refuses_an_unknown_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    append_packets(
+        &store,
+        &[
+            packet("a.zip", PacketStatus::Accepted),
+            packet("o'b.zip", PacketStatus::Accepted),
+            packet("c.zip", PacketStatus::Rejected),
+        ],
+    )
+    .await;
+    let gone = delta::delete_in(&store, Table::Packets, "object_path", &["a.zip", "o'b.zip"])
+        .await
+        .unwrap();
+    assert_eq!(gone, Some(2));
+    assert_eq!(scalar(&store, "SELECT count(*) FROM packets").await, 1);
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT count(*) FROM packets WHERE object_path = 'c.zip'"
+        )
+        .await,
+        1
+    );
+    let none: &[&str] = &[];
+    assert_eq!(
+        delta::delete_in(&store, Table::Packets, "object_path", none)
+            .await
+            .unwrap(),
+        Some(0)
+    );
+    assert!(
+        delta::delete_in(&store, Table::Packets, "object_pth", &["c.zip"])
+            .await
+            .is_err()
+    );
+    assert_eq!(scalar(&store, "SELECT count(*) FROM packets").await, 1);
+}
+
+/// A stage's report for the runner tests.
+struct Report(i64);
+
+impl lake::run::StageReport for Report {
+    fn counts(&self) -> lake::run::RunCounts {
+        lake::run::RunCounts {
+            seen: self.0,
+            processed: self.0,
+            accepted: self.0,
+            rejected: 0,
+        }
+    }
+    fn detail(&self) -> serde_json::Value {
+        serde_json::json!({ "seen": self.0 })
+    }
+}
+
+#[tokio::test]
+async fn the_stage_runner_records_success_with_counts_and_failure_with_its_error() {
+    use lake::vocabulary::Stage;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    let ok: Result<Report, lake::LakeError> =
+        lake::run::run_stage(&store, Stage::Dedup, async |run: &lake::run::Run| {
+            assert_eq!(run.stage, lake::vocabulary::Stage::Dedup);
+            Ok(Report(7))
+        })
+        .await;
+    assert_eq!(ok.unwrap().0, 7);
+    let failed: Result<Report, lake::LakeError> =
+        lake::run::run_stage(&store, Stage::Dedup, async |_: &lake::run::Run| {
+            Err(lake::LakeError::Shape("the stage broke".into()))
+        })
+        .await;
+    assert!(failed.is_err());
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT count(*) FROM runs WHERE stage = 'dedup' AND status = 'succeeded' \
+             AND seen = 7 AND detail = '{\"seen\":7}' AND finished IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT count(*) FROM runs WHERE stage = 'dedup' AND status = 'failed' \
+             AND seen = 0 AND detail LIKE '%the stage broke%'"
+        )
+        .await,
+        1
+    );
 }

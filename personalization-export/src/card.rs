@@ -107,31 +107,6 @@ pub struct CardFace {
 }
 
 impl CardFace {
-    /// The face as printed: `(label, text)` in print order; the two header lines have an
-    /// empty label, place and date of issue come last.
-    pub fn printed_lines(&self) -> Vec<(&'static str, &str)> {
-        vec![
-            ("", &self.provinsi),
-            ("", &self.kabupaten_kota),
-            ("NIK", &self.nik),
-            ("Nama", &self.nama),
-            ("Tempat/Tgl Lahir", &self.tempat_tgl_lahir),
-            ("Jenis Kelamin", &self.jenis_kelamin),
-            ("Gol. Darah", &self.gol_darah),
-            ("Alamat", &self.alamat),
-            ("RT/RW", &self.rt_rw),
-            ("Kel/Desa", &self.kel_desa),
-            ("Kecamatan", &self.kecamatan),
-            ("Agama", &self.agama),
-            ("Status Perkawinan", &self.status_perkawinan),
-            ("Pekerjaan", &self.pekerjaan),
-            ("Kewarganegaraan", &self.kewarganegaraan),
-            ("Berlaku Hingga", &self.berlaku_hingga),
-            ("", &self.tempat_terbit),
-            ("", &self.tanggal_terbit),
-        ]
-    }
-
     /// Composes the face from the packet's biodata, the embedded region names and the date
     /// of issue. Fails (naming the level, not the value) when a region code is not in the
     /// embedded table.

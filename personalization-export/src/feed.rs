@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use chrono::DateTime;
-use lake::tables::identity_status as status;
+use lake::vocabulary::IdentityStatus;
 use serde::Serialize;
 
 /// Root of the feed, relative to the store root.
@@ -37,13 +37,14 @@ pub fn feed_path(site: &str, run_id: &str) -> String {
 /// cleared: a card will be printed), `pending_adjudication` (ganda, nik_conflict: an
 /// adjudicator decides), `duplicate` (blocked), `referred` (the service point must clarify
 /// with the resident).
-pub fn result_of(identity_status: &str) -> &'static str {
+pub fn result_of(identity_status: IdentityStatus) -> &'static str {
     match identity_status {
-        status::TUNGGAL | status::REENROLLMENT | status::CLEARED => "unique",
-        status::GANDA | status::NIK_CONFLICT => "pending_adjudication",
-        status::DUPLICATE => "duplicate",
-        status::REFERRED => "referred",
-        _ => "unknown",
+        IdentityStatus::Tunggal | IdentityStatus::Reenrollment | IdentityStatus::Cleared => {
+            "unique"
+        }
+        IdentityStatus::Ganda | IdentityStatus::NikConflict => "pending_adjudication",
+        IdentityStatus::Duplicate => "duplicate",
+        IdentityStatus::Referred => "referred",
     }
 }
 
@@ -57,7 +58,7 @@ pub struct FeedRow {
     /// [`result_of`] the status.
     pub result: String,
     /// The identity status as in `identity_status`.
-    pub status: String,
+    pub status: IdentityStatus,
     /// When the status was set (RFC 3339, UTC).
     pub status_since: String,
     /// Regency/city that prints the card.
@@ -71,7 +72,7 @@ impl FeedRow {
     pub fn new(
         packet_id: String,
         enrollment_id: String,
-        identity_status: String,
+        identity_status: IdentityStatus,
         since_micros: i64,
         regency_code: String,
         card_job_id: Option<String>,
@@ -79,7 +80,7 @@ impl FeedRow {
         FeedRow {
             packet_id,
             enrollment_id,
-            result: result_of(&identity_status).into(),
+            result: result_of(identity_status).into(),
             status: identity_status,
             status_since: DateTime::from_timestamp_micros(since_micros)
                 .unwrap_or_default()
@@ -117,9 +118,10 @@ mod tests {
 
     #[test]
     fn every_status_has_a_result() {
-        for s in status::ALL_STATUSES {
-            assert_ne!(result_of(s), "unknown", "{s}");
+        for s in IdentityStatus::ALL {
+            assert!(!result_of(*s).is_empty(), "{s}");
         }
-        assert_eq!(result_of(status::GANDA), "pending_adjudication");
+        assert_eq!(result_of(IdentityStatus::Ganda), "pending_adjudication");
+        assert_eq!(result_of(IdentityStatus::Cleared), "unique");
     }
 }

@@ -63,17 +63,6 @@ impl DcKey {
         use ed25519_dalek::Signer;
         self.signing.sign(message)
     }
-
-    /// Wraps an in-memory key (tests and tools; not read from a file).
-    pub fn from_signing_key(signing: SigningKey) -> DcKey {
-        let key_id = key_id(&signing.verifying_key());
-        DcKey {
-            signing,
-            key_id,
-            path: PathBuf::new(),
-            created: false,
-        }
-    }
 }
 
 /// The key id of a public key: the first 16 hex digits of its SHA-256.

@@ -4,7 +4,10 @@
 //! against the chip.
 //!
 //! - [`export()`] with [`ExportOptions`]: the export run (`tunggal export`, and the last stage of
-//!   `tunggal nightly`), returning an [`ExportSummary`].
+//!   `tunggal nightly`), returning an [`ExportSummary`]. Inside it: `plan` (the pure rules:
+//!   which printable gets a card, in which regency's job), `queries` (the lake reads),
+//!   `writer` (the `JobWriter` that seals cards and signs a job) and `recover` (what a run
+//!   finds left by a killed run).
 //! - [`job`]: the job folder, its manifest, and [`job::check_job`] (`tunggal export check`).
 //! - [`card`]: the card record — face as printed, chip content, the DC's seal.
 //! - [`verify`]: the pickup check (`tunggal verify`): *berhasil* or *gagal*.
@@ -22,8 +25,13 @@ pub mod export;
 pub mod feed;
 pub mod job;
 pub mod keys;
-mod read;
+mod plan;
+mod queries;
+mod recover;
+mod store_files;
+mod summary;
 pub mod verify;
+mod writer;
 
 pub use error::{ExportError, Result};
 pub use export::{export, ExportOptions, ExportSummary, JobSummary};

@@ -188,14 +188,3 @@ async fn collect(frame: datafusion::dataframe::DataFrame) -> Result<QueryResult,
 pub async fn query(store: &lake::Store, sql: &str) -> Result<QueryResult, SqlError> {
     Session::open(store, Access::Analyst).await?.run(sql).await
 }
-
-/// Runs the saved query `name` with `params` (name → value; missing ones take their
-/// defaults).
-pub async fn run_saved(
-    store: &lake::Store,
-    name: &str,
-    params: &std::collections::BTreeMap<String, String>,
-) -> Result<QueryResult, SqlError> {
-    let sql = saved::get(name)?.bind(params)?;
-    query(store, &sql).await
-}

@@ -3,8 +3,8 @@
 //! are assembled in parallel in any order.
 
 use crate::biometric::Body;
-use crate::cases::Case;
 use crate::media;
+use crate::plants::Plant;
 use crate::world::{capture_times, PlannedPacket, Signer, World};
 use crate::SynthError;
 use chrono::{Datelike, Months};
@@ -24,7 +24,7 @@ pub fn assemble(world: &World, index: usize) -> Result<Vec<u8>, SynthError> {
     let person = &world.persons[p.person];
     let resident = world.resident_of(p);
     let mut biodata = Biodata::from_resident(resident);
-    if p.case == Case::Bad(ReasonCode::BiodataNikMismatch) {
+    if p.case == Plant::Bad(ReasonCode::BiodataNikMismatch) {
         if p.capture_seed.is_multiple_of(2) {
             biodata.sex = match biodata.sex {
                 Sex::Male => Sex::Female,
@@ -67,7 +67,7 @@ pub fn assemble(world: &World, index: usize) -> Result<Vec<u8>, SynthError> {
     let mut builder = PacketBuilder::new(header, biodata)
         .photo(photo)
         .signature_image(signature);
-    let malformed = p.case == Case::Bad(ReasonCode::MalformedTemplate);
+    let malformed = p.case == Plant::Bad(ReasonCode::MalformedTemplate);
     for (i, (pos, mut fmr)) in capture.fingers.into_iter().enumerate() {
         if malformed && i == 0 {
             fmr.truncate(fmr.len() / 2);
@@ -83,12 +83,12 @@ pub fn assemble(world: &World, index: usize) -> Result<Vec<u8>, SynthError> {
     for &(eye, reason) in &person.missing_eyes {
         builder = builder.missing_eye(eye, reason);
     }
-    let key = if p.case == Case::Bad(ReasonCode::BadSignature) {
+    let key = if p.case == Plant::Bad(ReasonCode::BadSignature) {
         rogue_key(&p.packet_id)
     } else {
         key
     };
-    let Case::Bad(code) = p.case else {
+    let Plant::Bad(code) = p.case else {
         return Ok(builder.build(&key)?);
     };
     let mut ms = builder.build_members(&key)?;

@@ -18,7 +18,6 @@
 pub mod assemble;
 pub mod biometric;
 pub mod capture;
-pub mod cases;
 pub mod config;
 pub mod finger;
 pub mod geography;
@@ -26,6 +25,7 @@ pub mod ids;
 pub mod iris;
 pub mod media;
 pub mod names;
+pub mod plants;
 pub mod population;
 pub mod progress;
 pub mod run;
@@ -34,10 +34,10 @@ pub mod summary;
 pub mod truth;
 pub mod world;
 
-pub use cases::Case;
 pub use chrono::NaiveDate;
 pub use config::{ProgressMode, SynthConfig};
 pub use object_store;
+pub use plants::Plant;
 pub use run::run;
 pub use summary::SynthSummary;
 

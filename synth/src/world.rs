@@ -2,13 +2,17 @@
 //! planted, and the station registry. Everything here is decided sequentially from the seed;
 //! turning a planned packet into bytes ([`crate::assemble`]) is then independent per packet
 //! and runs in parallel.
+//!
+//! Longer than our ~600-line mark on purpose: the plan is one sequence of draws from one
+//! seeded generator, and splitting it across files would hide the order the draws are made in,
+//! which is what keeps a seed's country the same from one version to the next.
 
 use crate::biometric::Lineage;
 use crate::capture::CaptureQuality;
-use crate::cases::{Case, BAD_KINDS};
 use crate::config::SynthConfig;
 use crate::geography;
 use crate::ids::IdAllocator;
+use crate::plants::{Plant, BAD_KINDS};
 use crate::population::{Generator, Population};
 use crate::SynthError;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone};
@@ -72,7 +76,7 @@ pub struct PlannedPacket {
     /// The biodata presented.
     pub identity: Identity,
     /// What the packet is, in truth.
-    pub case: Case,
+    pub case: Plant,
     /// Capture day, counted from the batch start.
     pub day: u32,
     /// Dotted district code of the enrollment site.
@@ -253,7 +257,7 @@ impl World {
         let plan_packet = |packets: &mut Vec<PlannedPacket>,
                            person: usize,
                            identity: Identity,
-                           case: Case,
+                           case: Plant,
                            day: u32,
                            quality: CaptureQuality| {
             packets.push(PlannedPacket {
@@ -282,7 +286,7 @@ impl World {
             let p = new_person(&mut persons, r, None);
             let day = rng.gen_range(0..days);
             let q = regular(&mut rng);
-            plan_packet(&mut packets, p, Identity::Siak(r), Case::Unique, day, q);
+            plan_packet(&mut packets, p, Identity::Siak(r), Plant::Unique, day, q);
             uniques.push(packets.len() - 1);
         }
         for _ in 0..counts.missing {
@@ -317,7 +321,7 @@ impl World {
                 &mut packets,
                 p,
                 Identity::Siak(r),
-                Case::MissingFingers,
+                Plant::MissingFingers,
                 day,
                 q,
             );
@@ -330,7 +334,7 @@ impl World {
                 &mut packets,
                 p,
                 Identity::Siak(r),
-                Case::PoorCapture,
+                Plant::PoorCapture,
                 day,
                 CaptureQuality::Poor,
             );
@@ -338,10 +342,10 @@ impl World {
         // Twins and families: the second member's fingers derive from the first's.
         let twin_pairs = twin_households.iter().map(|&h| {
             let hh = &population.households[h];
-            ((hh.first + hh.len - 2, hh.first + hh.len - 1), Case::Twin)
+            ((hh.first + hh.len - 2, hh.first + hh.len - 1), Plant::Twin)
         });
-        let family_pairs = family_households.iter().map(|&pair| (pair, Case::Family));
-        let pairs: Vec<((usize, usize), Case)> = twin_pairs.chain(family_pairs).collect();
+        let family_pairs = family_households.iter().map(|&pair| (pair, Plant::Family));
+        let pairs: Vec<((usize, usize), Plant)> = twin_pairs.chain(family_pairs).collect();
         for ((a, b), case) in pairs {
             let pa = new_person(&mut persons, a, None);
             let base = persons[pa].look_seed();
@@ -372,7 +376,7 @@ impl World {
                 &mut packets,
                 person,
                 Identity::Siak(alias),
-                Case::FraudDuplicate,
+                Plant::FraudDuplicate,
                 day,
                 q,
             );
@@ -389,7 +393,7 @@ impl World {
                 &mut packets,
                 person,
                 Identity::Siak(r),
-                Case::Reenrollment,
+                Plant::Reenrollment,
                 day,
                 q,
             );
@@ -415,7 +419,7 @@ impl World {
                 };
                 let day = rng.gen_range(0..days);
                 let q = regular(&mut rng);
-                plan_packet(&mut packets, p, identity, Case::Bad(code), day, q);
+                plan_packet(&mut packets, p, identity, Plant::Bad(code), day, q);
             }
         }
         drop(gen);
@@ -433,7 +437,7 @@ impl World {
         for old in reuploads {
             let orig = new_index[old];
             let mut copy = packets[orig].clone();
-            copy.case = Case::Bad(ReasonCode::DuplicatePacket);
+            copy.case = Plant::Bad(ReasonCode::DuplicatePacket);
             copy.copy_of = Some(orig);
             copy.day = packets[orig].day + 1;
             packets.push(copy);
@@ -541,7 +545,7 @@ fn plan_stations(
     let mut needs_retired: HashSet<String> = HashSet::new();
     for p in packets.iter() {
         *per_site.entry(p.site.clone()).or_default() += 1;
-        if p.case == Case::Bad(ReasonCode::StationRetired) {
+        if p.case == Plant::Bad(ReasonCode::StationRetired) {
             needs_retired.insert(p.site.clone());
         }
     }
@@ -614,8 +618,10 @@ fn plan_stations(
         }
         let p = &mut packets[i];
         p.signer = match p.case {
-            Case::Bad(ReasonCode::UnknownStation) => Signer::Unregistered(90 + rng.gen_range(0..9)),
-            Case::Bad(ReasonCode::StationRetired) => match retired_by_site.get(&p.site) {
+            Plant::Bad(ReasonCode::UnknownStation) => {
+                Signer::Unregistered(90 + rng.gen_range(0..9))
+            }
+            Plant::Bad(ReasonCode::StationRetired) => match retired_by_site.get(&p.site) {
                 Some(&s) => Signer::Registered(s),
                 None => Signer::Unregistered(99),
             },

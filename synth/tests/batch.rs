@@ -12,7 +12,7 @@ use packet::{Limits, ReasonCode};
 use reference::stations::Activity;
 use reference::{Resident, Station};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use synth::cases::BAD_KINDS;
+use synth::plants::BAD_KINDS;
 use synth::truth::TruthRow;
 use synth::{ProgressMode, SynthConfig};
 

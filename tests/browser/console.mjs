@@ -68,7 +68,7 @@ try {
   await login(env('SECOND_USER'));
   await page.goto(caseUrl);
   await Promise.all([page.waitForURL(/\?msg=claim$/), page.click('#claim')]);
-  await page.fill('#review-comment', 'Agreed: fraud duplicate.');
+  await page.fill('#confirmation-comment', 'Agreed: fraud duplicate.');
   await Promise.all([page.waitForURL(/\?msg=confirm$/), page.click('#confirm')]);
   const state = (await page.textContent('#case-state')).trim();
   expect(state === 'decided', `the case is decided (got ${state})`);

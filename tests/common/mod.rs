@@ -27,25 +27,12 @@ impl TestStore {
 
     /// Runs `tunggal --store <this store> ARGS…` and returns its output, whatever the exit code.
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_tunggal"))
-            .arg("--store")
-            .arg(self.path())
-            .args(args)
-            .env_remove("TUNGGAL_STORE")
-            .output()
-            .expect("start tunggal")
+        run(self.path(), args)
     }
 
     /// Runs `tunggal …` and panics with its stderr unless it succeeds; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "tunggal {args:?} failed ({}):\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 stdout")
+        ok(self.path(), args)
     }
 
     /// Runs a query through `tunggal sql --format csv` and returns the rows as maps.
@@ -56,26 +43,56 @@ impl TestStore {
 
     /// Every row of every CSV file under `synth-truth/` (the planted truth of all batches).
     pub fn truth(&self) -> Vec<HashMap<String, String>> {
-        let mut rows = Vec::new();
-        for file in files_under(&self.path().join("synth-truth")) {
-            if file.extension().and_then(|e| e.to_str()) == Some("csv")
-                && file
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("enrollees"))
-                || file
-                    .parent()
-                    .and_then(|p| p.file_name())
-                    .and_then(|n| n.to_str())
-                    == Some("enrollees")
-            {
-                rows.extend(read_csv(
-                    std::fs::read(&file).expect("truth file").as_slice(),
-                ));
-            }
-        }
-        rows
+        truth(self.path())
     }
+}
+
+/// Runs `tunggal --store ROOT ARGS…` and returns its output, whatever the exit code.
+pub fn run(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tunggal"))
+        .arg("--store")
+        .arg(root)
+        .args(args)
+        .env_remove("TUNGGAL_STORE")
+        .output()
+        .expect("start tunggal")
+}
+
+/// Runs `tunggal --store ROOT ARGS…` and panics with its stderr unless it succeeds; returns
+/// stdout.
+pub fn ok(root: &Path, args: &[&str]) -> String {
+    let out = run(root, args);
+    assert!(
+        out.status.success(),
+        "tunggal {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// Every row of every enrollee CSV file under `ROOT/synth-truth/` (the planted truth of all
+/// batches).
+pub fn truth(root: &Path) -> Vec<HashMap<String, String>> {
+    let mut rows = Vec::new();
+    for file in files_under(&root.join("synth-truth")) {
+        if file.extension().and_then(|e| e.to_str()) == Some("csv")
+            && file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("enrollees"))
+            || file
+                .parent()
+                .and_then(|p| p.file_name())
+                .and_then(|n| n.to_str())
+                == Some("enrollees")
+        {
+            rows.extend(read_csv(
+                std::fs::read(&file).expect("truth file").as_slice(),
+            ));
+        }
+    }
+    rows
 }
 
 /// Parses CSV with a header row into one map per row.
@@ -114,6 +131,18 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// The Python of the repo's `.venv` (Flight SQL client, notebook runner), which
+/// `scripts/install-test-deps.sh` installs.
+pub fn venv_python() -> PathBuf {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} missing: run scripts/install-test-deps.sh",
+        python.display()
+    );
+    python
 }
 
 /// Real template data shipped beside the repo (`../shared/data`, or `TUNGGAL_SHARED_DATA`).

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use lake::tables::identity_status::{self, IdentityStatusRecord};
+use lake::vocabulary::IdentityStatus;
 
 use crate::common::TestStore;
 
@@ -18,28 +19,28 @@ pub struct Enrolled {
     pub nik: String,
     pub regency_code: String,
     pub site: String,
-    pub status: String,
+    pub status: IdentityStatus,
 }
 
 impl Enrolled {
     /// Whether export may make a card of it.
     pub fn personalizable(&self) -> bool {
-        identity_status::PERSONALIZABLE.contains(&self.status.as_str())
+        self.status.is_personalizable()
     }
 }
 
 /// The statuses handed out in turn; every status occurs.
-const CYCLE: [&str; 10] = [
-    identity_status::TUNGGAL,
-    identity_status::TUNGGAL,
-    identity_status::GANDA,
-    identity_status::REENROLLMENT,
-    identity_status::NIK_CONFLICT,
-    identity_status::CLEARED,
-    identity_status::TUNGGAL,
-    identity_status::DUPLICATE,
-    identity_status::REFERRED,
-    identity_status::TUNGGAL,
+const CYCLE: [IdentityStatus; 10] = [
+    IdentityStatus::Tunggal,
+    IdentityStatus::Tunggal,
+    IdentityStatus::Ganda,
+    IdentityStatus::Reenrollment,
+    IdentityStatus::NikConflict,
+    IdentityStatus::Cleared,
+    IdentityStatus::Tunggal,
+    IdentityStatus::Duplicate,
+    IdentityStatus::Referred,
+    IdentityStatus::Tunggal,
 ];
 
 /// Synthesizes `people` residents, ingests them, and gives every accepted enrollment a status
@@ -68,11 +69,9 @@ pub fn prepared_store(people: usize, seed: u64) -> (TestStore, Vec<Enrolled>) {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let mut status = CYCLE[i % CYCLE.len()].to_string();
-            if identity_status::PERSONALIZABLE.contains(&status.as_str())
-                && !with_card.insert(r["nik"].clone())
-            {
-                status = identity_status::DUPLICATE.into();
+            let mut status = CYCLE[i % CYCLE.len()];
+            if status.is_personalizable() && !with_card.insert(r["nik"].clone()) {
+                status = IdentityStatus::Duplicate;
             }
             Enrolled {
                 enrollment_id: r["enrollment_id"].clone(),
@@ -95,7 +94,7 @@ pub fn write_statuses(store: &TestStore, enrolled: &[Enrolled]) {
         .iter()
         .map(|e| IdentityStatusRecord {
             enrollment_id: e.enrollment_id.clone(),
-            status: e.status.clone(),
+            status: e.status,
             cluster_id: None,
             since: now,
             run_id: "test-dedup".into(),

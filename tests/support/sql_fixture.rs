@@ -4,6 +4,9 @@
 //! lake crate, with a known pattern. The planted rows are kept in memory too, so a test can
 //! compute what a saved query must answer by counting in Rust — never by running SQL.
 //!
+//! The binary is run through the helpers of `tests/common`, which every test file that
+//! includes this one also declares (`mod common;`).
+//!
 //! Until the nightly dedup stage lands for every run, planting keeps these tests independent
 //! of it: the store is built with `tunggal ingest` only.
 
@@ -11,7 +14,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -19,7 +21,10 @@ use lake::tables::{
     clusters::ClusterRecord, decisions::DecisionRecord, identity_status::IdentityStatusRecord,
     match_candidates::MatchCandidateRecord, personalization_jobs::PersonalizationJobRecord,
 };
+use lake::vocabulary::{Band, CandidateSource, Relation};
 use lake::Table;
+
+use crate::common::{files_under, ok, read_csv};
 
 /// One accepted enrollment as the test knows it.
 #[derive(Clone, Debug)]
@@ -60,46 +65,6 @@ pub struct Fixture {
     pub candidates: Vec<MatchCandidateRecord>,
 }
 
-/// Runs `tunggal --store ROOT ARGS…`.
-pub fn run(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tunggal"))
-        .arg("--store")
-        .arg(root)
-        .args(args)
-        .env_remove("TUNGGAL_STORE")
-        .output()
-        .expect("start tunggal")
-}
-
-/// Runs `tunggal …`, panicking with stderr on failure; returns stdout.
-pub fn ok(root: &Path, args: &[&str]) -> String {
-    let out = run(root, args);
-    assert!(
-        out.status.success(),
-        "tunggal {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 stdout")
-}
-
-/// Parses CSV with a header row into one map per row.
-pub fn read_csv(bytes: &[u8]) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_reader(bytes);
-    let headers = reader.headers().expect("csv header").clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.expect("csv row");
-            headers
-                .iter()
-                .map(String::from)
-                .zip(r.iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
 /// Runs `tunggal sql --saved NAME --param … --format csv` and parses the rows.
 pub fn saved(root: &Path, name: &str, params: &[&str]) -> Vec<HashMap<String, String>> {
     let mut args = vec!["sql", "--saved", name, "--format", "csv"];
@@ -114,26 +79,6 @@ pub fn saved(root: &Path, name: &str, params: &[&str]) -> Vec<HashMap<String, St
 pub fn site_and_day(object_path: &str) -> (String, String) {
     let parts: Vec<&str> = object_path.split('/').collect();
     (parts[1].to_string(), parts[2].to_string())
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Every resident of the store's SIAK extract.
@@ -214,10 +159,7 @@ fn build() -> Fixture {
     );
     ok(&root, &["ingest", "--no-progress"]);
 
-    let mut truth = Vec::new();
-    for file in files_under(&root.join("synth-truth/enrollees")) {
-        truth.extend(read_csv(&std::fs::read(file).expect("truth")));
-    }
+    let truth = crate::common::truth(&root);
     // A re-sent packet lands twice under one packet id; the accepted landing is the one
     // whose truth is not `bad:…`.
     let by_packet: HashMap<&str, &HashMap<String, String>> = truth
@@ -365,7 +307,7 @@ fn plant_outcomes(enrollments: &[Enrollment]) -> Outcomes {
         let cluster_id = flagged.then(|| format!("cluster-{}", i % 4));
         status.push(IdentityStatusRecord {
             enrollment_id: e.enrollment_id.clone(),
-            status: state.to_string(),
+            status: state.parse().expect("an identity status"),
             cluster_id: cluster_id.clone(),
             since: result,
             run_id: "run-dedup-1".into(),
@@ -452,8 +394,8 @@ fn decision(
         case_id: format!("case-{cluster_id}-{i}"),
         cluster_id: cluster_id.to_string(),
         enrollment_id: e.enrollment_id.clone(),
-        outcome: outcome.to_string(),
-        effect: effect.to_string(),
+        outcome: outcome.parse().expect("a decision outcome"),
+        effect: effect.parse().expect("a decision effect"),
         fraud: outcome == "duplicate" && i.is_multiple_of(2),
         decided_by: adjudicator.to_string(),
         decided_time: decided,
@@ -473,15 +415,14 @@ fn plant_candidates(enrollments: &[Enrollment]) -> Vec<MatchCandidateRecord> {
             run_id: "run-dedup-1".into(),
             probe_id: b.enrollment_id.clone(),
             candidate_id: a.enrollment_id.clone(),
-            candidate_source: "gallery".into(),
-            relation: if a.nik == b.nik {
-                "same_nik"
-            } else {
-                "different_nik"
-            }
-            .into(),
+            candidate_source: CandidateSource::Gallery,
+            relation: Relation::of(&a.nik, &b.nik),
             llr,
-            band: if llr >= 12.0 { "match" } else { "possible" }.into(),
+            band: if llr >= 12.0 {
+                Band::Match
+            } else {
+                Band::Possible
+            },
             finger_llr: llr * 0.7,
             iris_llr: llr * 0.3,
             fingers_compared: 10,

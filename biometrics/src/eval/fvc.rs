@@ -5,8 +5,9 @@
 use rayon::prelude::*;
 
 use super::{error_rates, EvalError, FvcReport};
-use crate::finger::{compare, prepare, FingerTemplate};
+use crate::finger::{prepare, FingerTemplate};
 use crate::iso19794;
+use crate::matcher::{FingerMatcher, Matcher};
 
 /// Genuine and impostor scores of an FVC run.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +47,21 @@ pub fn fvc_scores(templates: &[(String, Vec<u8>)]) -> Result<FvcScores, EvalErro
             ))
         })
         .collect::<Result<_, EvalError>>()?;
-    let n = prepared.len();
+    genuine_impostor_scores(&FingerMatcher, &prepared)
+}
+
+/// Scores every pair of `(source, template)` once with `matcher`: genuine when both come from
+/// the same source (finger, eye), impostor otherwise. The protocol does not depend on the
+/// modality, so any matcher of similarities runs through it.
+pub fn genuine_impostor_scores<M>(
+    matcher: &M,
+    templates: &[(String, M::Template)],
+) -> Result<FvcScores, EvalError>
+where
+    M: Matcher<Score = f32> + Sync,
+    M::Template: Sync,
+{
+    let n = templates.len();
     let pairs: Vec<(usize, usize)> = (0..n)
         .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
         .collect();
@@ -54,8 +69,8 @@ pub fn fvc_scores(templates: &[(String, Vec<u8>)]) -> Result<FvcScores, EvalErro
         .par_iter()
         .map(|&(i, j)| {
             (
-                prepared[i].0 == prepared[j].0,
-                compare(&prepared[i].1, &prepared[j].1),
+                templates[i].0 == templates[j].0,
+                matcher.score(&templates[i].1, &templates[j].1),
             )
         })
         .collect();

@@ -4,7 +4,7 @@
 mod fvc;
 mod rates;
 
-pub use fvc::{fvc_protocol, fvc_scores, FvcScores};
+pub use fvc::{fvc_protocol, fvc_scores, genuine_impostor_scores, FvcScores};
 pub use rates::{error_rates, fnmr_at_fmr, threshold_for_fmr, FvcReport};
 
 use crate::TemplateError;

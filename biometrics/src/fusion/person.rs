@@ -1,10 +1,12 @@
-//! Scoring a pair of persons: per-finger and per-eye similarities, calibrated to LLRs and
-//! summed, with the optional cross-position check for mislabeled fingers.
+//! Scoring a pair of persons: per-finger and per-eye similarities (each through its
+//! [`Matcher`]), calibrated to LLRs and summed, with the optional cross-position check for
+//! mislabeled fingers.
 
 use super::calibration::Calibration;
 use super::cross::{CrossPositionPolicy, SWAP_HYPOTHESES};
-use crate::finger::{self, FingerTemplate};
+use crate::finger::FingerTemplate;
 use crate::iris::{self, Eye, IrisCode};
+use crate::matcher::{FingerMatcher, IrisMatcher, Matcher};
 
 /// The biometric templates of one person; `None` = missing or declared unusable.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +52,15 @@ impl Default for Fusion {
             iris: Calibration::iris_default(),
             iris_max_shift: iris::DEFAULT_MAX_SHIFT,
             cross_position: CrossPositionPolicy::default(),
+        }
+    }
+}
+
+impl Fusion {
+    /// The iris matcher of this model (its rotation search).
+    pub fn iris_matcher(&self) -> IrisMatcher {
+        IrisMatcher {
+            max_shift: self.iris_max_shift,
         }
     }
 }
@@ -174,7 +185,7 @@ pub fn compare_persons_sequential<B: PersonView + ?Sized>(
     reject_llr: f32,
 ) -> Option<PersonScore> {
     let finger_score = |pa: u8, pb: u8| -> Option<ModalityScore> {
-        let s = finger::compare(a.finger(pa)?, b.finger(pb)?);
+        let s = FingerMatcher.score(a.finger(pa)?, b.finger(pb)?);
         Some(ModalityScore {
             what: Modality::Finger(pa, pb),
             similarity: s,
@@ -203,7 +214,7 @@ pub fn compare_persons_sequential<B: PersonView + ?Sized>(
     let mut irises: [Option<ModalityScore>; 2] = [None, None];
     for (slot, eye) in [Eye::Right, Eye::Left].into_iter().enumerate() {
         if let (Some(x), Some(y)) = (a.iris(eye), b.iris(eye)) {
-            let s = iris::compare(x, y, fusion.iris_max_shift).similarity();
+            let s = fusion.iris_matcher().score(x, y);
             irises[slot] = Some(ModalityScore {
                 what: Modality::Iris(eye),
                 similarity: s,

@@ -57,7 +57,7 @@ pub struct BenchDedupArgs {
 
 /// Runs the benchmark and prints its table.
 pub fn run(args: &BenchDedupArgs) -> Result<()> {
-    let opts = dedup::bench::BenchOptions {
+    let opts = evaluation::bench_dedup::BenchOptions {
         gallery: args.gallery,
         probes: args.probes,
         mate_rate: args.mate_rate,
@@ -73,7 +73,7 @@ pub fn run(args: &BenchDedupArgs) -> Result<()> {
             .map(|g| (g.max(0.0) * (1u64 << 30) as f64) as usize),
     };
     let started = std::time::Instant::now();
-    let report = dedup::bench::run(&opts, &|line| {
+    let report = evaluation::bench_dedup::run(&opts, &|line| {
         eprintln!("[{:>7.1}s] {line}", started.elapsed().as_secs_f64())
     })?;
     println!("{report}");

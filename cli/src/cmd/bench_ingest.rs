@@ -1,16 +1,7 @@
-//! `tunggal bench ingest`: ingest throughput beside the I/O limit of the store.
-//!
-//! A fresh work area `<store>/bench/<id>/` on the same backend is filled (not timed): with
-//! `--people N`, by synthesizing N packets into it; otherwise by copying the packets and
-//! reference extracts that `tunggal synth` wrote into `--store` beforehand.
-//! Then, on that work area, the bench times (1) merely listing and reading every landed
-//! byte with the same fetch concurrency as ingest — the I/O limit — and (2) a full ingest
-//! run, and prints both with their ratio. The work area is deleted afterwards.
+//! `tunggal bench ingest`: flags and glue to [`evaluation::bench_ingest`], which times ingest
+//! beside merely reading the same bytes on a work area `<store>/bench/<id>/`.
 
-use std::time::Instant;
-
-use anyhow::{bail, Context, Result};
-use futures::{StreamExt, TryStreamExt};
+use anyhow::Result;
 
 /// Flags of `tunggal bench ingest`.
 #[derive(clap::Args, Debug)]
@@ -33,153 +24,15 @@ pub struct BenchIngestArgs {
     pub keep: bool,
 }
 
-/// One measured line of the table.
-struct Line {
-    what: &'static str,
-    packets: usize,
-    bytes: u64,
-    seconds: f64,
-}
-
-impl Line {
-    fn print(&self) {
-        let secs = self.seconds.max(1e-9);
-        println!(
-            "{:<24} {:>9} {:>10.1} {:>9.2} {:>11.1} {:>9.2}",
-            self.what,
-            self.packets,
-            self.bytes as f64 / 1e6,
-            self.seconds,
-            self.packets as f64 / secs,
-            self.bytes as f64 / 1e6 / secs
-        );
-    }
-}
-
 /// Runs the benchmark and prints the table.
 pub async fn run(store: &lake::Store, args: &BenchIngestArgs) -> Result<()> {
-    let work_url = format!("{}bench/{}", store.url(), uuid_like());
-    let work = lake::Store::open(&work_url).context("opening the bench work area")?;
-    match args.people {
-        Some(people) => {
-            let mut config = synth::SynthConfig::new(people, 1);
-            config.progress = synth::ProgressMode::Quiet;
-            let root = synth::object_store::path::Path::from("");
-            synth::run(&config, work.objects().as_ref(), &root).await?;
-        }
-        None => {
-            let copied = copy_prefix(store, &work, ingest::LANDING, args.fetch_concurrency).await?;
-            if copied == 0 {
-                bail!(
-                    "no packets under {}{}/: run `tunggal synth` on this store first, \
-                     or pass --people N",
-                    store.url(),
-                    ingest::LANDING
-                );
-            }
-            copy_prefix(store, &work, "reference", args.fetch_concurrency).await?;
-        }
-    }
-
-    let started = Instant::now();
-    let (packets, bytes) = read_all(&work, ingest::LANDING, args.fetch_concurrency).await?;
-    let read = Line {
-        what: "read landing/ only",
-        packets,
-        bytes,
-        seconds: started.elapsed().as_secs_f64(),
-    };
-
-    let options = ingest::IngestOptions {
+    let opts = evaluation::bench_ingest::IngestBenchOptions {
         chunk_size: args.chunk_size,
         fetch_concurrency: args.fetch_concurrency,
-        progress_bar: false,
-        ..ingest::IngestOptions::default()
+        people: args.people,
+        keep: args.keep,
     };
-    let started = Instant::now();
-    let summary = ingest::ingest(&work, &options).await?;
-    let ingest_line = Line {
-        what: "ingest (validate+commit)",
-        packets: summary.processed,
-        bytes: summary.bytes,
-        seconds: started.elapsed().as_secs_f64(),
-    };
-
-    println!("bench ingest on {} ({} cores)", store.url(), cores());
-    println!(
-        "{:<24} {:>9} {:>10} {:>9} {:>11} {:>9}",
-        "", "packets", "MB", "seconds", "packets/s", "MB/s"
-    );
-    read.print();
-    ingest_line.print();
-    println!(
-        "ingest takes {:.1}x the time of reading the same bytes ({} accepted, {} rejected)",
-        ingest_line.seconds / read.seconds.max(1e-9),
-        summary.accepted,
-        summary.rejected
-    );
-
-    if !args.keep {
-        delete_prefix(&work, "").await?;
-    }
-    Ok(())
-}
-
-/// A unique enough name for the work area (time-based; no personal data).
-fn uuid_like() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!("{}-{}", now.as_secs(), std::process::id())
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
-
-/// Copies every object under `prefix` from `from` to `to`; returns how many.
-async fn copy_prefix(
-    from: &lake::Store,
-    to: &lake::Store,
-    prefix: &str,
-    concurrency: usize,
-) -> Result<usize> {
-    let metas = from.list(prefix).await?;
-    let count = metas.len();
-    futures::stream::iter(metas)
-        .map(|meta| async move {
-            let path = meta.location.to_string();
-            let bytes = from.get(&path).await?;
-            to.put(&path, bytes).await?;
-            Ok::<_, anyhow::Error>(())
-        })
-        .buffer_unordered(concurrency.max(1))
-        .try_collect::<Vec<()>>()
-        .await?;
-    Ok(count)
-}
-
-/// Lists and reads every object under `prefix`; returns (objects, bytes).
-async fn read_all(store: &lake::Store, prefix: &str, concurrency: usize) -> Result<(usize, u64)> {
-    let metas = store.list(prefix).await?;
-    let sizes: Vec<u64> = futures::stream::iter(metas)
-        .map(|meta| async move {
-            let bytes = store.get(meta.location.as_ref()).await?;
-            Ok::<_, anyhow::Error>(bytes.len() as u64)
-        })
-        .buffered(concurrency.max(1))
-        .try_collect()
-        .await?;
-    Ok((sizes.len(), sizes.iter().sum()))
-}
-
-/// Deletes every object under `prefix` of the store (the whole work area for "").
-async fn delete_prefix(store: &lake::Store, prefix: &str) -> Result<()> {
-    use object_store::ObjectStoreExt;
-    for meta in store.list(prefix).await? {
-        store.objects().delete(&meta.location).await?;
-    }
+    let report = evaluation::bench_ingest::run(store, &opts).await?;
+    println!("{report}");
     Ok(())
 }

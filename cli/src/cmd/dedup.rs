@@ -83,10 +83,3 @@ pub async fn run(store: &lake::Store, args: &DedupCommandArgs) -> Result<()> {
     println!("{summary}");
     Ok(())
 }
-
-/// Prints FNIR, FPIR and adjudication load against the store's synth truth.
-pub async fn eval(store: &lake::Store) -> Result<()> {
-    let ev = dedup::eval::evaluate(store).await?;
-    println!("{ev}");
-    Ok(())
-}

@@ -4,6 +4,7 @@ pub mod bench_dedup;
 pub mod bench_ingest;
 pub mod console;
 pub mod dedup;
+pub mod eval_dedup;
 pub mod export;
 pub mod fingerprint;
 pub mod ingest;

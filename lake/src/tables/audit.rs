@@ -12,6 +12,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::{DateTime, Utc};
 
 use super::columns::{longs, opt_strings, strings, text, timestamp, timestamps};
+use super::read::Columns;
 use crate::error::Result;
 
 /// SQL name and folder name of the table.
@@ -83,4 +84,32 @@ pub fn to_batch(rows: &[AuditRecord]) -> Result<RecordBatch> {
             timestamps(rows.iter().map(|r| r.exported_time)),
         ],
     )?)
+}
+
+/// Reads `audit` rows back from a batch holding every column of the table (a scan or a
+/// `SELECT *`), in any physical types DataFusion returns; a missing column is an error.
+pub fn from_batch(batch: &RecordBatch) -> Result<Vec<AuditRecord>> {
+    let c = Columns::new(batch);
+    let seq = c.longs("seq")?;
+    let time = c.times("time")?;
+    let username = c.text("username")?;
+    let role = c.text("role")?;
+    let action = c.text("action")?;
+    let case_id = c.text("case_id")?;
+    let detail = c.text("detail")?;
+    let remote_addr = c.text("remote_addr")?;
+    let exported_time = c.times("exported_time")?;
+    Ok((0..c.len())
+        .map(|r| AuditRecord {
+            seq: seq.value(r),
+            time: time.get(r),
+            username: username.opt(r),
+            role: role.opt(r),
+            action: action.string(r),
+            case_id: case_id.opt(r),
+            detail: detail.opt(r),
+            remote_addr: remote_addr.string(r),
+            exported_time: exported_time.get(r),
+        })
+        .collect())
 }

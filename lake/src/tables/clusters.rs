@@ -12,6 +12,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::{DateTime, Utc};
 
 use super::columns::{ints, strings, text, timestamp, timestamps};
+use super::read::Columns;
 use crate::error::Result;
 
 /// SQL name and folder name of the table.
@@ -63,4 +64,24 @@ pub fn to_batch(rows: &[ClusterRecord]) -> Result<RecordBatch> {
             strings(rows.iter().map(|r| r.run_id.as_str())),
         ],
     )?)
+}
+
+/// Reads `clusters` rows back from a batch holding every column of the table (a scan or a
+/// `SELECT *`), in any physical types DataFusion returns; a missing column is an error.
+pub fn from_batch(batch: &RecordBatch) -> Result<Vec<ClusterRecord>> {
+    let c = Columns::new(batch);
+    let cluster_id = c.text("cluster_id")?;
+    let enrollment_id = c.text("enrollment_id")?;
+    let cluster_size = c.ints("cluster_size")?;
+    let created = c.times("created")?;
+    let run_id = c.text("run_id")?;
+    Ok((0..c.len())
+        .map(|r| ClusterRecord {
+            cluster_id: cluster_id.string(r),
+            enrollment_id: enrollment_id.string(r),
+            cluster_size: cluster_size.value(r),
+            created: created.get(r),
+            run_id: run_id.string(r),
+        })
+        .collect())
 }

@@ -12,26 +12,12 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::{DateTime, Utc};
 
 use super::columns::{bools, opt_strings, opt_timestamps, strings, text, timestamp, timestamps};
+use super::read::Columns;
 use crate::error::Result;
+use crate::vocabulary::{Effect, Outcome};
 
 /// SQL name and folder name of the table.
 pub const NAME: &str = "decisions";
-
-/// The records are one person; this enrollment is the duplicate and stays blocked.
-pub const OUTCOME_DUPLICATE: &str = "duplicate";
-/// The records are different persons (a false match): both proceed.
-pub const OUTCOME_DIFFERENT_PERSONS: &str = "different_persons";
-/// The same person legitimately enrolled again (lost or damaged card): proceeds.
-pub const OUTCOME_REENROLLMENT: &str = "reenrollment";
-/// Sent back to the service point for clarification.
-pub const OUTCOME_REFER_BACK: &str = "refer_back";
-
-/// Effect on an enrollment: it goes on to personalization (status `cleared`).
-pub const EFFECT_PROCEED: &str = "proceed";
-/// Effect on an enrollment: it is blocked (status `duplicate`).
-pub const EFFECT_BLOCK: &str = "block";
-/// Effect on an enrollment: it waits for the service point (status `referred`).
-pub const EFFECT_REFER: &str = "refer";
 
 /// Arrow schema of `decisions`.
 ///
@@ -79,10 +65,10 @@ pub struct DecisionRecord {
     pub cluster_id: String,
     /// The enrollment decided.
     pub enrollment_id: String,
-    /// One of the `OUTCOME_*` constants.
-    pub outcome: String,
-    /// One of the `EFFECT_*` constants.
-    pub effect: String,
+    /// What the adjudicator decided about the case.
+    pub outcome: Outcome,
+    /// What the decision does to this enrollment.
+    pub effect: Effect,
     /// Fraud flag.
     pub fraud: bool,
     /// Deciding user.
@@ -119,4 +105,42 @@ pub fn to_batch(rows: &[DecisionRecord]) -> Result<RecordBatch> {
             timestamps(rows.iter().map(|r| r.exported_time)),
         ],
     )?)
+}
+
+/// Reads `decisions` rows back from a batch holding every column of the table (a scan or a
+/// `SELECT *`), in any physical types DataFusion returns; a missing column is an error.
+pub fn from_batch(batch: &RecordBatch) -> Result<Vec<DecisionRecord>> {
+    let c = Columns::new(batch);
+    let decision_id = c.text("decision_id")?;
+    let case_id = c.text("case_id")?;
+    let cluster_id = c.text("cluster_id")?;
+    let enrollment_id = c.text("enrollment_id")?;
+    let outcome = c.text("outcome")?;
+    let effect = c.text("effect")?;
+    let fraud = c.bools("fraud")?;
+    let decided_by = c.text("decided_by")?;
+    let decided_time = c.times("decided_time")?;
+    let confirmed_by = c.text("confirmed_by")?;
+    let confirmed_time = c.times("confirmed_time")?;
+    let comment = c.text("comment")?;
+    let exported_time = c.times("exported_time")?;
+    (0..c.len())
+        .map(|r| {
+            Ok(DecisionRecord {
+                decision_id: decision_id.string(r),
+                case_id: case_id.string(r),
+                cluster_id: cluster_id.string(r),
+                enrollment_id: enrollment_id.string(r),
+                outcome: outcome.parse(r)?,
+                effect: effect.parse(r)?,
+                fraud: fraud.value(r),
+                decided_by: decided_by.string(r),
+                decided_time: decided_time.get(r),
+                confirmed_by: confirmed_by.opt(r),
+                confirmed_time: confirmed_time.opt(r),
+                comment: comment.string(r),
+                exported_time: exported_time.get(r),
+            })
+        })
+        .collect()
 }

@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::columns::{dates, ints, strings, text, timestamp, timestamps};
+use super::read::Columns;
 use crate::error::Result;
 
 /// SQL name and folder name of the table.
@@ -218,6 +219,76 @@ pub fn to_batch(rows: &[EnrollmentRecord]) -> Result<RecordBatch> {
             s(|r| &r.run_id),
         ],
     )?)
+}
+
+/// Reads `enrollments` rows back from a batch holding every column of the table (a scan or
+/// a `SELECT *`), in any physical types DataFusion returns; a missing column is an error.
+pub fn from_batch(batch: &RecordBatch) -> Result<Vec<EnrollmentRecord>> {
+    let c = Columns::new(batch);
+    let enrollment_id = c.text("enrollment_id")?;
+    let packet_id = c.text("packet_id")?;
+    let nik = c.text("nik")?;
+    let kk_number = c.text("kk_number")?;
+    let name = c.text("name")?;
+    let birth_place = c.text("birth_place")?;
+    let birth_date = c.dates("birth_date")?;
+    let sex = c.text("sex")?;
+    let blood_type = c.text("blood_type")?;
+    let address = c.text("address")?;
+    let rt = c.ints("rt")?;
+    let rw = c.ints("rw")?;
+    let village_code = c.text("village_code")?;
+    let district_code = c.text("district_code")?;
+    let regency_code = c.text("regency_code")?;
+    let province_code = c.text("province_code")?;
+    let religion = c.text("religion")?;
+    let marital_status = c.text("marital_status")?;
+    let occupation = c.text("occupation")?;
+    let citizenship = c.text("citizenship")?;
+    let site = c.text("site")?;
+    let station_id = c.text("station_id")?;
+    let operator_nik = c.text("operator_nik")?;
+    let capture_started = c.times("capture_started")?;
+    let capture_finished = c.times("capture_finished")?;
+    let finger_scanner = c.text("finger_scanner")?;
+    let iris_camera = c.text("iris_camera")?;
+    let camera = c.text("camera")?;
+    let signature_pad = c.text("signature_pad")?;
+    let run_id = c.text("run_id")?;
+    Ok((0..c.len())
+        .map(|r| EnrollmentRecord {
+            enrollment_id: enrollment_id.string(r),
+            packet_id: packet_id.string(r),
+            nik: nik.string(r),
+            kk_number: kk_number.string(r),
+            name: name.string(r),
+            birth_place: birth_place.string(r),
+            birth_date: birth_date.get(r),
+            sex: sex.string(r),
+            blood_type: blood_type.string(r),
+            address: address.string(r),
+            rt: rt.value(r),
+            rw: rw.value(r),
+            village_code: village_code.string(r),
+            district_code: district_code.string(r),
+            regency_code: regency_code.string(r),
+            province_code: province_code.string(r),
+            religion: religion.string(r),
+            marital_status: marital_status.string(r),
+            occupation: occupation.string(r),
+            citizenship: citizenship.string(r),
+            site: site.string(r),
+            station_id: station_id.string(r),
+            operator_nik: operator_nik.string(r),
+            capture_started: capture_started.get(r),
+            capture_finished: capture_finished.get(r),
+            finger_scanner: finger_scanner.string(r),
+            iris_camera: iris_camera.string(r),
+            camera: camera.string(r),
+            signature_pad: signature_pad.string(r),
+            run_id: run_id.string(r),
+        })
+        .collect())
 }
 
 #[cfg(test)]

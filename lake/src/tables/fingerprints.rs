@@ -6,10 +6,11 @@
 
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use super::columns::{opt_binaries, opt_shorts, opt_strings, shorts, strings, text};
+use super::read::Columns;
 use crate::error::Result;
 
 /// SQL name and folder name of the table.
@@ -76,4 +77,30 @@ pub fn to_batch(rows: &[FingerprintRecord]) -> Result<RecordBatch> {
             strings(rows.iter().map(|r| r.run_id.as_str())),
         ],
     )?)
+}
+
+/// Reads `fingerprints` rows back from a batch holding every column of the table (a scan or a
+/// `SELECT *`), in any physical types DataFusion returns; a missing column is an error.
+pub fn from_batch(batch: &RecordBatch) -> Result<Vec<FingerprintRecord>> {
+    let c = Columns::new(batch);
+    let enrollment_id = c.text("enrollment_id")?;
+    let position = c.shorts("position")?;
+    let template = c.binaries("template")?;
+    let prepared = c.binaries("prepared")?;
+    let minutiae_count = c.shorts("minutiae_count")?;
+    let quality = c.shorts("quality")?;
+    let missing_reason = c.text("missing_reason")?;
+    let run_id = c.text("run_id")?;
+    Ok((0..c.len())
+        .map(|r| FingerprintRecord {
+            enrollment_id: enrollment_id.string(r),
+            position: position.value(r),
+            template: (!template.is_null(r)).then(|| template.value(r).to_vec()),
+            prepared: (!prepared.is_null(r)).then(|| prepared.value(r).to_vec()),
+            minutiae_count: (!minutiae_count.is_null(r)).then(|| minutiae_count.value(r)),
+            quality: (!quality.is_null(r)).then(|| quality.value(r)),
+            missing_reason: missing_reason.opt(r),
+            run_id: run_id.string(r),
+        })
+        .collect())
 }

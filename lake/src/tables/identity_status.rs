@@ -14,40 +14,12 @@ use arrow::datatypes::{Schema, SchemaRef};
 use chrono::{DateTime, Utc};
 
 use super::columns::{opt_strings, strings, text, timestamp, timestamps};
+use super::read::Columns;
 use crate::error::Result;
+use crate::vocabulary::IdentityStatus;
 
 /// SQL name and folder name of the table.
 pub const NAME: &str = "identity_status";
-
-/// No biometric match: the identity is unique and goes on to personalization.
-pub const TUNGGAL: &str = "tunggal";
-/// Matches an enrollment with a different NIK: duplicate identity, to adjudication.
-pub const GANDA: &str = "ganda";
-/// Matches an earlier enrollment of the same NIK (lost or damaged card): allowed, recorded.
-pub const REENROLLMENT: &str = "reenrollment";
-/// Same NIK as an earlier enrollment but the biometrics differ: someone else uses the NIK.
-pub const NIK_CONFLICT: &str = "nik_conflict";
-/// An adjudicator decided the flagged records are different persons (or a legitimate
-/// re-enrollment): the identity goes on to personalization.
-pub const CLEARED: &str = "cleared";
-/// An adjudicator decided the record is a duplicate of another person's: blocked for good.
-pub const DUPLICATE: &str = "duplicate";
-/// An adjudicator referred the record back to its service point for clarification.
-pub const REFERRED: &str = "referred";
-
-/// Every status, in the order above.
-pub const ALL_STATUSES: [&str; 7] = [
-    TUNGGAL,
-    GANDA,
-    REENROLLMENT,
-    NIK_CONFLICT,
-    CLEARED,
-    DUPLICATE,
-    REFERRED,
-];
-
-/// Statuses whose identities may be personalized (a card printed).
-pub const PERSONALIZABLE: [&str; 3] = [TUNGGAL, REENROLLMENT, CLEARED];
 
 /// Arrow schema of `identity_status`.
 ///
@@ -79,8 +51,8 @@ pub fn schema() -> SchemaRef {
 pub struct IdentityStatusRecord {
     /// The enrollment.
     pub enrollment_id: String,
-    /// One of [`ALL_STATUSES`].
-    pub status: String,
+    /// Where the enrollment stands.
+    pub status: IdentityStatus,
     /// Its cluster, if any.
     pub cluster_id: Option<String>,
     /// When the status was set.
@@ -110,4 +82,32 @@ pub fn to_batch(rows: &[IdentityStatusRecord]) -> Result<RecordBatch> {
             opt_strings(rows.iter().map(|r| r.detail.as_deref())),
         ],
     )?)
+}
+
+/// Reads `identity_status` rows back from a batch holding every column of the table (a scan or a
+/// `SELECT *`), in any physical types DataFusion returns; a missing column is an error.
+pub fn from_batch(batch: &RecordBatch) -> Result<Vec<IdentityStatusRecord>> {
+    let c = Columns::new(batch);
+    let enrollment_id = c.text("enrollment_id")?;
+    let status = c.text("status")?;
+    let cluster_id = c.text("cluster_id")?;
+    let since = c.times("since")?;
+    let run_id = c.text("run_id")?;
+    let first_run_id = c.text("first_run_id")?;
+    let first_result_time = c.times("first_result_time")?;
+    let detail = c.text("detail")?;
+    (0..c.len())
+        .map(|r| {
+            Ok(IdentityStatusRecord {
+                enrollment_id: enrollment_id.string(r),
+                status: status.parse(r)?,
+                cluster_id: cluster_id.opt(r),
+                since: since.get(r),
+                run_id: run_id.string(r),
+                first_run_id: first_run_id.string(r),
+                first_result_time: first_result_time.get(r),
+                detail: detail.opt(r),
+            })
+        })
+        .collect()
 }

@@ -5,10 +5,11 @@
 
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use super::columns::{opt_binaries, opt_shorts, opt_strings, strings, text};
+use super::read::Columns;
 use crate::error::Result;
 
 /// SQL name and folder name of the table.
@@ -65,4 +66,26 @@ pub fn to_batch(rows: &[IrisRecord]) -> Result<RecordBatch> {
             strings(rows.iter().map(|r| r.run_id.as_str())),
         ],
     )?)
+}
+
+/// Reads `irises` rows back from a batch holding every column of the table (a scan or a
+/// `SELECT *`), in any physical types DataFusion returns; a missing column is an error.
+pub fn from_batch(batch: &RecordBatch) -> Result<Vec<IrisRecord>> {
+    let c = Columns::new(batch);
+    let enrollment_id = c.text("enrollment_id")?;
+    let eye = c.text("eye")?;
+    let code = c.binaries("code")?;
+    let quality = c.shorts("quality")?;
+    let missing_reason = c.text("missing_reason")?;
+    let run_id = c.text("run_id")?;
+    Ok((0..c.len())
+        .map(|r| IrisRecord {
+            enrollment_id: enrollment_id.string(r),
+            eye: eye.string(r),
+            code: (!code.is_null(r)).then(|| code.value(r).to_vec()),
+            quality: (!quality.is_null(r)).then(|| quality.value(r)),
+            missing_reason: missing_reason.opt(r),
+            run_id: run_id.string(r),
+        })
+        .collect())
 }

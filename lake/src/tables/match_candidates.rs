@@ -13,16 +13,12 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::{DateTime, Utc};
 
 use super::columns::{doubles, opt_strings, shorts, strings, text, timestamp, timestamps};
+use super::read::Columns;
 use crate::error::Result;
+use crate::vocabulary::{Band, CandidateSource, Relation};
 
 /// SQL name and folder name of the table.
 pub const NAME: &str = "match_candidates";
-
-/// Band of a pair whose fused score reaches the decision threshold: acted upon.
-pub const BAND_MATCH: &str = "match";
-/// Band of a pair between the `possible` and the decision threshold: recorded for threshold
-/// review and score analysis, not acted upon.
-pub const BAND_POSSIBLE: &str = "possible";
 
 /// Arrow schema of `match_candidates`.
 ///
@@ -71,13 +67,13 @@ pub struct MatchCandidateRecord {
     /// Enrollment matched.
     pub candidate_id: String,
     /// `gallery` or `same_run`.
-    pub candidate_source: String,
+    pub candidate_source: CandidateSource,
     /// `same_nik` or `different_nik`.
-    pub relation: String,
+    pub relation: Relation,
     /// Fused LLR.
     pub llr: f64,
-    /// [`BAND_MATCH`] or [`BAND_POSSIBLE`].
-    pub band: String,
+    /// Which threshold the pair reached.
+    pub band: Band,
     /// Fingers' share of the LLR.
     pub finger_llr: f64,
     /// Irises' share of the LLR.
@@ -115,4 +111,44 @@ pub fn to_batch(rows: &[MatchCandidateRecord]) -> Result<RecordBatch> {
             timestamps(rows.iter().map(|r| r.created)),
         ],
     )?)
+}
+
+/// Reads `match_candidates` rows back from a batch holding every column of the table (a scan or a
+/// `SELECT *`), in any physical types DataFusion returns; a missing column is an error.
+pub fn from_batch(batch: &RecordBatch) -> Result<Vec<MatchCandidateRecord>> {
+    let c = Columns::new(batch);
+    let run_id = c.text("run_id")?;
+    let probe_id = c.text("probe_id")?;
+    let candidate_id = c.text("candidate_id")?;
+    let candidate_source = c.text("candidate_source")?;
+    let relation = c.text("relation")?;
+    let llr = c.doubles("llr")?;
+    let band = c.text("band")?;
+    let finger_llr = c.doubles("finger_llr")?;
+    let iris_llr = c.doubles("iris_llr")?;
+    let fingers_compared = c.shorts("fingers_compared")?;
+    let irises_compared = c.shorts("irises_compared")?;
+    let swapped = c.text("swapped")?;
+    let parts = c.text("parts")?;
+    let created = c.times("created")?;
+    (0..c.len())
+        .map(|r| {
+            Ok(MatchCandidateRecord {
+                run_id: run_id.string(r),
+                probe_id: probe_id.string(r),
+                candidate_id: candidate_id.string(r),
+                candidate_source: candidate_source.parse(r)?,
+                relation: relation.parse(r)?,
+                llr: llr.value(r),
+                band: band.parse(r)?,
+                finger_llr: finger_llr.value(r),
+                iris_llr: iris_llr.value(r),
+                fingers_compared: fingers_compared.value(r),
+                irises_compared: irises_compared.value(r),
+                swapped: swapped.opt(r),
+                parts: parts.string(r),
+                created: created.get(r),
+            })
+        })
+        .collect()
 }

@@ -2,8 +2,10 @@
 //!
 //! One module per table, each with a doc line per column; `docs/tables.md` is the same
 //! contract written for analysts. The one idea to hold in mind: a table's schema is fixed
-//! here, in code, and every writer builds its record batches through the row type of that
-//! module, so a column cannot drift between writers.
+//! here, in code; every writer builds its record batches through the row type of that module
+//! (`to_batch`) and every reader gets them back through it (`from_batch`, or [`read::Columns`]
+//! for a query that selects some columns), so a column cannot drift between writers and
+//! readers.
 
 pub mod audit;
 pub mod clusters;
@@ -18,6 +20,7 @@ pub mod personalization_jobs;
 pub mod runs;
 
 pub(crate) mod columns;
+pub mod read;
 
 use arrow::datatypes::SchemaRef;
 

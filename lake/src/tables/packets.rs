@@ -11,15 +11,12 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::{DateTime, Utc};
 
 use super::columns::{longs, opt_strings, strings, text, timestamp, timestamps};
+use super::read::Columns;
 use crate::error::Result;
+use crate::vocabulary::PacketStatus;
 
 /// SQL name and folder name of the table.
 pub const NAME: &str = "packets";
-
-/// `status` of a packet that passed every check and was written to the enrollment tables.
-pub const STATUS_ACCEPTED: &str = "accepted";
-/// `status` of a packet that failed a check; `reason_code` says which.
-pub const STATUS_REJECTED: &str = "rejected";
 
 /// Arrow schema of `packets`.
 ///
@@ -70,7 +67,7 @@ pub struct PacketRecord {
     /// Last-modified time of the object.
     pub received_time: DateTime<Utc>,
     /// [`STATUS_ACCEPTED`] or [`STATUS_REJECTED`].
-    pub status: String,
+    pub status: PacketStatus,
     /// Stable rejection code.
     pub reason_code: Option<String>,
     /// Human sentence for the rejection.
@@ -102,4 +99,40 @@ pub fn to_batch(rows: &[PacketRecord]) -> Result<RecordBatch> {
             timestamps(rows.iter().map(|r| r.ingested_time)),
         ],
     )?)
+}
+
+/// Reads `packets` rows back from a batch holding every column of the table (a scan or a
+/// `SELECT *`), in any physical types DataFusion returns; a missing column is an error.
+pub fn from_batch(batch: &RecordBatch) -> Result<Vec<PacketRecord>> {
+    let c = Columns::new(batch);
+    let object_path = c.text("object_path")?;
+    let packet_id = c.text("packet_id")?;
+    let size = c.longs("size")?;
+    let sha256 = c.text("sha256")?;
+    let site = c.text("site")?;
+    let received_time = c.times("received_time")?;
+    let status = c.text("status")?;
+    let reason_code = c.text("reason_code")?;
+    let reason_detail = c.text("reason_detail")?;
+    let enrollment_id = c.text("enrollment_id")?;
+    let run_id = c.text("run_id")?;
+    let ingested_time = c.times("ingested_time")?;
+    (0..c.len())
+        .map(|r| {
+            Ok(PacketRecord {
+                object_path: object_path.string(r),
+                packet_id: packet_id.opt(r),
+                size: size.value(r),
+                sha256: sha256.string(r),
+                site: site.opt(r),
+                received_time: received_time.get(r),
+                status: status.parse(r)?,
+                reason_code: reason_code.opt(r),
+                reason_detail: reason_detail.opt(r),
+                enrollment_id: enrollment_id.opt(r),
+                run_id: run_id.string(r),
+                ingested_time: ingested_time.get(r),
+            })
+        })
+        .collect()
 }

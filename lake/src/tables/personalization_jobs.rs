@@ -11,6 +11,7 @@ use arrow::datatypes::{Schema, SchemaRef};
 use chrono::{DateTime, Utc};
 
 use super::columns::{strings, text, timestamp, timestamps};
+use super::read::Columns;
 use crate::error::Result;
 
 /// SQL name and folder name of the table.
@@ -77,4 +78,30 @@ pub fn to_batch(rows: &[PersonalizationJobRecord]) -> Result<RecordBatch> {
             strings(rows.iter().map(|r| r.sha256.as_str())),
         ],
     )?)
+}
+
+/// Reads `personalization_jobs` rows back from a batch holding every column of the table (a scan or a
+/// `SELECT *`), in any physical types DataFusion returns; a missing column is an error.
+pub fn from_batch(batch: &RecordBatch) -> Result<Vec<PersonalizationJobRecord>> {
+    let c = Columns::new(batch);
+    let enrollment_id = c.text("enrollment_id")?;
+    let job_id = c.text("job_id")?;
+    let regency_code = c.text("regency_code")?;
+    let run_id = c.text("run_id")?;
+    let reason = c.text("reason")?;
+    let exported_time = c.times("exported_time")?;
+    let file = c.text("file")?;
+    let sha256 = c.text("sha256")?;
+    Ok((0..c.len())
+        .map(|r| PersonalizationJobRecord {
+            enrollment_id: enrollment_id.string(r),
+            job_id: job_id.string(r),
+            regency_code: regency_code.string(r),
+            run_id: run_id.string(r),
+            reason: reason.string(r),
+            exported_time: exported_time.get(r),
+            file: file.string(r),
+            sha256: sha256.string(r),
+        })
+        .collect())
 }

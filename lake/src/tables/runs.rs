@@ -11,7 +11,9 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::{DateTime, Utc};
 
 use super::columns::{longs, opt_strings, opt_timestamps, strings, text, timestamp, timestamps};
+use super::read::Columns;
 use crate::error::Result;
+use crate::vocabulary::{RunStatus, Stage};
 
 /// SQL name and folder name of the table.
 pub const NAME: &str = "runs";
@@ -51,13 +53,13 @@ pub struct RunRecord {
     /// Unique run id.
     pub run_id: String,
     /// Pipeline stage.
-    pub stage: String,
+    pub stage: Stage,
     /// Start time.
     pub started: DateTime<Utc>,
     /// End time, once finished.
     pub finished: Option<DateTime<Utc>>,
     /// `running`, `succeeded`, `failed` or `interrupted`.
-    pub status: String,
+    pub status: RunStatus,
     /// Objects looked at.
     pub seen: i64,
     /// Objects recorded.
@@ -87,4 +89,36 @@ pub fn to_batch(rows: &[RunRecord]) -> Result<RecordBatch> {
             opt_strings(rows.iter().map(|r| r.detail.as_deref())),
         ],
     )?)
+}
+
+/// Reads `runs` rows back from a batch holding every column of the table (a scan or a
+/// `SELECT *`), in any physical types DataFusion returns; a missing column is an error.
+pub fn from_batch(batch: &RecordBatch) -> Result<Vec<RunRecord>> {
+    let c = Columns::new(batch);
+    let run_id = c.text("run_id")?;
+    let stage = c.text("stage")?;
+    let started = c.times("started")?;
+    let finished = c.times("finished")?;
+    let status = c.text("status")?;
+    let seen = c.longs("seen")?;
+    let processed = c.longs("processed")?;
+    let accepted = c.longs("accepted")?;
+    let rejected = c.longs("rejected")?;
+    let detail = c.text("detail")?;
+    (0..c.len())
+        .map(|r| {
+            Ok(RunRecord {
+                run_id: run_id.string(r),
+                stage: stage.parse(r)?,
+                started: started.get(r),
+                finished: finished.opt(r),
+                status: status.parse(r)?,
+                seen: seen.value(r),
+                processed: processed.value(r),
+                accepted: accepted.value(r),
+                rejected: rejected.value(r),
+                detail: detail.opt(r),
+            })
+        })
+        .collect()
 }

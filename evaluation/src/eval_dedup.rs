@@ -14,13 +14,13 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
+use dedup::{load, thresholds, DedupOptions};
 use lake::tables::enrollments::enrollment_id_for;
-use lake::tables::identity_status::{GANDA, NIK_CONFLICT, REENROLLMENT};
+use lake::vocabulary::IdentityStatus;
 use lake::Store;
 
 use crate::diagnose::{self, MissedPair};
-use crate::error::{DedupError, Result};
-use crate::{load, thresholds, DedupOptions};
+use crate::error::Result;
 
 /// The comparison of a store's dedup results with its synth truth.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -85,16 +85,7 @@ fn ratio(a: u64, b: u64) -> f64 {
 
 /// Compares the store's `identity_status`, `clusters` and `match_candidates` with its truth.
 pub async fn evaluate(store: &Store) -> Result<DedupEval> {
-    let mut truth = Vec::new();
-    for meta in store.list(synth::truth::ENROLLEES_PREFIX).await? {
-        let bytes = store.get(meta.location.as_ref()).await?;
-        truth.extend(
-            synth::truth::from_csv(&bytes).map_err(|e| DedupError::Segment {
-                path: meta.location.to_string(),
-                reason: format!("truth file unreadable: {e}"),
-            })?,
-        );
-    }
+    let truth = crate::truth::enrollees(store).await?;
     let ctx = lake::lake_context(store).await?;
     let enrollees = load::enrollees(&ctx).await?;
     let statuses = load::statuses(&ctx).await?;
@@ -136,7 +127,7 @@ pub async fn evaluate(store: &Store) -> Result<DedupEval> {
     };
     for (id, (person, case)) in &who {
         let mates = &by_person[person.as_str()];
-        let status = statuses.get(id).map(|s| s.status.as_str());
+        let status = statuses.get(id).map(|s| s.status);
         if mates.len() == 1 {
             ev.unique += 1;
             let flagged = with_edge.contains(id.as_str());
@@ -174,11 +165,11 @@ pub async fn evaluate(store: &Store) -> Result<DedupEval> {
         match case.as_str() {
             "fraud_duplicate" => {
                 ev.fraud.0 += 1;
-                ev.fraud.1 += (status == Some(GANDA)) as u64;
+                ev.fraud.1 += (status == Some(IdentityStatus::Ganda)) as u64;
             }
             "reenrollment" => {
                 ev.reenrollment.0 += 1;
-                ev.reenrollment.1 += (status == Some(REENROLLMENT)) as u64;
+                ev.reenrollment.1 += (status == Some(IdentityStatus::Reenrollment)) as u64;
             }
             _ => {}
         }
@@ -209,7 +200,7 @@ pub async fn evaluate(store: &Store) -> Result<DedupEval> {
         .count() as u64;
     let mut cases: HashSet<&str> = HashSet::new();
     for s in statuses.values() {
-        if s.status == GANDA || s.status == NIK_CONFLICT {
+        if s.status.needs_adjudication() {
             if let Some(c) = &s.cluster_id {
                 cases.insert(c);
             }

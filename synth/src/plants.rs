@@ -1,5 +1,5 @@
-//! The planted situations a synthetic packet represents, as written to the truth file's
-//! `case` column.
+//! Plants: the situations put into a synthetic country on purpose, one per landed packet, as
+//! written to the truth file's `case` column (the column keeps its name: it is the files' contract).
 
 use packet::ReasonCode;
 use std::fmt;
@@ -23,7 +23,7 @@ pub const BAD_KINDS: &[ReasonCode] = &[
 
 /// What one landed packet is, in truth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Case {
+pub enum Plant {
     /// A first enrollment of a person seen nowhere else.
     Unique,
     /// The same person again under a different NIK (a second SIAK identity): must be caught
@@ -43,31 +43,31 @@ pub enum Case {
     Bad(ReasonCode),
 }
 
-impl Case {
+impl Plant {
     /// Whether ingest should accept the packet.
     pub fn is_bad(self) -> bool {
-        matches!(self, Case::Bad(_))
+        matches!(self, Plant::Bad(_))
     }
 
     /// The truth-file spelling for the good cases (bad cases are `bad:<CODE>`).
     fn label(self) -> &'static str {
         match self {
-            Case::Unique => "unique",
-            Case::FraudDuplicate => "fraud_duplicate",
-            Case::Reenrollment => "reenrollment",
-            Case::Twin => "twin",
-            Case::Family => "family",
-            Case::MissingFingers => "missing_fingers",
-            Case::PoorCapture => "poor_capture",
-            Case::Bad(_) => "bad",
+            Plant::Unique => "unique",
+            Plant::FraudDuplicate => "fraud_duplicate",
+            Plant::Reenrollment => "reenrollment",
+            Plant::Twin => "twin",
+            Plant::Family => "family",
+            Plant::MissingFingers => "missing_fingers",
+            Plant::PoorCapture => "poor_capture",
+            Plant::Bad(_) => "bad",
         }
     }
 }
 
-impl fmt::Display for Case {
+impl fmt::Display for Plant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Case::Bad(code) => write!(f, "bad:{code}"),
+            Plant::Bad(code) => write!(f, "bad:{code}"),
             other => f.write_str(other.label()),
         }
     }
@@ -79,12 +79,12 @@ mod tests {
 
     #[test]
     fn labels() {
-        assert_eq!(Case::FraudDuplicate.to_string(), "fraud_duplicate");
+        assert_eq!(Plant::FraudDuplicate.to_string(), "fraud_duplicate");
         assert_eq!(
-            Case::Bad(ReasonCode::UnsafePath).to_string(),
+            Plant::Bad(ReasonCode::UnsafePath).to_string(),
             "bad:UNSAFE_PATH"
         );
-        assert!(Case::Bad(ReasonCode::CorruptZip).is_bad());
-        assert!(!Case::Twin.is_bad());
+        assert!(Plant::Bad(ReasonCode::CorruptZip).is_bad());
+        assert!(!Plant::Twin.is_bad());
     }
 }

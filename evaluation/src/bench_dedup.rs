@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 
 use biometrics::fusion::{compare_persons, llr_threshold_for_fmr, PersonTemplate};
 use biometrics::index::{self, Partition, ProbeSet, SearchParams};
+use dedup::segments;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use synth::biometric::Lineage;
 use synth::capture::CaptureQuality;
 
-use crate::error::{DedupError, Result};
+use crate::error::{EvalError, Result};
 
 /// What to benchmark.
 #[derive(Clone, Debug)]
@@ -195,7 +196,7 @@ fn gallery(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Gallery> {
     let count = opts.gallery.div_ceil(size);
     let budget = opts.resident_bytes.unwrap_or(usize::MAX);
     if opts.resident_bytes.is_some() && opts.cache.is_none() {
-        return Err(DedupError::Bench(
+        return Err(EvalError::Bench(
             "a memory budget streams partitions from the cache: give --cache".into(),
         ));
     }
@@ -236,14 +237,14 @@ fn gallery(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Gallery> {
                 }
                 let bytes = p.to_bytes();
                 std::fs::write(&f, &bytes).map_err(|e| {
-                    DedupError::Bench(format!("cannot write the cache file {f:?}: {e}"))
+                    EvalError::Bench(format!("cannot write the cache file {f:?}: {e}"))
                 })?;
                 files.push((f, bytes.len()));
             }
             None => g.resident.push(p),
         }
     }
-    let (keep, streamed) = crate::segments::plan_memory(files, budget);
+    let (keep, streamed) = segments::plan_memory(files, budget);
     g.resident.extend(read_partitions(&keep)?);
     g.streamed = streamed;
     Ok(g)
@@ -255,7 +256,7 @@ fn read_partitions(files: &[PathBuf]) -> Result<Vec<Partition>> {
         .par_iter()
         .map(|f| {
             let bytes = std::fs::read(f)
-                .map_err(|e| DedupError::Bench(format!("cannot read the cache file {f:?}: {e}")))?;
+                .map_err(|e| EvalError::Bench(format!("cannot read the cache file {f:?}: {e}")))?;
             read_partition(&bytes, Some(f))
         })
         .collect()
@@ -263,7 +264,7 @@ fn read_partitions(files: &[PathBuf]) -> Result<Vec<Partition>> {
 
 /// Decodes a cached partition.
 fn read_partition(bytes: &[u8], file: Option<&std::path::Path>) -> Result<Partition> {
-    Partition::from_bytes(bytes).map_err(|e| DedupError::Segment {
+    Partition::from_bytes(bytes).map_err(|e| EvalError::Partition {
         path: format!("{file:?}"),
         reason: e.to_string(),
     })
@@ -342,7 +343,7 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
     let build = t.elapsed();
     reset_peak_rss();
     let t = Instant::now();
-    let parts = crate::segments::merge_groups(parts, crate::segments::MERGED_PARTITION_BYTES);
+    let parts = segments::merge_groups(parts, segments::MERGED_PARTITION_BYTES);
     let merge = t.elapsed();
     let streamed_parts: usize = streamed.iter().map(Vec::len).sum();
     progress(&format!(
@@ -383,7 +384,7 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<BenchReport> 
     let t = Instant::now();
     let read = |group: &[PathBuf], load: &mut Duration| -> Result<Partition> {
         let t = Instant::now();
-        let p = crate::segments::merged(read_partitions(group)?);
+        let p = segments::merged(read_partitions(group)?);
         *load += t.elapsed();
         Ok(p)
     };

@@ -1,15 +1,21 @@
 //! Planting duplicate clusters in a lake without running dedup, for tests and demonstrations
 //! of the console: given groups of packet ids known to be one person (synth's truth), writes
-//! the `clusters`, `identity_status` and `match_candidates` rows dedup would write.
+//! the `clusters`, `identity_status` and `match_candidates` rows dedup would write, with the
+//! cluster ids dedup would give them ([`dedup::status::cluster_id_for`]).
 //!
 //! Not used by any pipeline stage; the nightly job's own dedup writes these tables.
 
+use std::collections::{BTreeMap, HashSet};
+
 use chrono::Utc;
+use dedup::status::cluster_id_for;
+use lake::tables::enrollments::enrollment_id_for;
 use lake::tables::{clusters, identity_status, match_candidates};
+use lake::vocabulary::{Band, CandidateSource, IdentityStatus, Relation};
 use lake::{Store, Table};
+use synth::truth::TruthRow;
 
 use crate::error::Result;
-use crate::lakeview::{query, text};
 
 /// A planted cluster: packets of one person and the status the later ones get.
 #[derive(Clone, Debug)]
@@ -18,36 +24,37 @@ pub struct PlantedCluster {
     /// `status`.
     pub packet_ids: Vec<String>,
     /// `ganda` or `nik_conflict`.
-    pub status: String,
+    pub status: IdentityStatus,
 }
 
 /// Writes `clusters` and `identity_status` (every other enrollment `tunggal`) in whole, and
 /// appends one `match` candidate per later member; returns the cluster ids.
 pub async fn plant_clusters(store: &Store, planted: &[PlantedCluster]) -> Result<Vec<String>> {
     let ctx = lake::lake_context(store).await?;
-    let rows = query(&ctx, "SELECT enrollment_id, packet_id FROM enrollments").await?;
-    let id_of: std::collections::HashMap<String, String> = rows
-        .iter()
-        .map(|r| (text(r, "packet_id"), text(r, "enrollment_id")))
+    let enrolled: Vec<String> = dedup::load::enrollees(&ctx)
+        .await?
+        .into_iter()
+        .map(|e| e.enrollment_id)
         .collect();
+    let accepted: HashSet<&str> = enrolled.iter().map(String::as_str).collect();
     let now = Utc::now();
     let run_id = "fixture-run".to_string();
     let mut cluster_rows = Vec::new();
     let mut status_rows = Vec::new();
     let mut candidate_rows = Vec::new();
-    let mut in_cluster = std::collections::HashSet::new();
+    let mut in_cluster = HashSet::new();
     let mut cluster_ids = Vec::new();
     for p in planted {
         let members: Vec<String> = p
             .packet_ids
             .iter()
-            .filter_map(|id| id_of.get(id).cloned())
+            .map(|packet_id| enrollment_id_for(packet_id))
+            .filter(|id| accepted.contains(id.as_str()))
             .collect();
         if members.len() < 2 {
             continue;
         }
-        let cluster_id =
-            uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, members[0].as_bytes()).to_string();
+        let cluster_id = cluster_id_for(&members[0]);
         cluster_ids.push(cluster_id.clone());
         for (i, m) in members.iter().enumerate() {
             in_cluster.insert(m.clone());
@@ -61,9 +68,9 @@ pub async fn plant_clusters(store: &Store, planted: &[PlantedCluster]) -> Result
             status_rows.push(identity_status::IdentityStatusRecord {
                 enrollment_id: m.clone(),
                 status: if i == 0 {
-                    identity_status::TUNGGAL.to_string()
+                    IdentityStatus::Tunggal
                 } else {
-                    p.status.clone()
+                    p.status
                 },
                 cluster_id: Some(cluster_id.clone()),
                 since: now,
@@ -77,14 +84,14 @@ pub async fn plant_clusters(store: &Store, planted: &[PlantedCluster]) -> Result
                     run_id: run_id.clone(),
                     probe_id: m.clone(),
                     candidate_id: members[0].clone(),
-                    candidate_source: "gallery".into(),
-                    relation: if p.status == identity_status::NIK_CONFLICT {
-                        "same_nik".into()
+                    candidate_source: CandidateSource::Gallery,
+                    relation: if p.status == IdentityStatus::NikConflict {
+                        Relation::SameNik
                     } else {
-                        "different_nik".into()
+                        Relation::DifferentNik
                     },
                     llr: 40.0,
-                    band: match_candidates::BAND_MATCH.into(),
+                    band: Band::Match,
                     finger_llr: 30.0,
                     iris_llr: 10.0,
                     fingers_compared: 10,
@@ -96,12 +103,11 @@ pub async fn plant_clusters(store: &Store, planted: &[PlantedCluster]) -> Result
             }
         }
     }
-    for r in &rows {
-        let id = text(r, "enrollment_id");
+    for id in enrolled {
         if !in_cluster.contains(&id) {
             status_rows.push(identity_status::IdentityStatusRecord {
                 enrollment_id: id,
-                status: identity_status::TUNGGAL.to_string(),
+                status: IdentityStatus::Tunggal,
                 cluster_id: None,
                 since: now,
                 run_id: run_id.clone(),
@@ -136,45 +142,62 @@ pub async fn plant_clusters(store: &Store, planted: &[PlantedCluster]) -> Result
 /// Plants one `ganda` cluster per person that synth enrolled under two or more NIKs (its
 /// planted fraud duplicates), read from `synth-truth/enrollees/*.csv`; returns the cluster ids.
 pub async fn plant_from_synth_truth(store: &Store) -> Result<Vec<String>> {
-    let mut by_person: std::collections::BTreeMap<String, Vec<(String, String, String)>> =
-        Default::default();
-    for object in store.list("synth-truth/enrollees/").await? {
-        let bytes = store.get(object.location.as_ref()).await?;
-        let text = String::from_utf8_lossy(&bytes);
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-        let col = |name: &str| header.iter().position(|h| *h == name);
-        let (Some(p), Some(person), Some(nik), Some(case)) =
-            (col("packet_id"), col("person_id"), col("nik"), col("case"))
-        else {
-            continue;
-        };
-        for line in lines {
-            let f: Vec<&str> = line.split(',').collect();
-            if f.len() != header.len() || f[case].starts_with("bad:") {
-                continue;
-            }
-            by_person.entry(f[person].to_string()).or_default().push((
-                f[p].to_string(),
-                f[nik].to_string(),
-                f[case].to_string(),
-            ));
-        }
+    let truth = crate::truth::enrollees(store).await?;
+    plant_clusters(store, &fraud_clusters(truth)).await
+}
+
+/// One `ganda` cluster per person with accepted packets under two or more NIKs, the planted
+/// fraud copies last (they are the enrollments under question), persons in id order.
+fn fraud_clusters(truth: Vec<TruthRow>) -> Vec<PlantedCluster> {
+    let mut by_person: BTreeMap<String, Vec<TruthRow>> = BTreeMap::new();
+    for row in truth.into_iter().filter(|r| !r.case.starts_with("bad:")) {
+        by_person
+            .entry(row.person_id.clone())
+            .or_default()
+            .push(row);
     }
-    let planted: Vec<PlantedCluster> = by_person
+    by_person
         .into_values()
         .filter(|rows| {
-            let niks: std::collections::HashSet<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+            let niks: HashSet<&str> = rows.iter().map(|r| r.nik.as_str()).collect();
             rows.len() >= 2 && niks.len() >= 2
         })
         .map(|mut rows| {
-            // The planted fraud copy goes last: it is the enrollment under question.
-            rows.sort_by_key(|r| (r.2 == "fraud_duplicate", r.0.clone()));
+            rows.sort_by_key(|r| (r.case == "fraud_duplicate", r.packet_id.clone()));
             PlantedCluster {
-                packet_ids: rows.into_iter().map(|r| r.0).collect(),
-                status: identity_status::GANDA.to_string(),
+                packet_ids: rows.into_iter().map(|r| r.packet_id).collect(),
+                status: IdentityStatus::Ganda,
             }
         })
-        .collect();
-    plant_clusters(store, &planted).await
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(packet: &str, person: &str, nik: &str, case: &str) -> TruthRow {
+        TruthRow {
+            object_path: format!("landing/{packet}.zip"),
+            packet_id: packet.into(),
+            person_id: person.into(),
+            nik: nik.into(),
+            case: case.into(),
+        }
+    }
+
+    #[test]
+    fn a_person_under_two_niks_is_one_cluster_with_the_fraud_copy_last() {
+        let planted = fraud_clusters(vec![
+            row("p3", "a", "n2", "fraud_duplicate"),
+            row("p1", "a", "n1", "unique"),
+            row("p2", "b", "n3", "unique"),
+            row("p4", "b", "n3", "reenrollment"),
+            row("p5", "c", "n4", "unique"),
+            row("p6", "c", "", "bad:ZIP_CORRUPT"),
+        ]);
+        assert_eq!(planted.len(), 1, "{planted:?}");
+        assert_eq!(planted[0].packet_ids, ["p1", "p3"]);
+        assert_eq!(planted[0].status, IdentityStatus::Ganda);
+    }
 }

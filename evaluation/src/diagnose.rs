@@ -15,10 +15,10 @@ use std::collections::HashMap;
 use biometrics::fusion::{compare_persons, Fusion, Modality, PersonTemplate};
 use biometrics::index::{candidate_evidence, ProbeSet};
 use datafusion::prelude::SessionContext;
+use dedup::{load, segments};
 use lake::Store;
 
 use crate::error::Result;
-use crate::{load, segments};
 
 /// One missed planted duplicate and its earlier mate, measured.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -1,0 +1,96 @@
+//! The case store's tables, and bringing a file up to them.
+//!
+//! The one idea to hold in mind: `apply` is idempotent (`CREATE … IF NOT EXISTS`), so opening
+//! a store written by an earlier version adds what is missing and changes nothing else; the
+//! strings in `CHECK` constraints are those of [`super::vocabulary`] and never change.
+
+use rusqlite::{params, Connection};
+
+use crate::error::Result;
+
+/// The tables. `audit` is append-only: triggers refuse `UPDATE` and `DELETE`.
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('adjudicator', 'supervisor', 'auditor')),
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL REFERENCES users(username),
+    csrf TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    remote_addr TEXT
+);
+CREATE TABLE IF NOT EXISTS cases (
+    case_id TEXT PRIMARY KEY,
+    cluster_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    province_code TEXT NOT NULL,
+    regency_code TEXT NOT NULL,
+    sla_since INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    claimed_by TEXT,
+    claim_expires INTEGER
+);
+CREATE INDEX IF NOT EXISTS cases_queue ON cases (state, sla_since);
+CREATE TABLE IF NOT EXISTS case_members (
+    case_id TEXT NOT NULL REFERENCES cases(case_id),
+    enrollment_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    PRIMARY KEY (case_id, enrollment_id)
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    decision_id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL REFERENCES cases(case_id),
+    outcome TEXT NOT NULL,
+    keep_enrollment_id TEXT,
+    fraud INTEGER NOT NULL,
+    comment TEXT NOT NULL,
+    decided_by TEXT NOT NULL,
+    decided_at INTEGER NOT NULL,
+    needs_confirmation INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'final', 'rejected')),
+    confirmed_by TEXT,
+    confirmed_at INTEGER,
+    review_comment TEXT,
+    final_seq INTEGER UNIQUE,
+    exported_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time INTEGER NOT NULL,
+    username TEXT,
+    action TEXT NOT NULL,
+    case_id TEXT,
+    target TEXT,
+    detail TEXT,
+    remote_addr TEXT
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TABLE IF NOT EXISTS audit_export (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    up_to INTEGER NOT NULL,
+    exported_at INTEGER NOT NULL
+);
+"#;
+
+/// Brings the file behind `conn` up to the schema: WAL mode, every table, and a random store
+/// id fixed at creation.
+pub(super) fn apply(conn: &Connection) -> Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.execute_batch(SCHEMA)?;
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?1)",
+        params![uuid::Uuid::new_v4().to_string()],
+    )?;
+    Ok(())
+}

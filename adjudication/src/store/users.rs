@@ -1,0 +1,102 @@
+//! The console's users: adding, disabling, resetting passwords, listing.
+//!
+//! The one idea to hold in mind: only an argon2 hash of a password is stored, and disabling a
+//! user or resetting their password ends their sessions at once.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::{now, CaseStore};
+use crate::auth::{self, Role};
+use crate::error::{AdjudicationError, Result};
+
+/// A user as stored (without the password hash).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct User {
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// Disabled users cannot log in and their sessions end.
+    pub disabled: bool,
+}
+
+impl CaseStore {
+    /// Adds a user with an argon2 hash of `password`. Fails with `Conflict` if the name exists.
+    pub fn add_user(&self, username: &str, role: Role, password: &str) -> Result<()> {
+        auth::check_username(username)?;
+        auth::check_password_strength(password)?;
+        let hash = auth::hash_password(password)?;
+        let conn = self.conn()?;
+        let n = conn.execute(
+            "INSERT OR IGNORE INTO users (username, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![username, role.as_str(), hash, now()],
+        )?;
+        if n == 0 {
+            return Err(AdjudicationError::Conflict(format!(
+                "user {username} already exists"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Disables a user and ends their sessions.
+    pub fn disable_user(&self, username: &str) -> Result<()> {
+        let conn = self.conn()?;
+        let n = conn.execute(
+            "UPDATE users SET disabled = 1 WHERE username = ?1",
+            params![username],
+        )?;
+        if n == 0 {
+            return Err(AdjudicationError::NotFound(format!("user {username}")));
+        }
+        conn.execute(
+            "DELETE FROM sessions WHERE username = ?1",
+            params![username],
+        )?;
+        Ok(())
+    }
+
+    /// Sets a new password (and re-enables the user); ends their sessions.
+    pub fn reset_password(&self, username: &str, password: &str) -> Result<()> {
+        auth::check_password_strength(password)?;
+        let hash = auth::hash_password(password)?;
+        let conn = self.conn()?;
+        let n = conn.execute(
+            "UPDATE users SET password_hash = ?2, disabled = 0 WHERE username = ?1",
+            params![username, hash],
+        )?;
+        if n == 0 {
+            return Err(AdjudicationError::NotFound(format!("user {username}")));
+        }
+        conn.execute(
+            "DELETE FROM sessions WHERE username = ?1",
+            params![username],
+        )?;
+        Ok(())
+    }
+
+    /// Every user.
+    pub fn users(&self) -> Result<Vec<User>> {
+        let conn = self.conn()?;
+        let mut stmt =
+            conn.prepare("SELECT username, role, disabled FROM users ORDER BY username")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, bool>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (username, role, disabled) = row?;
+            out.push(User {
+                username,
+                role: Role::parse(&role)?,
+                disabled,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,170 @@
+//! Who is asking: the [`Authenticated`] extractor (session cookie → session, and the CSRF
+//! header of state-changing API calls), logging in under the rate limit, and the cookies.
+//!
+//! The one idea to hold in mind: a handler that takes an [`Authenticated`] argument cannot run
+//! without a live session; a failure answers in the flavour of the route (`/api/…`: JSON,
+//! otherwise the login page or an HTML error page), see [`super::error`].
+
+use std::future::{ready, Ready};
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::http::Method;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use super::error::{ApiError, PageError};
+use super::{AppState, CSRF_HEADER, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth;
+use crate::error::{AdjudicationError, Result};
+use crate::store::Session;
+
+/// A request with a live session. For `/api/…` requests that change state (any method but
+/// GET and HEAD) the `X-CSRF-Token` header has been checked too; HTML forms carry the token in
+/// their body, which the handler checks with [`Authenticated::check_csrf`].
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    /// The session (user, role, CSRF token).
+    pub session: Session,
+    /// The session token from the cookie (to end the session on logout).
+    pub token: String,
+    /// The client's address, for the audit trail.
+    pub remote: String,
+}
+
+impl Authenticated {
+    /// The user's name.
+    pub fn username(&self) -> &str {
+        &self.session.user.username
+    }
+
+    /// Checks a CSRF token the request carried against the session's.
+    pub fn check_csrf(&self, provided: Option<&str>) -> Result<()> {
+        match provided {
+            Some(token) if auth::tokens_equal(token, &self.session.csrf) => Ok(()),
+            _ => Err(AdjudicationError::Forbidden(
+                "missing or wrong CSRF token".into(),
+            )),
+        }
+    }
+
+    /// Refuses users who may not read the audit trail.
+    pub fn require_auditor(&self) -> Result<()> {
+        if self.session.user.role.can_audit() {
+            Ok(())
+        } else {
+            Err(AdjudicationError::Forbidden(
+                "the audit trail is for auditors and supervisors".into(),
+            ))
+        }
+    }
+}
+
+impl FromRequest for Authenticated {
+    type Error = actix_web::Error;
+    type Future = Ready<std::result::Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).map_err(|e| {
+            if is_api(req) {
+                ApiError(e).into()
+            } else {
+                PageError(e).into()
+            }
+        }))
+    }
+}
+
+fn is_api(req: &HttpRequest) -> bool {
+    req.path().starts_with("/api/")
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Authenticated> {
+    let st = req.app_data::<web::Data<AppState>>().ok_or_else(|| {
+        AdjudicationError::Internal(anyhow::anyhow!("the console's state is not registered"))
+    })?;
+    let token = req
+        .cookie(SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+        .ok_or_else(|| AdjudicationError::Unauthenticated("log in first".into()))?;
+    let session = st
+        .cases
+        .session(&token)?
+        .ok_or_else(|| AdjudicationError::Unauthenticated("the session has expired".into()))?;
+    let who = Authenticated {
+        session,
+        token,
+        remote: remote(req),
+    };
+    let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD);
+    if is_api(req) && changes_state {
+        who.check_csrf(req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()))?;
+    }
+    Ok(who)
+}
+
+/// The client's address (as the audit trail records it).
+pub fn remote(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Logs in with the rate limit applied per client address and per user name; returns the
+/// session token and the session.
+pub fn login(
+    st: &AppState,
+    req: &HttpRequest,
+    username: &str,
+    password: &str,
+) -> Result<(String, Session)> {
+    let addr = remote(req);
+    let keys = [format!("addr:{addr}"), format!("user:{username}")];
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    st.limiter.check(&keys)?;
+    match st
+        .cases
+        .login(username, password, &addr, st.config.session_seconds)
+    {
+        Ok(ok) => {
+            st.limiter.succeeded(&keys[1..]);
+            Ok(ok)
+        }
+        Err(e) => {
+            if matches!(e, AdjudicationError::Unauthenticated(_)) {
+                st.limiter.failed(&keys);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// A cookie of the console: whole site, HTTP-only, SameSite=Strict, `Secure` as configured.
+fn cookie(st: &AppState, name: &'static str, value: String) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .secure(st.config.secure_cookies)
+        .same_site(SameSite::Strict)
+        .finish()
+}
+
+/// The session cookie, living as long as the session.
+pub fn session_cookie(st: &AppState, token: &str) -> Cookie<'static> {
+    let mut c = cookie(st, SESSION_COOKIE, token.to_string());
+    c.set_max_age(actix_web::cookie::time::Duration::seconds(
+        st.config.session_seconds,
+    ));
+    c
+}
+
+/// The login form's double-submit CSRF cookie.
+pub fn login_csrf_cookie(st: &AppState, token: &str) -> Cookie<'static> {
+    cookie(st, LOGIN_CSRF_COOKIE, token.to_string())
+}
+
+/// A cookie that removes the console's cookie `name`.
+pub fn removal_cookie(st: &AppState, name: &'static str) -> Cookie<'static> {
+    let mut c = cookie(st, name, String::new());
+    c.make_removal();
+    c
+}

@@ -1,0 +1,157 @@
+//! What an export run did: the counts and jobs `tunggal export` prints and `runs.detail`
+//! records.
+//!
+//! The one idea to hold in mind: the summary names regency codes, job ids and counts only —
+//! never a NIK or a name — so it may go to a terminal, a log or the `runs` table.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::feed;
+
+/// One job written by a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobSummary {
+    /// Regency/city `PP.KK`.
+    pub regency_code: String,
+    /// Its printed name.
+    pub regency_name: String,
+    /// The job id.
+    pub job_id: String,
+    /// Cards in the job.
+    pub cards: usize,
+    /// The job folder, relative to the store root.
+    pub dir: String,
+}
+
+/// What one export run did.
+#[derive(Clone, Debug, Default)]
+pub struct ExportSummary {
+    /// The run id.
+    pub run_id: String,
+    /// Id of the DC key that signed the jobs.
+    pub key_id: String,
+    /// Whether this run created the key (first use of the default).
+    pub key_created: bool,
+    /// Where the public key is published in the store.
+    pub public_key_path: String,
+    /// Personalizable enrollments not yet exported, found at the start.
+    pub printables: usize,
+    /// Of those, left out because a later personalizable enrollment of the same NIK exists
+    /// (only the latest capture of a person gets a card).
+    pub superseded: usize,
+    /// Cards exported by this run.
+    pub exported: usize,
+    /// Of those, first cards.
+    pub new_cards: usize,
+    /// Of those, re-issues (re-enrollment of a lost or damaged card).
+    pub reissues: usize,
+    /// Jobs written, one per regency/city.
+    pub jobs: Vec<JobSummary>,
+    /// Enrollments that could not be exported, counted per reason (they stay printables).
+    pub failed: BTreeMap<String, usize>,
+    /// Jobs of interrupted runs adopted (signed, checked, then recorded).
+    pub adopted_jobs: usize,
+    /// Cards in those jobs.
+    pub adopted_cards: usize,
+    /// Unsigned partial jobs of interrupted runs removed.
+    pub removed_partial_jobs: usize,
+    /// Site-result files written.
+    pub feed_files: usize,
+    /// Rows in them.
+    pub feed_rows: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl ExportSummary {
+    /// Enrollments that failed, in all.
+    pub fn failed_total(&self) -> usize {
+        self.failed.values().sum()
+    }
+}
+
+impl lake::run::StageReport for ExportSummary {
+    fn counts(&self) -> lake::run::RunCounts {
+        lake::run::RunCounts {
+            seen: self.printables as i64,
+            processed: (self.exported + self.failed_total()) as i64,
+            accepted: self.exported as i64,
+            rejected: self.failed_total() as i64,
+        }
+    }
+
+    /// The per-job and per-reason counts, for `runs.detail`.
+    fn detail(&self) -> serde_json::Value {
+        serde_json::json!({
+            "key_id": self.key_id,
+            "superseded": self.superseded,
+            "new": self.new_cards,
+            "reissue": self.reissues,
+            "jobs": self.jobs.len(),
+            "failed_by_reason": self.failed,
+            "adopted_jobs": self.adopted_jobs,
+            "adopted_cards": self.adopted_cards,
+            "removed_partial_jobs": self.removed_partial_jobs,
+            "feed_files": self.feed_files,
+            "feed_rows": self.feed_rows,
+        })
+    }
+}
+
+impl std::fmt::Display for ExportSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "export run {}", self.run_id)?;
+        writeln!(
+            f,
+            "  signing key {}{}; public key at {}",
+            self.key_id,
+            if self.key_created {
+                " (created now)"
+            } else {
+                ""
+            },
+            self.public_key_path
+        )?;
+        if self.adopted_jobs + self.removed_partial_jobs > 0 {
+            writeln!(
+                f,
+                "  interrupted run recovered: {} signed job(s) adopted ({} cards), {} partial job(s) removed",
+                self.adopted_jobs, self.adopted_cards, self.removed_partial_jobs
+            )?;
+        }
+        writeln!(
+            f,
+            "  to personalize {:>7}   superseded {:>6}   failed {:>6}",
+            self.printables,
+            self.superseded,
+            self.failed_total()
+        )?;
+        writeln!(
+            f,
+            "  exported {:>7} cards ({} new, {} reissue) in {} job(s)",
+            self.exported,
+            self.new_cards,
+            self.reissues,
+            self.jobs.len()
+        )?;
+        for j in &self.jobs {
+            writeln!(
+                f,
+                "    {:<6} {:<32} {:>6} cards  {}/",
+                j.regency_code, j.regency_name, j.cards, j.dir
+            )?;
+        }
+        for (reason, n) in &self.failed {
+            writeln!(f, "  not exported: {reason}: {n}")?;
+        }
+        writeln!(
+            f,
+            "  site results: {} row(s) in {} file(s) under {}/",
+            self.feed_rows,
+            self.feed_files,
+            feed::FEED_PREFIX
+        )?;
+        write!(f, "  elapsed {:.1?}", self.elapsed)
+    }
+}
