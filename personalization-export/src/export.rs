@@ -20,9 +20,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
-use lake::tables::personalization_jobs;
 use lake::vocabulary::Stage;
-use lake::{delta, Store, Table};
+use lake::Store;
 use tracing::info;
 
 use crate::error::Result;
@@ -142,14 +141,8 @@ async fn run_export(
         eprintln!("fault injection: aborting after the job files, before the commit");
         std::process::abort();
     }
+    crate::writer::commit_jobs(store, &rows).await?;
     if !rows.is_empty() {
-        delta::append(
-            store,
-            Table::PersonalizationJobs,
-            vec![personalization_jobs::to_batch(&rows)?],
-            None,
-        )
-        .await?;
         info!(cards = rows.len(), "personalization_jobs committed");
     }
 

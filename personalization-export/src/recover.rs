@@ -17,8 +17,8 @@
 
 use std::collections::BTreeSet;
 
-use lake::tables::personalization_jobs::{self, PersonalizationJobRecord};
-use lake::{delta, Store, Table};
+use lake::tables::personalization_jobs::PersonalizationJobRecord;
+use lake::Store;
 use tracing::{info, warn};
 
 use crate::card::CardRecord;
@@ -86,15 +86,7 @@ pub async fn recover(store: &Store, key: &DcKey) -> Result<Recovered> {
                 rows.extend(adopted);
             }
         }
-        if !rows.is_empty() {
-            delta::append(
-                store,
-                Table::PersonalizationJobs,
-                vec![personalization_jobs::to_batch(&rows)?],
-                None,
-            )
-            .await?;
-        }
+        crate::writer::commit_jobs(store, &rows).await?;
         delete_object(store, &plan_path).await?;
     }
     Ok(done)

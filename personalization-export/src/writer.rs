@@ -203,3 +203,19 @@ impl JobWriter<'_> {
             .map_err(|e| e.to_string())
     }
 }
+
+/// Commits the `personalization_jobs` rows of signed jobs in one Delta commit (none: no
+/// commit). This commit is what makes a card exported; a run (or a recovery) calls it once.
+pub(crate) async fn commit_jobs(store: &Store, rows: &[PersonalizationJobRecord]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    lake::delta::append(
+        store,
+        lake::Table::PersonalizationJobs,
+        vec![lake::tables::personalization_jobs::to_batch(rows)?],
+        None,
+    )
+    .await?;
+    Ok(())
+}

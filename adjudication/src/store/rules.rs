@@ -27,7 +27,7 @@ use serde::Serialize;
 use super::{CaseMember, CaseState, DecisionInput, DecisionState};
 use crate::auth::Role;
 use crate::error::{AdjudicationError, Result};
-use lake::vocabulary::{IdentityStatus, Outcome};
+use lake::vocabulary::Outcome;
 
 /// Rule 1: only roles that work cases may `verb` them (`claim`, `decide`, `confirm`).
 pub fn require_worker(role: Role, verb: &str) -> Result<()> {
@@ -197,6 +197,7 @@ pub fn permissions(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lake::vocabulary::IdentityStatus;
 
     fn input(outcome: &str, comment: &str) -> DecisionInput {
         DecisionInput {

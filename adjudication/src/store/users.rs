@@ -42,31 +42,29 @@ impl CaseStore {
 
     /// Disables a user and ends their sessions.
     pub fn disable_user(&self, username: &str) -> Result<()> {
-        let conn = self.conn()?;
-        let n = conn.execute(
+        self.change_user(
+            username,
             "UPDATE users SET disabled = 1 WHERE username = ?1",
             params![username],
-        )?;
-        if n == 0 {
-            return Err(AdjudicationError::NotFound(format!("user {username}")));
-        }
-        conn.execute(
-            "DELETE FROM sessions WHERE username = ?1",
-            params![username],
-        )?;
-        Ok(())
+        )
     }
 
     /// Sets a new password (and re-enables the user); ends their sessions.
     pub fn reset_password(&self, username: &str, password: &str) -> Result<()> {
         auth::check_password_strength(password)?;
         let hash = auth::hash_password(password)?;
-        let conn = self.conn()?;
-        let n = conn.execute(
+        self.change_user(
+            username,
             "UPDATE users SET password_hash = ?2, disabled = 0 WHERE username = ?1",
             params![username, hash],
-        )?;
-        if n == 0 {
+        )
+    }
+
+    /// Runs `update` on `username`'s row and ends every session of that user (a changed
+    /// account must log in again); an unknown user is an error.
+    fn change_user(&self, username: &str, update: &str, args: impl rusqlite::Params) -> Result<()> {
+        let conn = self.conn()?;
+        if conn.execute(update, args)? == 0 {
             return Err(AdjudicationError::NotFound(format!("user {username}")));
         }
         conn.execute(

@@ -62,15 +62,7 @@ async fn login(st: web::Data<AppState>, req: HttpRequest, body: web::Json<Creden
 }
 
 async fn logout(st: web::Data<AppState>, who: Authenticated) -> Api {
-    st.cases.logout(&who.token)?;
-    st.cases.audit(
-        Some(who.username()),
-        AuditAction::Logout,
-        None,
-        None,
-        None,
-        &who.remote,
-    )?;
+    who.logout(&st)?;
     let mut r = HttpResponse::NoContent().finish();
     let _ = r.add_removal_cookie(&auth::removal_cookie(&st, SESSION_COOKIE));
     Ok(r)

@@ -32,6 +32,20 @@ pub struct Authenticated {
 }
 
 impl Authenticated {
+    /// Ends this session and records the logout in the audit trail: the one way both the
+    /// pages and the API log a user out.
+    pub fn logout(&self, st: &AppState) -> Result<()> {
+        st.cases.logout(&self.token)?;
+        st.cases.audit(
+            Some(self.username()),
+            crate::store::AuditAction::Logout,
+            None,
+            None,
+            None,
+            &self.remote,
+        )
+    }
+
     /// The user's name.
     pub fn username(&self) -> &str {
         &self.session.user.username

@@ -130,7 +130,7 @@ pub(crate) fn templates() -> &'static Environment<'static> {
         env.add_global(
             "case_kinds",
             minijinja::Value::from_serialize(
-                <store::CaseKind as strum::VariantArray>::VARIANTS
+                store::CaseKind::ALL
                     .iter()
                     .map(|k| k.as_str())
                     .collect::<Vec<_>>(),

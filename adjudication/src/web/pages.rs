@@ -120,15 +120,7 @@ async fn logout_submit(
     form: web::Form<CsrfForm>,
 ) -> Page {
     who.check_csrf(form.csrf.as_deref())?;
-    st.cases.logout(&who.token)?;
-    st.cases.audit(
-        Some(who.username()),
-        AuditAction::Logout,
-        None,
-        None,
-        None,
-        &who.remote,
-    )?;
+    who.logout(&st)?;
     let mut r = redirect("/login");
     let _ = r.add_removal_cookie(&auth::removal_cookie(&st, SESSION_COOKIE));
     Ok(r)
