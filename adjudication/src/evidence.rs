@@ -3,7 +3,7 @@
 //! SVG overlays of the best finger pairs (both templates' minutiae, paired ones joined, from
 //! the matcher's own explanation), and the history of each NIK.
 //!
-//! Everything here is computed from the lake rows of [`crate::lakeview::EvidenceRows`] with the
+//! Everything here is computed from the lake records of [`crate::lakeview::EvidenceRecords`] with the
 //! same matcher the nightly 1:N search uses, so what the adjudicator sees is what dedup saw.
 //! Where the nightly search scored the pair, each finger cell and iris also shows the
 //! log-likelihood ratio the fused score (and so the decision to flag) was made of, coloured by
@@ -14,42 +14,57 @@ use std::collections::HashMap;
 use biometrics::finger::{self, FingerTemplate};
 use biometrics::iris::{self, IrisCode};
 use biometrics::iso19794::{self, FingerView};
+use chrono::{DateTime, SecondsFormat, Utc};
+use lake::tables::enrollments::EnrollmentRecord;
 use serde::Serialize;
 
-use crate::lakeview::{text, EvidenceRows, Row};
+use crate::lakeview::EvidenceRecords;
 
 mod overlay;
 
 pub use overlay::overlay_svg;
 
-/// Biodata and capture columns shown side by side, with their labels.
-pub const FIELDS: &[(&str, &str)] = &[
-    ("nik", "NIK"),
-    ("kk_number", "KK number"),
-    ("name", "Name"),
-    ("birth_place", "Place of birth"),
-    ("birth_date", "Date of birth"),
-    ("sex", "Sex"),
-    ("blood_type", "Blood type"),
-    ("address", "Address"),
-    ("rt", "RT"),
-    ("rw", "RW"),
-    ("village_code", "Village"),
-    ("district_code", "District"),
-    ("regency_code", "Regency/city"),
-    ("province_code", "Province"),
-    ("religion", "Religion"),
-    ("marital_status", "Marital status"),
-    ("occupation", "Occupation"),
-    ("citizenship", "Citizenship"),
-    ("site", "Capture site"),
-    ("station_id", "Station"),
-    ("operator_nik", "Operator NIK"),
-    ("started", "Capture started"),
-    ("finished", "Capture finished"),
-    ("finger_scanner", "Finger scanner"),
-    ("camera", "Camera"),
+/// Reads one biodata or capture value of an enrollment, as shown.
+pub type FieldValue = fn(&EnrollmentRecord) -> String;
+
+/// Biodata and capture values shown side by side, with their labels.
+pub const FIELDS: &[(&str, FieldValue)] = &[
+    ("NIK", |e| e.nik.clone()),
+    ("KK number", |e| e.kk_number.clone()),
+    ("Name", |e| e.name.clone()),
+    ("Place of birth", |e| e.birth_place.clone()),
+    ("Date of birth", |e| e.birth_date.to_string()),
+    ("Sex", |e| e.sex.clone()),
+    ("Blood type", |e| e.blood_type.clone()),
+    ("Address", |e| e.address.clone()),
+    ("RT", |e| e.rt.to_string()),
+    ("RW", |e| e.rw.to_string()),
+    ("Village", |e| e.village_code.clone()),
+    ("District", |e| e.district_code.clone()),
+    ("Regency/city", |e| e.regency_code.clone()),
+    ("Province", |e| e.province_code.clone()),
+    ("Religion", |e| e.religion.clone()),
+    ("Marital status", |e| e.marital_status.clone()),
+    ("Occupation", |e| e.occupation.clone()),
+    ("Citizenship", |e| e.citizenship.clone()),
+    ("Capture site", |e| e.site.clone()),
+    ("Station", |e| e.station_id.clone()),
+    ("Operator NIK", |e| e.operator_nik.clone()),
+    ("Capture started", |e| time_text(e.capture_started)),
+    ("Capture finished", |e| time_text(e.capture_finished)),
+    ("Finger scanner", |e| e.finger_scanner.clone()),
+    ("Camera", |e| e.camera.clone()),
 ];
+
+/// A lake time as shown (RFC 3339 in UTC, as the lake's SQL prints it).
+fn time_text(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// A score as shown (shortest form that reads back the same, `12.0` for a whole number).
+fn score_text(score: f64) -> String {
+    format!("{score:?}")
+}
 
 /// Names of finger positions 1..=10 (ISO/IEC 19794-2).
 pub const FINGER_NAMES: [&str; 10] = [
@@ -241,35 +256,35 @@ struct Finger {
 }
 
 /// Builds the evidence of a case whose members are `member_ids` (in display order).
-pub fn build(member_ids: &[String], rows: &EvidenceRows) -> Evidence {
+pub fn build(member_ids: &[String], rows: &EvidenceRecords) -> Evidence {
     let labels: Vec<String> = (0..member_ids.len())
         .map(|i| ((b'A' + (i % 26) as u8) as char).to_string())
         .collect();
-    let by_id: HashMap<String, &Row> = rows
+    let by_id: HashMap<&str, &EnrollmentRecord> = rows
         .enrollments
         .iter()
-        .map(|r| (text(r, "enrollment_id"), r))
+        .map(|e| (e.enrollment_id.as_str(), e))
         .collect();
-    let statuses: HashMap<String, String> = rows
+    let statuses: HashMap<&str, &str> = rows
         .statuses
         .iter()
-        .map(|r| (text(r, "enrollment_id"), text(r, "status")))
+        .map(|s| (s.enrollment_id.as_str(), s.status.as_str()))
         .collect();
     let members = member_ids
         .iter()
         .zip(&labels)
         .map(|(id, label)| MemberView {
             enrollment_id: id.clone(),
-            status: statuses.get(id).cloned().unwrap_or_else(|| "—".into()),
+            status: statuses.get(id.as_str()).map_or("—", |s| s).to_string(),
             label: label.clone(),
         })
         .collect();
     let fields = FIELDS
         .iter()
-        .map(|(column, label)| {
+        .map(|(label, value)| {
             let values: Vec<String> = member_ids
                 .iter()
-                .map(|id| by_id.get(id).map(|r| text(r, column)).unwrap_or_default())
+                .map(|id| by_id.get(id.as_str()).map(|e| value(e)).unwrap_or_default())
                 .collect();
             let differs = values.windows(2).any(|w| w[0] != w[1]);
             FieldRow {
@@ -350,15 +365,13 @@ pub fn build(member_ids: &[String], rows: &EvidenceRows) -> Evidence {
                 })
             })
             .collect();
-        let candidate_row = rows.candidates.iter().find(|r| {
-            let (p, c) = (text(r, "probe_id"), text(r, "candidate_id"));
-            (p == member_ids[0] && c == member_ids[j]) || (p == member_ids[j] && c == member_ids[0])
+        let candidate_row = rows.candidates.iter().find(|m| {
+            let (p, c) = (&m.probe_id, &m.candidate_id);
+            (*p == member_ids[0] && *c == member_ids[j])
+                || (*p == member_ids[j] && *c == member_ids[0])
         });
         let llrs = candidate_row
-            .map(|r| {
-                let a_is_probe = text(r, "probe_id") == member_ids[0];
-                part_llrs(&text(r, "parts"), a_is_probe)
-            })
+            .map(|m| part_llrs(&m.parts, m.probe_id == member_ids[0]))
             .unwrap_or_default();
         let cells = matrix
             .iter()
@@ -393,13 +406,13 @@ pub fn build(member_ids: &[String], rows: &EvidenceRows) -> Evidence {
                 });
             }
         }
-        let candidate = candidate_row.map(|r| CandidateView {
-            llr: text(r, "llr"),
-            band: text(r, "band"),
-            finger_llr: text(r, "finger_llr"),
-            iris_llr: text(r, "iris_llr"),
-            relation: text(r, "relation"),
-            swapped: text(r, "swapped"),
+        let candidate = candidate_row.map(|m| CandidateView {
+            llr: score_text(m.llr),
+            band: m.band.to_string(),
+            finger_llr: score_text(m.finger_llr),
+            iris_llr: score_text(m.iris_llr),
+            relation: m.relation.to_string(),
+            swapped: m.swapped.clone().unwrap_or_default(),
         });
         pairs.push(PairView {
             a: labels[0].clone(),
@@ -415,18 +428,15 @@ pub fn build(member_ids: &[String], rows: &EvidenceRows) -> Evidence {
     let history = rows
         .history
         .iter()
-        .map(|r| {
-            let id = text(r, "enrollment_id");
-            HistoryRow {
-                in_case: member_ids.contains(&id),
-                nik: text(r, "nik"),
-                enrollment_id: id,
-                name: text(r, "name"),
-                site: text(r, "site"),
-                captured: text(r, "finished"),
-                status: text(r, "status"),
-                card_job: text(r, "card_job"),
-            }
+        .map(|h| HistoryRow {
+            in_case: member_ids.contains(&h.enrollment_id),
+            nik: h.nik.clone(),
+            enrollment_id: h.enrollment_id.clone(),
+            name: h.name.clone(),
+            site: h.site.clone(),
+            captured: time_text(h.captured),
+            status: h.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
+            card_job: h.card_job.map(time_text).unwrap_or_default(),
         })
         .collect();
 

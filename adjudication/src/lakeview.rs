@@ -15,7 +15,6 @@
 //! page.
 
 mod clusters;
-mod compat;
 mod evidence;
 mod export;
 
@@ -27,7 +26,6 @@ use lake::Store;
 use crate::error::Result;
 
 pub use clusters::cases_from_lake;
-pub use compat::{evidence_rows, query, text, Cell, EvidenceRows, Row};
 pub use evidence::{evidence_records, image, EvidenceRecords, FingerBytes, NikHistoryRecord};
 pub use export::{effect_of, export_audit, export_decisions, sync_with, SyncSummary};
 

@@ -401,18 +401,22 @@ async fn an_adjudicator_cannot_confirm_their_own_decision_and_a_second_one_makes
     assert_eq!(c.cases.case(&case).unwrap().state, CaseState::Decided);
 
     let ctx = lake::lake_context(&c.store).await.unwrap();
-    let rows = adjudication::lakeview::query(
+    let rows = lake::query::rows(
         &ctx,
-        &format!("SELECT enrollment_id, effect, fraud, decided_by, confirmed_by FROM decisions WHERE case_id = '{case}'"),
+        &format!("SELECT * FROM decisions WHERE case_id = '{case}'"),
+        lake::tables::decisions::from_batch,
     )
     .await
     .unwrap();
     assert_eq!(rows.len(), members.len());
     for r in &rows {
-        let id = adjudication::lakeview::text(r, "enrollment_id");
-        let effect = adjudication::lakeview::text(r, "effect");
-        assert_eq!(effect, if id == keep { "proceed" } else { "block" });
-        assert_eq!(adjudication::lakeview::text(r, "confirmed_by"), "budi");
+        let effect = if r.enrollment_id == keep {
+            lake::vocabulary::Effect::Proceed
+        } else {
+            lake::vocabulary::Effect::Block
+        };
+        assert_eq!(r.effect, effect);
+        assert_eq!(r.confirmed_by.as_deref(), Some("budi"));
     }
     // The nightly's sync finds nothing left to export.
     let again = adjudication::lakeview::sync_with(&c.store, &c.cases)
@@ -637,19 +641,20 @@ async fn case_creation_is_idempotent_and_decisions_are_exported_exactly_once() {
     let second = adjudication::sync(&c.store, &db_path).await.unwrap();
     assert_eq!(second.decisions_exported, 0);
     let ctx = lake::lake_context(&c.store).await.unwrap();
-    let rows = adjudication::lakeview::query(
+    let effects = lake::query::texts(
         &ctx,
         &format!(
             "SELECT effect FROM decisions WHERE decision_id = '{}'",
             d.decision_id
         ),
+        "effect",
     )
     .await
     .unwrap();
-    assert_eq!(rows.len(), before[0].members.len());
-    assert!(rows
+    assert_eq!(effects.len(), before[0].members.len());
+    assert!(effects
         .iter()
-        .all(|r| adjudication::lakeview::text(r, "effect") == "proceed"));
+        .all(|e| lake::vocabulary::Effect::Proceed == e.as_str()));
 }
 
 #[actix_web::test]
@@ -800,31 +805,23 @@ async fn the_audit_trail_is_exported_to_the_lake_exactly_once() {
     assert_eq!(fourth.audit_exported, 0);
     assert!(c.cases.audit_exported_up_to().unwrap() > watermark);
     let ctx = lake::lake_context(&c.store).await.unwrap();
-    let rows = adjudication::lakeview::query(
+    let rows = lake::query::rows(
         &ctx,
-        &format!(
-            "SELECT seq, username, role, action, case_id FROM audit WHERE remote_addr = '{addr}' ORDER BY seq"
-        ),
+        &format!("SELECT * FROM audit WHERE remote_addr = '{addr}' ORDER BY seq"),
+        lake::tables::audit::from_batch,
     )
     .await
     .unwrap();
-    let text = |r: &adjudication::lakeview::Row, col: &str| adjudication::lakeview::text(r, col);
-    let seqs: Vec<i64> = rows
-        .iter()
-        .map(|r| text(r, "seq").parse().unwrap())
-        .collect();
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
     assert_eq!(seqs.len(), 4, "each entry exactly once: {seqs:?}");
     assert_eq!(&seqs[..3], &ours[..]);
-    assert_eq!(text(&rows[0], "username"), "adi");
-    assert_eq!(text(&rows[0], "role"), "adjudicator");
-    assert_eq!(text(&rows[0], "action"), "case_view");
-    assert_eq!(text(&rows[0], "case_id"), case);
-    assert_eq!(text(&rows[2], "action"), "login_failed");
-    assert_eq!(
-        rows[2].get("role"),
-        Some(&adjudication::lakeview::Cell::Null)
-    );
-    assert_eq!(text(&rows[3], "role"), "supervisor");
+    assert_eq!(rows[0].username.as_deref(), Some("adi"));
+    assert_eq!(rows[0].role.as_deref(), Some("adjudicator"));
+    assert_eq!(rows[0].action, "case_view");
+    assert_eq!(rows[0].case_id.as_deref(), Some(case.as_str()));
+    assert_eq!(rows[2].action, "login_failed");
+    assert_eq!(rows[2].role, None);
+    assert_eq!(rows[3].role.as_deref(), Some("supervisor"));
 }
 
 fn rusqlite_connection(path: &std::path::Path) -> rusqlite::Connection {

@@ -17,8 +17,8 @@ use super::cases_from_lake;
 /// a duplicate keeps one enrollment and blocks the others; a referral sends back the members
 /// that wait for adjudication and lets the others proceed; any other outcome lets every
 /// member proceed.
-pub fn effect_of(decision: &Decision, member: &CaseMember) -> Result<Effect> {
-    Ok(match decision.outcome {
+pub fn effect_of(decision: &Decision, member: &CaseMember) -> Effect {
+    match decision.outcome {
         Outcome::Duplicate => {
             if decision.keep_enrollment_id.as_deref() == Some(member.enrollment_id.as_str()) {
                 Effect::Proceed
@@ -39,7 +39,7 @@ pub fn effect_of(decision: &Decision, member: &CaseMember) -> Result<Effect> {
             }
         }
         Outcome::DifferentPersons | Outcome::Reenrollment => Effect::Proceed,
-    })
+    }
 }
 
 /// Serialises the exports of one process: the decision and audit exports each read a
@@ -74,7 +74,7 @@ pub async fn export_decisions(store: &Store, cases: &CaseStore) -> Result<usize>
                 cluster_id: case.cluster_id.clone(),
                 enrollment_id: member.enrollment_id.clone(),
                 outcome: decision.outcome,
-                effect: effect_of(decision, member)?,
+                effect: effect_of(decision, member),
                 fraud: decision.fraud,
                 decided_by: decision.decided_by.clone(),
                 decided_time: store::to_time(decision.decided_time),

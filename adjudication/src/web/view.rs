@@ -173,7 +173,7 @@ async fn load_evidence(st: &AppState, case: &CaseSummary) -> Result<Arc<Evidence
     }
     let ids = display_order(case);
     let ctx = st.lake.context().await?;
-    let rows = lakeview::evidence_rows(&ctx, &ids).await?;
+    let rows = lakeview::evidence_records(&ctx, &ids).await?;
     let ev = web::block(move || evidence::build(&ids, &rows))
         .await
         .map_err(|e| AdjudicationError::Internal(anyhow::anyhow!("evidence: {e}")))?;
