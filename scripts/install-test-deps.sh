@@ -62,6 +62,12 @@ else
     if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get install -y chromium > /dev/null || { $SUDO apt-get update > /dev/null && $SUDO apt-get install -y chromium > /dev/null; }
 fi
+# The Flight SQL TLS test (tests/flight_sql.rs) makes its throwaway certificate with openssl.
+if ! command -v openssl > /dev/null; then
+    echo "install-test-deps: apt-get install openssl"
+    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get install -y openssl > /dev/null || { $SUDO apt-get update > /dev/null && $SUDO apt-get install -y openssl > /dev/null; }
+fi
 PLAYWRIGHT_VERSION="$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' tests/browser/package.json)"
 if [ -f tests/browser/node_modules/playwright-core/package.json ] \
     && grep -q "\"version\": \"$PLAYWRIGHT_VERSION\"" tests/browser/node_modules/playwright-core/package.json; then

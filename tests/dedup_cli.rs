@@ -185,6 +185,12 @@ fn a_later_night_finds_duplicates_in_the_persisted_gallery() {
     // of zero, so the second night reads every stored partition from the store once per
     // search pass, and with the exact comparison instead of the sequential test. Both must
     // find the same pairs with the same scores.
+    // Two recent days (inside ingest's capture-time window); the second is held back.
+    let first_day = chrono::Utc::now().date_naive() - chrono::Duration::days(5);
+    let start = first_day.format("%Y-%m-%d").to_string();
+    let second_day = (first_day + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
     let synth = [
         "synth",
         "--people",
@@ -194,7 +200,7 @@ fn a_later_night_finds_duplicates_in_the_persisted_gallery() {
         "--days",
         "2",
         "--start",
-        "2026-11-01",
+        start.as_str(),
         "--duplicate-rate",
         "0.06",
         "--bad-rate",
@@ -206,11 +212,11 @@ fn a_later_night_finds_duplicates_in_the_persisted_gallery() {
     for (s, budget, reject) in [(&store, "4", "-20"), (&streamed, "0", "-inf")] {
         s.ok(&synth);
         let aside = tempfile::tempdir().unwrap();
-        let moved = move_day(s.path(), aside.path(), "2026-11-02", false);
+        let moved = move_day(s.path(), aside.path(), &second_day, false);
         assert!(moved > 0);
         s.ok(&["nightly", "--no-progress"]);
         first_night = count(s, "identity_status");
-        move_day(s.path(), aside.path(), "2026-11-02", true);
+        move_day(s.path(), aside.path(), &second_day, true);
         s.ok(&[
             "nightly",
             "--no-progress",

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use common::{files_under, read_csv, TestStore};
-use personalization::{by_id, prepared_store};
+use personalization::{attacker_key_published_in, by_id, dc_keyring, prepared_store};
 
 /// Every file under `dir` with its content, by path relative to `dir`.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -106,7 +106,14 @@ fn export_writes_one_signed_job_per_regency_for_personalizable_identities_only_a
     for dir in &jobs {
         let regency = dir.parent().unwrap().file_name().unwrap().to_str().unwrap();
         assert!(regencies.contains(regency), "job for {regency}");
-        let report = store.ok(&["export", "check", dir.to_str().unwrap()]);
+        let keyring = dc_keyring(&store);
+        let report = store.ok(&[
+            "export",
+            "check",
+            dir.to_str().unwrap(),
+            "--keyring",
+            keyring.to_str().unwrap(),
+        ]);
         assert!(report.contains("OK"), "{report}");
         let manifest: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
@@ -207,14 +214,14 @@ fn export_check_names_every_tampered_file_and_fails() {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::write(to, bytes).unwrap();
     }
-    let public_key = files_under(&store.path().join("exports/personalization/keys"))[0].clone();
+    let keyring = dc_keyring(&store);
     let check = |dir: &Path| {
         store.run(&[
             "export",
             "check",
             dir.to_str().unwrap(),
-            "--public-key",
-            public_key.to_str().unwrap(),
+            "--keyring",
+            keyring.to_str().unwrap(),
         ])
     };
     assert!(check(&tampered).status.success());
@@ -301,6 +308,97 @@ fn a_crash_between_job_files_and_commit_never_produces_a_second_card() {
     let runs = store.query("SELECT status FROM runs WHERE stage = 'export' ORDER BY started");
     assert_eq!(runs[0]["status"], "interrupted");
     assert_eq!(runs[1]["status"], "succeeded");
+}
+
+/// Issue 20's attack: a job re-sealed with an attacker's key (every card re-sealed, the
+/// manifest re-hashed and re-signed) and the attacker's public key published in the store
+/// where the DC publishes its own. `export check` used to fetch whatever key the manifest
+/// named from the store and passed it; with the DC's keyring it fails, and without a keyring
+/// it refuses to check at all.
+#[test]
+fn a_job_resealed_with_a_key_published_in_the_store_fails_the_check() {
+    use personalization_export::card::CardRecord;
+    use personalization_export::job::{JobManifest, MANIFEST, MANIFEST_SIG};
+
+    let (store, _) = prepared_store(40, 6);
+    store.ok(&["export"]);
+    let job = job_dirs(&store).into_iter().next().expect("a job");
+    let outside = tempfile::tempdir().unwrap();
+    let attacker = attacker_key_published_in(&store, outside.path());
+
+    let mut manifest: JobManifest =
+        serde_json::from_slice(&std::fs::read(job.join(MANIFEST)).unwrap()).unwrap();
+    for entry in &mut manifest.files {
+        let path = job.join(&entry.path);
+        let mut record = CardRecord::parse(&std::fs::read(&path).unwrap()).unwrap();
+        record.card.face.nama = "NAMA PALSU".into();
+        let bytes = record.card.seal(&attacker).unwrap().to_bytes().unwrap();
+        entry.sha256 = sha256_hex(&bytes);
+        entry.bytes = bytes.len() as u64;
+        std::fs::write(&path, bytes).unwrap();
+    }
+    manifest.key_id = attacker.key_id().to_string();
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap();
+    std::fs::write(job.join(MANIFEST), &manifest_bytes).unwrap();
+    std::fs::write(
+        job.join(MANIFEST_SIG),
+        attacker.sign(&manifest_bytes).to_bytes(),
+    )
+    .unwrap();
+
+    let keyring = dc_keyring(&store);
+    let out = store.run(&[
+        "export",
+        "check",
+        job.to_str().unwrap(),
+        "--keyring",
+        keyring.to_str().unwrap(),
+    ]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "a job sealed by an attacker passed: {report}"
+    );
+    assert!(report.contains("not a trusted DC key"), "{report}");
+
+    let out = store.run(&["export", "check", job.to_str().unwrap()]);
+    assert!(!out.status.success(), "checked without a keyring");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--keyring"), "{stderr}");
+
+    // A keyring that group or others may read or write is refused.
+    let loose = outside.path().join("loose.keyring");
+    std::fs::copy(&keyring, &loose).unwrap();
+    set_mode(&loose, 0o644);
+    let out = store.run(&[
+        "export",
+        "check",
+        job.to_str().unwrap(),
+        "--keyring",
+        loose.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("wider than 0600"), "{stderr}");
+}
+
+/// `export` refuses a signing key file that others may read.
+#[test]
+fn a_signing_key_readable_by_others_is_refused() {
+    let (store, _) = prepared_store(20, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("dc.key");
+    personalization_export::keys::load_or_create(&key).unwrap();
+    set_mode(&key, 0o644);
+    let out = store.run(&["export", "--signing-key", key.to_str().unwrap()]);
+    assert!(!out.status.success(), "exported with a world-readable key");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("wider than 0600"), "{stderr}");
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -2,7 +2,8 @@
 //! driver (PyPI `adbc-driver-flightsql`, installed into `.venv` by
 //! `scripts/install-test-deps.sh`) connects to the server on 127.0.0.1, queries with a token
 //! or a user/password login, and is refused with a wrong token, a wrong password, or a
-//! statement that is not a query.
+//! statement that is not a query. The attacks of issue 20 too: password guessing against the
+//! console's lockout, reading what a role may not, and tokens outliving their user.
 
 mod common;
 #[path = "support/sql_fixture.rs"]
@@ -33,6 +34,31 @@ with dbapi.connect(uri, db_kwargs=kwargs) as conn:
 print(json.dumps(rows, default=str))
 "#;
 
+/// A client that logs in once, runs the query of its arguments, then one query per line of
+/// its standard input on the same connection (so the same token), printing one JSON line per
+/// query: the rows, or `{"error": …}`.
+const SESSION_CLIENT: &str = r#"
+import json, sys
+import adbc_driver_flightsql.dbapi as dbapi
+uri, user, password, query = sys.argv[1:5]
+def run(conn, q):
+    try:
+        cur = conn.cursor()
+        cur.execute(q)
+        rows = cur.fetch_arrow_table().to_pylist()
+        cur.close()
+        return rows
+    except Exception as e:
+        return {"error": str(e)}
+with dbapi.connect(uri, db_kwargs={"username": user, "password": password}) as conn:
+    print(json.dumps(run(conn, query), default=str), flush=True)
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            break
+        print(json.dumps(run(conn, line.strip()), default=str), flush=True)
+"#;
+
 /// A running `serve-sql` and the address it printed.
 struct ServerProcess {
     _server: common::Server,
@@ -51,7 +77,7 @@ fn start_server_with(auth: &[&str]) -> ServerProcess {
     let uri = server
         .first_line
         .split_whitespace()
-        .find(|w| w.starts_with("grpc://"))
+        .find(|w| w.starts_with("grpc://") || w.starts_with("grpc+tls://"))
         .unwrap_or_else(|| panic!("no address in {:?}", server.first_line))
         .to_string();
     ServerProcess {
@@ -61,8 +87,12 @@ fn start_server_with(auth: &[&str]) -> ServerProcess {
 }
 
 fn client(server: &ServerProcess, mode: &str, secret: &str, query: &str) -> Output {
+    client_at(&server.uri, mode, secret, query)
+}
+
+fn client_at(uri: &str, mode: &str, secret: &str, query: &str) -> Output {
     Command::new(common::venv_python())
-        .args(["-c", CLIENT, &server.uri, mode, secret, query])
+        .args(["-c", CLIENT, uri, mode, secret, query])
         .output()
         .expect("start python")
 }
@@ -196,4 +226,294 @@ fn anything_but_a_query_is_refused() {
         "SELECT count(*) AS n FROM packets",
     ));
     assert_eq!(n[0]["n"], f.truth.len());
+}
+
+/// A case store with console users `(name, role, password)`, made by `tunggal users add`.
+fn console_users(users: &[(&str, &str, &str)]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cases.sqlite");
+    for (name, role, password) in users {
+        users_verb(&f.root, &db, &["add", name, "--role", role], password);
+    }
+    (dir, db)
+}
+
+/// Runs `tunggal users ARGS` on the case store `db`.
+fn users_verb(root: &std::path::Path, db: &std::path::Path, args: &[&str], password: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tunggal"))
+        .arg("--store")
+        .arg(root)
+        .arg("users")
+        .args(args)
+        .env("TUNGGAL_CASE_DB", db)
+        .env("TUNGGAL_PASSWORD", password)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_lowercase()
+}
+
+/// The attack: 30 wrong handshakes in a second, then the right password. Flight now shares
+/// the console's lockout (kept in the case store): the right password is refused after five
+/// failures, and failures at the console lock Flight out too.
+#[test]
+fn flight_logins_share_the_console_lockout() {
+    let (_dir, db) = console_users(&[
+        ("rina", "analyst", "rina-console-pw"),
+        ("budi", "adjudicator", "budi-console-pw"),
+    ]);
+    let server = start_server_with(&["--console-users", "--case-db", db.to_str().unwrap()]);
+    for _ in 0..5 {
+        let out = client(&server, "user", "rina:wrong-password", "SELECT 1");
+        assert!(!out.status.success());
+    }
+    let out = client(&server, "user", "rina:rina-console-pw", "SELECT 1");
+    assert!(
+        !out.status.success(),
+        "the right password got in after 5 failures"
+    );
+    assert!(
+        stderr_of(&out).contains("too many failed logins"),
+        "{}",
+        stderr_of(&out)
+    );
+    // Five failures at the console (the same case store and limiter, this client's address).
+    let cases = adjudication::CaseStore::open(&db).unwrap();
+    for _ in 0..5 {
+        assert!(cases
+            .login("budi", "wrong password", "127.0.0.1", 60)
+            .is_err());
+    }
+    let out = client(&server, "user", "budi:budi-console-pw", "SELECT 1");
+    assert!(
+        !out.status.success(),
+        "Flight ignored the console's lockout"
+    );
+    assert!(stderr_of(&out).contains("too many failed logins"));
+    let locked = cases.audit_trail(0, 1000, None, Some("rina")).unwrap();
+    assert!(locked.iter().any(|e| e.action == "login_locked"));
+}
+
+/// The attack: every role read the whole lake over SQL, residents, templates and iris codes
+/// included, unaudited. Now each role reads its grant only (docs/security.md) and every
+/// statement, refused or not, is in the console's audit trail, by its hash.
+#[test]
+fn each_role_reads_only_its_grant_and_every_statement_is_audited() {
+    let f = fixture();
+    let (_dir, db) = console_users(&[
+        ("ana", "analyst", "ana-console-pw"),
+        ("adi", "adjudicator", "adi-console-pw"),
+        ("sari", "supervisor", "sari-console-pw"),
+    ]);
+    let server = start_server_with(&["--console-users", "--case-db", db.to_str().unwrap()]);
+    let refused = |secret: &str, sql: &str| {
+        let out = client(&server, "user", secret, sql);
+        assert!(!out.status.success(), "{secret} read {sql}");
+    };
+    for sql in [
+        "SELECT nik FROM enrollments LIMIT 1",
+        "SELECT name FROM enrollments LIMIT 1",
+        "SELECT * FROM residents LIMIT 1",
+        "SELECT template FROM fingerprints LIMIT 1",
+        "SELECT code FROM irises LIMIT 1",
+        "SELECT count(*) FROM audit",
+    ] {
+        refused("ana:ana-console-pw", sql);
+    }
+    for sql in [
+        "SELECT count(*) FROM fingerprints",
+        "SELECT count(*) FROM irises",
+        "SELECT count(*) FROM residents",
+        "SELECT operator_nik FROM enrollments LIMIT 1",
+    ] {
+        refused("adi:adi-console-pw", sql);
+    }
+    // The shared token reads as an analyst.
+    let out = client(
+        &server,
+        "token",
+        TOKEN,
+        "SELECT nik FROM enrollments LIMIT 1",
+    );
+    assert!(!out.status.success(), "the shared token read NIKs");
+    let accepted = f
+        .truth
+        .iter()
+        .filter(|t| !t["case"].starts_with("bad:"))
+        .count();
+    let got = rows(&client(
+        &server,
+        "user",
+        "ana:ana-console-pw",
+        "SELECT count(*) AS n, count(DISTINCT regency_code) AS regencies FROM enrollments",
+    ));
+    assert_eq!(got[0]["n"], accepted);
+    let got = rows(&client(
+        &server,
+        "user",
+        "sari:sari-console-pw",
+        "SELECT count(*) AS n FROM audit",
+    ));
+    assert!(got[0]["n"].is_number());
+    let cases = adjudication::CaseStore::open(&db).unwrap();
+    let trail = cases.audit_trail(0, 10_000, None, None).unwrap();
+    let statements = |user: &str| {
+        trail
+            .iter()
+            .filter(|e| e.action == "sql_query" && e.username.as_deref() == Some(user))
+            .map(|e| e.detail.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    let ana = statements("ana");
+    assert!(
+        ana.iter().filter(|d| d.contains("outcome=refused")).count() >= 6,
+        "{ana:?}"
+    );
+    assert!(
+        ana.iter().any(|d| d.contains("rows=1 outcome=ok")),
+        "{ana:?}"
+    );
+    assert!(ana.iter().all(|d| {
+        let hash = d.split("sha256=").nth(1).unwrap_or("");
+        hash.len() > 64 && hash[..64].chars().all(|c| c.is_ascii_hexdigit())
+    }));
+    assert!(
+        trail.iter().all(|e| !e
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .to_lowercase()
+            .contains("select")),
+        "statement text in the audit trail"
+    );
+    assert!(statements("adi").len() >= 4);
+    assert!(statements("sari").iter().any(|d| d.contains("outcome=ok")));
+}
+
+/// The attack: after `users disable` and `users reset-password`, the token handed out before
+/// still returned rows. Now the token is checked against the user on every call.
+#[test]
+fn tokens_end_when_the_user_is_disabled_or_their_password_reset() {
+    use std::io::{BufRead, BufReader, Write};
+    let f = fixture();
+    let (_dir, db) = console_users(&[
+        ("budi", "adjudicator", "budi-console-pw"),
+        ("rina", "analyst", "rina-console-pw"),
+    ]);
+    let server = start_server_with(&["--console-users", "--case-db", db.to_str().unwrap()]);
+    for (user, password, change, new_password) in [
+        ("budi", "budi-console-pw", "disable", ""),
+        (
+            "rina",
+            "rina-console-pw",
+            "reset-password",
+            "rina-new-password",
+        ),
+    ] {
+        let mut child = Command::new(common::venv_python())
+            .args([
+                "-c",
+                SESSION_CLIENT,
+                &server.uri,
+                user,
+                password,
+                "SELECT 7 AS n",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut next = || -> serde_json::Value {
+            serde_json::from_str(&lines.next().expect("a reply").unwrap()).unwrap()
+        };
+        assert_eq!(next(), serde_json::json!([{"n": 7}]), "{user} before");
+        writeln!(stdin, "SELECT 8 AS n").unwrap();
+        assert_eq!(next(), serde_json::json!([{"n": 8}]), "{user} still in");
+        users_verb(&f.root, &db, &[change, user], new_password);
+        writeln!(stdin, "SELECT 9 AS n").unwrap();
+        let after = next();
+        assert!(
+            after.get("error").is_some(),
+            "{user}'s token outlived `users {change}`: {after}"
+        );
+        drop(stdin);
+        child.wait().unwrap();
+    }
+    // The new password works.
+    let got = rows(&client(
+        &server,
+        "user",
+        "rina:rina-new-password",
+        "SELECT 1 AS n",
+    ));
+    assert_eq!(got, vec![serde_json::json!({"n": 1})]);
+}
+
+/// A user/password client over TLS, trusting the PEM certificate of its fourth argument.
+const TLS_CLIENT: &str = r#"
+import json, sys
+import adbc_driver_flightsql.dbapi as dbapi
+uri, user, password, cert, query = sys.argv[1:6]
+kwargs = {"username": user, "password": password,
+          "adbc.flight.sql.client_option.tls_root_certs": open(cert).read()}
+with dbapi.connect(uri, db_kwargs=kwargs) as conn:
+    cur = conn.cursor()
+    cur.execute(query)
+    print(json.dumps(cur.fetch_arrow_table().to_pylist(), default=str))
+"#;
+
+/// The attack: Flight SQL logins (user name and password) and bearer tokens crossed the
+/// network in the clear. Given a certificate, the server speaks TLS only: a TLS client that
+/// trusts the certificate queries, a plaintext client gets nothing.
+#[test]
+fn flight_sql_speaks_only_tls_when_given_a_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let server = start_server_with(&[
+        "--user",
+        "ana:correct horse",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(server.uri.starts_with("grpc+tls://"), "{}", server.uri);
+    let out = Command::new(common::venv_python())
+        .args(["-c", TLS_CLIENT, &server.uri, "ana", "correct horse"])
+        .arg(&cert)
+        .arg("SELECT 6 * 7 AS answer")
+        .output()
+        .unwrap();
+    assert_eq!(rows(&out), vec![serde_json::json!({"answer": 42})]);
+    let plain = server.uri.replace("grpc+tls://", "grpc://");
+    let out = client_at(&plain, "user", "ana:correct horse", "SELECT 1");
+    assert!(!out.status.success(), "a plaintext client was served");
 }

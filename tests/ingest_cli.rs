@@ -143,3 +143,69 @@ fn an_ingest_killed_mid_run_is_completed_exactly_once_by_the_next_run() {
     assert!(again.contains("new        0"), "{again}");
     assert_eq!(scalar(&store, "SELECT count(*) AS n FROM packets"), landed);
 }
+
+/// `synth`'s default captures end at the time it runs, inside ingest's capture-time window;
+/// `--start` with an older date gives history that ingest rejects `CAPTURE_TOO_OLD` unless
+/// `--max-upload-delay-days` widens the window.
+#[test]
+fn fresh_synth_captures_fall_inside_the_window_and_old_history_needs_a_wider_one() {
+    let synth = |store: &TestStore, start: Option<&str>| {
+        let mut args = vec![
+            "synth",
+            "--people",
+            "30",
+            "--seed",
+            "12",
+            "--days",
+            "3",
+            "--bad-rate",
+            "0",
+            "--duplicate-rate",
+            "0",
+            "--progress",
+            "quiet",
+        ];
+        if let Some(start) = start {
+            args.extend(["--start", start]);
+        }
+        store.ok(&args);
+        common::files_under(&store.path().join("landing")).len() as i64
+    };
+    let by_reason = |store: &TestStore, code: &str| {
+        scalar(
+            store,
+            &format!("SELECT count(*) AS n FROM packets WHERE reason_code = '{code}'"),
+        )
+    };
+
+    let fresh = TestStore::new();
+    let landed = synth(&fresh, None);
+    fresh.ok(&["ingest", "--no-progress"]);
+    assert_eq!(
+        scalar(
+            &fresh,
+            "SELECT count(*) AS n FROM packets WHERE status = 'accepted'"
+        ),
+        landed
+    );
+
+    let old = (chrono::Utc::now().date_naive() - chrono::Duration::days(60))
+        .format("%Y-%m-%d")
+        .to_string();
+    let history = TestStore::new();
+    let landed = synth(&history, Some(&old));
+    let summary = history.ok(&["ingest", "--no-progress"]);
+    assert_eq!(by_reason(&history, "CAPTURE_TOO_OLD"), landed, "{summary}");
+
+    let widened = TestStore::new();
+    let landed = synth(&widened, Some(&old));
+    widened.ok(&["ingest", "--no-progress", "--max-upload-delay-days", "90"]);
+    assert_eq!(by_reason(&widened, "CAPTURE_TOO_OLD"), 0);
+    assert_eq!(
+        scalar(
+            &widened,
+            "SELECT count(*) AS n FROM packets WHERE status = 'accepted'"
+        ),
+        landed
+    );
+}

@@ -155,6 +155,19 @@ fn decisions_taken_in_the_console_change_what_the_next_night_does() {
             "127.0.0.1",
         )
         .unwrap();
+    // Releasing held enrollments takes a second person (issue 20).
+    cases
+        .claim(bruno, &false_match_case.case_id, 600, "127.0.0.1")
+        .unwrap();
+    cases
+        .confirm(
+            bruno,
+            &false_match_case.case_id,
+            Verdict::Confirm,
+            "confirmed",
+            "127.0.0.1",
+        )
+        .unwrap();
     drop(cases);
 
     // Night 2 applies them.

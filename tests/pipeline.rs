@@ -100,7 +100,9 @@ fn a_second_synth_batch_is_ingested_on_top_of_the_first() {
         "--days",
         "1",
         "--start",
-        "2026-11-09",
+        &(chrono::Utc::now().date_naive() - chrono::Duration::days(3))
+            .format("%Y-%m-%d")
+            .to_string(),
     ]);
     store.ok(&["nightly", "--no-progress"]);
     assert_eq!(count(&store, "packets"), store.truth().len());

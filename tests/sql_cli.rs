@@ -306,7 +306,13 @@ fn reject_reasons_match_the_planted_bad_packets() {
 #[test]
 fn adjudication_backlog_counts_open_flags_and_their_age() {
     let f = fixture();
-    let as_of: DateTime<Utc> = "2026-11-12T00:00:00Z".parse().unwrap();
+    // Half a day after the latest flag (synth's captures end on the day it runs), to whole
+    // seconds as the parameter is written.
+    let latest = f.status.iter().map(|s| s.since).max().unwrap();
+    let as_of_text = (latest + chrono::Duration::hours(12))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let as_of: DateTime<Utc> = as_of_text.parse().unwrap();
     let decided: HashSet<&str> = f
         .decisions
         .iter()
@@ -336,7 +342,7 @@ fn adjudication_backlog_counts_open_flags_and_their_age() {
     let rows = saved(
         &f.root,
         "adjudication_backlog",
-        &["as_of=2026-11-12T00:00:00Z"],
+        &[&format!("as_of={as_of_text}")],
     );
     assert_eq!(rows.len(), expected.len(), "{rows:?}");
     for r in &rows {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{files_under, TestStore};
-use personalization::prepared_store;
+use personalization::{attacker_key_published_in, dc_keyring, prepared_store};
 use personalization_export::card::{CardRecord, ChipFinger};
 use personalization_export::keys;
 use synth::biometric::{Body, Lineage};
@@ -71,6 +71,7 @@ impl Pickup {
     }
 
     fn verify(&self, card: &Path, right: &Path, left: &Path) -> Output {
+        let keyring = dc_keyring(&self.store);
         self.store.run(&[
             "verify",
             "--card",
@@ -79,6 +80,8 @@ impl Pickup {
             right.to_str().unwrap(),
             "--left-index",
             left.to_str().unwrap(),
+            "--keyring",
+            keyring.to_str().unwrap(),
         ])
     }
 }
@@ -165,18 +168,50 @@ fn a_tampered_or_malformed_card_or_capture_is_bad_input_with_the_reason() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("finger position 7"), "{}", text(&out));
 
-    // The untouched card still passes (with the key given explicitly this time).
-    let public = files_under(&pickup.store.path().join("exports/personalization/keys"))[0].clone();
+    // The untouched card still passes (with the keyring given by its environment variable).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunggal"))
+        .args(["verify", "--card"])
+        .arg(&pickup.card)
+        .arg("--right-index")
+        .arg(&r)
+        .arg("--left-index")
+        .arg(&l)
+        .env("TUNGGAL_KEYRING", dc_keyring(&pickup.store))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+/// Issue 20's attack: a card re-sealed with an attacker's key, whose public key is published
+/// in the store beside the DC's. `verify` used to fetch the key the card names from the store
+/// and answered `berhasil` for the attacker's card; with the DC's keyring it is bad input, and
+/// without a keyring it refuses to verify at all.
+#[test]
+fn a_card_sealed_with_a_key_published_in_the_store_is_not_trusted() {
+    let pickup = Pickup::new();
+    let (right, left) = index_fingers(7, 400);
+    let (r, l) = (pickup.file("r.fmr", &right), pickup.file("l.fmr", &left));
+    let outside = tempfile::tempdir().unwrap();
+    let attacker = attacker_key_published_in(&pickup.store, outside.path());
+    let mut record = CardRecord::parse(&std::fs::read(&pickup.card).unwrap()).unwrap();
+    record.card.face.nama = "NAMA PALSU".into();
+    let forged = record.card.seal(&attacker).unwrap();
+    let forged = pickup.file("forged.json", &forged.to_bytes().unwrap());
+
+    let out = pickup.verify(&forged, &r, &l);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("not in the keyring"), "{}", text(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("berhasil"));
+
     let out = pickup.store.run(&[
         "verify",
         "--card",
-        pickup.card.to_str().unwrap(),
+        forged.to_str().unwrap(),
         "--right-index",
         r.to_str().unwrap(),
         "--left-index",
         l.to_str().unwrap(),
-        "--public-key",
-        public.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--keyring"), "{}", text(&out));
 }

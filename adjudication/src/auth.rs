@@ -1,13 +1,12 @@
-//! Users' roles, password hashing (argon2id), session and CSRF tokens, and the login rate
-//! limiter.
+//! Users' roles, password hashing (argon2id), session and CSRF tokens, the login lockout
+//! policy ([`LoginLimits`]) and the gate that keeps password hashing off async workers
+//! ([`LoginGate`]).
 //!
 //! Session tokens are 256 random bits; only their SHA-256 is stored, so a stolen case store
 //! does not hand out live sessions. Every state-changing request carries the session's CSRF
 //! token (a hidden form field, or the `X-CSRF-Token` header for the JSON API).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, SaltString};
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
@@ -28,17 +27,29 @@ pub enum Role {
     Supervisor,
     /// Reads cases and the audit trail; never decides.
     Auditor,
+    /// Statistics over SQL (`tunggal serve-sql --console-users`) only: no console pages, no
+    /// personal data, no biometrics (see docs/security.md, the access matrix).
+    Analyst,
 }
 
 impl Role {
-    /// Parses `adjudicator`, `supervisor` or `auditor`.
+    /// Every role, in the order the docs list them.
+    pub const ALL: [Role; 4] = [
+        Role::Adjudicator,
+        Role::Supervisor,
+        Role::Auditor,
+        Role::Analyst,
+    ];
+
+    /// Parses `adjudicator`, `supervisor`, `auditor` or `analyst`.
     pub fn parse(s: &str) -> Result<Role> {
         match s {
             "adjudicator" => Ok(Role::Adjudicator),
             "supervisor" => Ok(Role::Supervisor),
             "auditor" => Ok(Role::Auditor),
+            "analyst" => Ok(Role::Analyst),
             other => Err(AdjudicationError::BadRequest(format!(
-                "unknown role {other:?} (adjudicator, supervisor or auditor)"
+                "unknown role {other:?} (adjudicator, supervisor, auditor or analyst)"
             ))),
         }
     }
@@ -49,7 +60,13 @@ impl Role {
             Role::Adjudicator => "adjudicator",
             Role::Supervisor => "supervisor",
             Role::Auditor => "auditor",
+            Role::Analyst => "analyst",
         }
+    }
+
+    /// May use the web console at all (analysts use SQL only).
+    pub fn can_use_console(self) -> bool {
+        !matches!(self, Role::Analyst)
     }
 
     /// Claims, decides and confirms.
@@ -132,60 +149,100 @@ pub fn tokens_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Failed-login limiter: at most `max_failures` failures per key (client address, and user
-/// name) within `window`; further attempts are refused until the window has passed.
-#[derive(Debug)]
-pub struct LoginLimiter {
-    max_failures: usize,
-    window: Duration,
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+/// The login lockout policy, enforced by [`crate::CaseStore::login`] from the audit trail's
+/// `login_failed` rows, so the console and Flight SQL (`serve-sql --console-users`), which
+/// share the case store, share one limiter, and a restart forgets nothing.
+///
+/// Three budgets within `window`, each refusing further attempts (without checking the
+/// password) until old failures leave the window:
+/// - `per_user_and_address`: failures of one user name from one client address; the usual
+///   lockout, which an attacker elsewhere cannot trigger for a user at their desk;
+/// - `per_address`: failures from one client address over all user names (password spraying);
+/// - `per_user`: failures of one user name over all addresses (guessing from many addresses);
+///   kept high, since it lets anyone lock a user out everywhere.
+///
+/// A successful login clears the user-and-address budget only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginLimits {
+    /// Failures allowed per user name and client address.
+    pub per_user_and_address: u32,
+    /// Failures allowed per client address, all user names together.
+    pub per_address: u32,
+    /// Failures allowed per user name, all addresses together.
+    pub per_user: u32,
+    /// The window, in seconds.
+    pub window_seconds: i64,
 }
 
-impl LoginLimiter {
-    /// A limiter allowing `max_failures` failures per key within `window`.
-    pub fn new(max_failures: usize, window: Duration) -> LoginLimiter {
-        LoginLimiter {
-            max_failures,
-            window,
-            failures: Mutex::new(HashMap::new()),
+impl Default for LoginLimits {
+    fn default() -> Self {
+        LoginLimits {
+            per_user_and_address: 5,
+            per_address: 20,
+            per_user: 100,
+            window_seconds: 15 * 60,
+        }
+    }
+}
+
+/// Runs password checks (argon2, deliberately slow) and their SQLite writes on the blocking
+/// thread pool, at most `permits` at a time, so that a flood of anonymous logins can neither
+/// occupy the async workers that serve logged-in users nor every core.
+///
+/// Shared by the console (actix workers) and Flight SQL (tokio workers); an attempt that
+/// cannot get a permit within `wait` is refused as "too many attempts".
+#[derive(Clone, Debug)]
+pub struct LoginGate {
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+    wait: Duration,
+}
+
+impl Default for LoginGate {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        LoginGate::new((cores / 2).max(1), Duration::from_secs(10))
+    }
+}
+
+impl LoginGate {
+    /// A gate letting `permits` checks run at once; others wait up to `wait`.
+    pub fn new(permits: usize, wait: Duration) -> LoginGate {
+        LoginGate {
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(permits.max(1))),
+            wait,
         }
     }
 
-    /// Refuses when any key has reached its failure budget.
-    pub fn check(&self, keys: &[&str]) -> Result<()> {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        for key in keys {
-            if let Some(times) = map.get_mut(*key) {
-                times.retain(|t| now.duration_since(*t) < self.window);
-                if times.len() >= self.max_failures {
-                    return Err(AdjudicationError::TooManyAttempts(
-                        "too many failed logins; wait a few minutes".into(),
-                    ));
-                }
-            }
-        }
-        Ok(())
+    /// Runs `check` on the blocking pool once a permit is free.
+    pub async fn run<T, F>(&self, check: F) -> Result<T>
+    where
+        F: FnOnce() -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                AdjudicationError::TooManyAttempts("too many logins at once; try again".into())
+            })?
+            .map_err(|e| AdjudicationError::Internal(e.into()))?;
+        let joined = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            check()
+        })
+        .await
+        .map_err(|e| AdjudicationError::Internal(e.into()))?;
+        joined
     }
+}
 
-    /// Records a failure for every key.
-    pub fn failed(&self, keys: &[&str]) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            map.clear();
-        }
-        let now = Instant::now();
-        for key in keys {
-            map.entry(key.to_string()).or_default().push(now);
-        }
-    }
-
-    /// Forgets the failures of `keys` after a successful login.
-    pub fn succeeded(&self, keys: &[&str]) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for key in keys {
-            map.remove(*key);
-        }
+/// Makes a value safe for a CSV cell that a spreadsheet will open: a value starting with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return would be read as a formula (OWASP "CSV
+/// injection"), so it gets a leading `'`.
+pub fn neutralise_csv_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{value}"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
     }
 }
 
@@ -202,12 +259,34 @@ mod tests {
     }
 
     #[test]
-    fn limiter_refuses_after_budget() {
-        let l = LoginLimiter::new(2, Duration::from_secs(60));
-        l.failed(&["ip"]);
-        assert!(l.check(&["ip"]).is_ok());
-        l.failed(&["ip"]);
-        assert!(l.check(&["ip", "user"]).is_err());
-        assert!(l.check(&["other"]).is_ok());
+    fn formula_cells_are_neutralised() {
+        for bad in ["=HYPERLINK(\"x\")", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(neutralise_csv_cell(bad).starts_with('\''), "{bad:?}");
+        }
+        assert_eq!(neutralise_csv_cell("adi"), "adi");
+        assert!(Role::ALL
+            .iter()
+            .all(|r| Role::parse(r.as_str()).ok() == Some(*r)));
+    }
+
+    #[tokio::test]
+    async fn the_login_gate_runs_checks_off_the_async_workers_one_at_a_time() {
+        let gate = LoginGate::new(1, Duration::from_millis(50));
+        let slow = gate.clone();
+        let first = tokio::spawn(async move {
+            slow.run(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                Ok(1)
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // The permit is taken: a second check waits, then is refused.
+        assert!(matches!(
+            gate.run(|| Ok(2)).await,
+            Err(AdjudicationError::TooManyAttempts(_))
+        ));
+        assert_eq!(first.await.unwrap().unwrap(), 1);
+        assert_eq!(gate.run(|| Ok(3)).await.unwrap(), 3);
     }
 }

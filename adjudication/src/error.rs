@@ -23,6 +23,10 @@ pub enum AdjudicationError {
     /// Too many failed logins from this address or for this user name.
     #[error("too many attempts: {0}")]
     TooManyAttempts(String),
+    /// Evidence that no longer matches what ingest accepted (the landing object was replaced
+    /// after ingest): it is not shown, and the attempt is audited.
+    #[error("evidence tampered: {0}")]
+    Tampered(String),
     /// The case store (SQLite) failed.
     #[error("case store: {0}")]
     CaseStore(#[from] rusqlite::Error),

@@ -27,7 +27,7 @@ use crate::error::Result;
 
 pub use clusters::cases_from_lake;
 pub use evidence::{evidence_records, image, EvidenceRecords, FingerBytes, NikHistoryRecord};
-pub use export::{effect_of, export_audit, export_decisions, sync_with, SyncSummary};
+pub use export::{effect_of, export_audit, export_decisions, sync_with, verify_audit, SyncSummary};
 
 /// A DataFusion session over the lake tables, reused for `ttl` and then opened anew (the
 /// nightly job may have committed meanwhile).

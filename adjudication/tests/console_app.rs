@@ -14,7 +14,9 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test as atest;
 use actix_web::App;
-use adjudication::store::{AuditAction, CaseState, CaseStore, DecisionInput, DecisionState};
+use adjudication::store::{
+    AuditAction, CaseState, CaseStore, DecisionInput, DecisionState, Verdict,
+};
 use adjudication::web::{self, ConsoleConfig};
 use adjudication::Role;
 use serde_json::{json, Value};
@@ -634,6 +636,18 @@ async fn case_creation_is_idempotent_and_decisions_are_exported_exactly_once() {
             "test",
         )
         .unwrap();
+    // Releasing every member takes a second person.
+    assert_eq!(d.state, DecisionState::Pending);
+    let budi = adjudication::store::User {
+        username: "budi".into(),
+        role: Role::Adjudicator,
+        disabled: false,
+    };
+    c.cases.claim(&budi, case, 600, "test").unwrap();
+    let d = c
+        .cases
+        .confirm(&budi, case, Verdict::Confirm, "agreed", "test")
+        .unwrap();
     assert_eq!(d.state, DecisionState::Final);
     let db_path = c.cases.path().to_path_buf();
     let first = adjudication::sync(&c.store, &db_path).await.unwrap();
@@ -826,4 +840,145 @@ async fn the_audit_trail_is_exported_to_the_lake_exactly_once() {
 
 fn rusqlite_connection(path: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).unwrap()
+}
+
+/// The attack (issue 20): `different_persons` on a `ganda` case was final at once, and a
+/// reviewer who rejected a decision could re-claim the case and decide it alone. Now every
+/// release of a held enrollment, and every decision by someone who took part in a rejected
+/// decision, waits for a second person.
+#[actix_web::test]
+async fn releasing_a_held_enrollment_or_overruling_a_decision_takes_two_people() {
+    let c = console(ConsoleConfig::default()).await;
+    let case = first_case(&c);
+    let user = |name: &str| adjudication::store::User {
+        username: name.into(),
+        role: Role::Adjudicator,
+        disabled: false,
+    };
+    let (adi, budi) = (user("adi"), user("budi"));
+    let decide = |who: &adjudication::store::User, outcome: &str| {
+        c.cases.decide(
+            who,
+            &case,
+            &DecisionInput {
+                outcome: outcome.into(),
+                keep_enrollment_id: None,
+                fraud: false,
+                comment: "reviewed".into(),
+            },
+            "test",
+        )
+    };
+    c.cases.claim(&adi, &case, 600, "test").unwrap();
+    let d = decide(&adi, "different_persons").unwrap();
+    assert_eq!(d.state, DecisionState::Pending, "released everyone alone");
+    // budi rejects adi's decision, claims the case again and decides it himself.
+    c.cases.claim(&budi, &case, 600, "test").unwrap();
+    c.cases
+        .confirm(&budi, &case, Verdict::Reject, "not convinced", "test")
+        .unwrap();
+    c.cases.claim(&budi, &case, 600, "test").unwrap();
+    let d = decide(&budi, "refer_back").unwrap();
+    assert_eq!(
+        d.state,
+        DecisionState::Pending,
+        "the reviewer of a rejected decision decided the case alone"
+    );
+    assert!(c
+        .cases
+        .confirm(&budi, &case, Verdict::Confirm, "", "test")
+        .is_err());
+    // A plain referral by someone new to the case releases nobody held: final at once.
+    let other = c.cases.queue(&Default::default(), 10).unwrap();
+    let fresh = other
+        .iter()
+        .find(|k| k.case_id != case && k.state == CaseState::Open)
+        .expect("a second open case");
+    c.cases.claim(&adi, &fresh.case_id, 600, "test").unwrap();
+    let d = c
+        .cases
+        .decide(
+            &adi,
+            &fresh.case_id,
+            &DecisionInput {
+                outcome: "refer_back".into(),
+                keep_enrollment_id: None,
+                fraud: false,
+                comment: "photo unclear".into(),
+            },
+            "test",
+        )
+        .unwrap();
+    assert_eq!(d.state, DecisionState::Final);
+}
+
+/// Copies a folder tree (a store) so a test may damage its copy.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The attack (issue 20): after ingest, a packet in `landing/` is replaced (another photo, a
+/// re-hashed manifest, any signature). The console showed the swapped photo; now it checks
+/// the object against `packets.sha256`, refuses to show it, and audits the attempt.
+#[actix_web::test]
+async fn a_replaced_landing_packet_is_shown_as_tampering_and_audited() {
+    let copy = tempfile::tempdir().unwrap();
+    copy_tree(&lake().root, copy.path());
+    let store = lake::Store::open_folder(copy.path()).unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let cases = CaseStore::open(&db.path().join("cases.sqlite")).unwrap();
+    adjudication::lakeview::sync_with(&store, &cases)
+        .await
+        .unwrap();
+    cases.add_user("adi", Role::Adjudicator, PASSWORD).unwrap();
+    let data = web::state(store.clone(), cases.clone(), ConsoleConfig::default());
+    let app = atest::init_service(App::new().app_data(data).configure(web::routes)).await;
+    let case = cases.queue(&Default::default(), 10).unwrap()[0].clone();
+    let (victim, other) = (&case.members[0], &case.members[1]);
+    let adi = login(&app, "adi").await;
+    let image = |m: &adjudication::store::CaseMember| {
+        format!("/cases/{}/image/{}/photo", case.case_id, m.enrollment_id)
+    };
+    assert_eq!(
+        get(&app, Some(&adi), &image(victim)).await.0,
+        StatusCode::OK
+    );
+    // Swap the victim's packet for another (valid, signed) packet's bytes.
+    let ctx = lake::lake_context(&store).await.unwrap();
+    let mut paths = Vec::new();
+    for m in [victim, other] {
+        let found = lake::query::texts(
+            &ctx,
+            &format!(
+                "SELECT p.object_path FROM enrollments e JOIN packets p ON p.packet_id = e.packet_id
+                 WHERE e.enrollment_id = '{}' AND p.status = 'accepted'",
+                m.enrollment_id
+            ),
+            "object_path",
+        )
+        .await
+        .unwrap();
+        paths.push(found[0].clone());
+    }
+    let (victim_path, other_path) = (&paths[0], &paths[1]);
+    std::fs::copy(copy.path().join(other_path), copy.path().join(victim_path)).unwrap();
+    let (status, body) = get(&app, Some(&adi), &image(victim)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "the swapped photo was served");
+    assert!(body.to_lowercase().contains("tampered"), "{body}");
+    let trail = cases
+        .audit_trail(0, 1000, Some(&case.case_id), None)
+        .unwrap();
+    assert!(trail.iter().any(|e| e.action == "evidence_tampered"
+        && e.target.as_deref() == Some(victim.enrollment_id.as_str())));
+    // The untouched member still shows.
+    assert_eq!(get(&app, Some(&adi), &image(other)).await.0, StatusCode::OK);
 }

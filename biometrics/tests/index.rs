@@ -8,8 +8,8 @@ use biometrics::fusion::{
     PersonView,
 };
 use biometrics::index::{
-    candidate_votes, search, search_brute, search_many, search_within, Candidate, IndexConfig,
-    Partition, ProbeSet, Ranking, SearchParams,
+    candidate_votes, compare_chosen, search, search_brute, search_many, search_within, Candidate,
+    IndexConfig, Partition, ProbeSet, Ranking, SearchParams,
 };
 use biometrics::iris::{Eye, IrisCode};
 use rand::{Rng, SeedableRng};
@@ -643,4 +643,45 @@ fn a_gallery_read_once_per_pass_gives_the_same_result_with_one_shortlist_across_
         "full comparisons: {} with one shortlist, {per_partition} with one per partition",
         held_stats.full_comparisons
     );
+}
+
+#[test]
+fn partitions_ranked_and_compared_apart_give_exactly_the_in_process_result() {
+    // The distributed search: each partition's first pass computed on its own
+    // (`Ranking::rank`, an executor's task), added to the driver's ranking
+    // (`add_ranked`), and its second pass run on the lists the driver chose
+    // (`Selection::chosen` + `compare_chosen`). A small depth makes the per-partition floors
+    // prune, so the equality is not trivial.
+    let w = world(23, 300, 10, 6);
+    let parts: Vec<Partition> = w
+        .gallery
+        .chunks(60)
+        .map(|c| Partition::build(c.to_vec()))
+        .collect();
+    let probes = ProbeSet::build(w.probes);
+    let p = SearchParams {
+        shortlist: 3,
+        iris_depth: 12,
+        ..SearchParams::default()
+    };
+    let mut local = Ranking::new(&probes, &p);
+    let mut apart = Ranking::new(&probes, &p);
+    for (k, part) in parts.iter().enumerate() {
+        local.add(part, k);
+        apart.add_ranked(Ranking::rank(&probes, &p, part), k);
+    }
+    let (mut local, apart) = (local.select(), apart.select());
+    let mut pruned = 0;
+    for (k, part) in parts.iter().enumerate() {
+        let chosen = apart.chosen(k, part.len());
+        let ranked = Ranking::rank(&probes, &p, part);
+        pruned += ranked
+            .per_probe
+            .iter()
+            .map(|l| part.len() - l.len())
+            .sum::<usize>();
+        let (found, _) = compare_chosen(&probes, &p, part, &chosen);
+        assert_eq!(found, local.compare(part, k), "partition {k}");
+    }
+    assert!(pruned > 0, "the per-partition depth pruned nothing");
 }

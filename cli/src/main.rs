@@ -85,8 +85,14 @@ enum Command {
     Console(cmd::console::ConsoleArgs),
     /// Console accounts: add, disable, reset-password, list (passwords from stdin or env).
     Users(cmd::users::UsersArgs),
+    /// The audit trail: `audit verify` detects deleted or edited rows (hash chain).
+    Audit(cmd::audit::AuditArgs),
     /// Compare two fingerprint templates, or a CSV of template pairs.
     Match(cmd::fingerprint::MatchArgs),
+    /// A Ballista scheduler for `--cluster` searches (gRPC and REST on one port).
+    Scheduler(cmd::cluster::SchedulerArgs),
+    /// A Ballista executor that runs the search tasks; one per machine.
+    Executor(cmd::cluster::ExecutorArgs),
     /// Accuracy evaluations.
     #[command(subcommand)]
     Eval(cmd::fingerprint::EvalCommand),
@@ -111,6 +117,8 @@ fn run(cli: Cli) -> Result<()> {
     runtime.block_on(async move {
         match &cli.command {
             Command::Match(args) => cmd::fingerprint::run_match(args),
+            Command::Scheduler(args) => cmd::cluster::run_scheduler(args).await,
+            Command::Executor(args) => cmd::cluster::run_executor(&cli.store, args).await,
             Command::Verify(args) => std::process::exit(cmd::verify::run(&cli.store, args).await),
             Command::Eval(eval) if !eval.needs_store() => cmd::fingerprint::run_eval(eval),
             command => {
@@ -133,8 +141,11 @@ fn run(cli: Cli) -> Result<()> {
                     }
                     Command::Console(args) => cmd::console::run(&store, args).await,
                     Command::Users(args) => cmd::users::run(&store, args),
+                    Command::Audit(args) => cmd::audit::run(&store, args).await,
                     Command::Bench(bench) => cmd::run_bench(&store, bench).await,
-                    Command::Match(_) => unreachable!("handled above"),
+                    Command::Match(_) | Command::Scheduler(_) | Command::Executor(_) => {
+                        unreachable!("handled above")
+                    }
                 }
             }
         }

@@ -32,5 +32,5 @@ pub mod thresholds;
 
 pub use error::{DedupError, Result};
 pub use options::DedupOptions;
-pub use run::dedup;
+pub use run::{dedup, dedup_with};
 pub use summary::DedupSummary;

@@ -24,6 +24,11 @@ pub struct DedupOptions {
     /// from the store twice per batch, once for each search pass. Results do not depend on
     /// it.
     pub resident_bytes: usize,
+    /// Stored bytes of a gallery unit: a night's batches are saved as partitions of up to
+    /// this, and the stored gallery is searched in units of up to this, each one task on a
+    /// cluster (smaller: more tasks to spread over executors). Both a single-machine and a
+    /// cluster run cut the same units, so results do not depend on where they run.
+    pub unit_bytes: usize,
     /// Also run brute force on every batch, to report the index's recall (slow: testing and
     /// benchmarking only).
     pub compare_brute_force: bool,
@@ -41,6 +46,7 @@ impl Default for DedupOptions {
             iris_depth: biometrics::index::SearchParams::default().iris_depth,
             reject_llr: biometrics::index::SearchParams::default().reject_llr,
             resident_bytes: DEFAULT_RESIDENT_BYTES,
+            unit_bytes: crate::segments::MERGED_PARTITION_BYTES,
             compare_brute_force: false,
             progress_bar: true,
         }

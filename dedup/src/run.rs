@@ -27,7 +27,7 @@ use crate::load::{self, Enrollee};
 use crate::options::DedupOptions;
 use crate::progress::Progress;
 use crate::record::{self, Pair};
-use crate::search;
+use crate::search::{self, RemoteSearch};
 use crate::segments;
 use crate::status::{self, StatusInputs};
 use crate::summary::DedupSummary;
@@ -36,13 +36,29 @@ use crate::thresholds;
 /// Runs one dedup stage on the store: searches every enrollment not yet deduplicated and
 /// commits statuses and clusters. Records itself in `runs` through the stage runner.
 pub async fn dedup(store: &Store, options: &DedupOptions) -> Result<DedupSummary> {
+    dedup_with(store, options, None).await
+}
+
+/// [`dedup`] with the stored gallery searched by `remote` (a cluster's executors) instead of
+/// here; this run's own batches, the statuses and every write to the lake stay here. The
+/// result is the one [`dedup`] gives.
+pub async fn dedup_with(
+    store: &Store,
+    options: &DedupOptions,
+    remote: Option<&dyn RemoteSearch>,
+) -> Result<DedupSummary> {
     lake::run::run_stage(store, Stage::Dedup, async |run| {
-        execute(store, options, &run.run_id).await
+        execute(store, options, remote, &run.run_id).await
     })
     .await
 }
 
-async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<DedupSummary> {
+async fn execute(
+    store: &Store,
+    options: &DedupOptions,
+    remote: Option<&dyn RemoteSearch>,
+    run_id: &str,
+) -> Result<DedupSummary> {
     let started = Instant::now();
     let mut summary = DedupSummary {
         run_id: run_id.to_string(),
@@ -110,43 +126,50 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
     );
 
     let mut progress = Progress::new(pending.len() as u64, options.progress_bar);
-    // Stored partitions that fit the budget stay resident, merged into a few large ones and
-    // searched together with one shortlist per probe across all of them; the rest of a
-    // gallery beyond the budget streams, one stored partition at a time, every batch.
-    let mut resident: Vec<Partition> = Vec::new();
-    // Groups of stored partitions beyond the budget, each read and merged once per pass.
-    let mut streamed: Vec<Vec<&str>> = Vec::new();
+    // The stored gallery in units of a few stored partitions each, merged: the leading units
+    // within the budget stay in memory, the rest stream (read twice per batch, once per
+    // search pass); with a remote search, all of them are searched there.
+    let mut stored: Vec<search::Unit> = Vec::new();
     if !pending.is_empty() {
         let load_started = Instant::now();
-        let (keep, groups) = segments::plan_memory(
+        let budget = if remote.is_some() {
+            0
+        } else {
+            options.resident_bytes
+        };
+        let (held, streamed) = segments::plan_units(
             gallery_paths
                 .iter()
                 .map(String::as_str)
                 .zip(stored_sizes.iter().map(|&s| s as usize)),
-            options.resident_bytes,
+            budget,
+            options.unit_bytes,
         );
-        let loaded = segments::load_many(store, &keep).await?;
-        resident = segments::merge_groups(loaded, segments::MERGED_PARTITION_BYTES);
-        streamed = groups;
-        summary.load_time += load_started.elapsed();
+        for unit in &held {
+            stored.push(search::Unit::Held(Box::new(
+                segments::load_merged(store, unit).await?,
+            )));
+        }
         tracing::info!(
             stored = gallery_paths.len(),
-            searched_as = resident.len(),
-            streamed_groups = streamed.len(),
-            streamed = streamed.iter().map(Vec::len).sum::<usize>(),
-            "gallery partitions loaded and merged"
+            searched_as = held.len() + streamed.len(),
+            held = held.len(),
+            streamed = streamed.len(),
+            remote = remote.is_some(),
+            "gallery partitions planned"
         );
+        stored.extend(streamed.into_iter().map(search::Unit::Streamed));
+        summary.load_time += load_started.elapsed();
     }
     let mut gallery = search::Gallery {
         store,
-        resident,
-        streamed,
+        stored,
         this_run: Vec::new(),
     };
     let mut brute = options
         .compare_brute_force
         .then(search::BruteForceCheck::default);
-    for batch in pending.chunks(options.batch_size.max(1)) {
+    for (number, batch) in pending.chunks(options.batch_size.max(1)).enumerate() {
         let load_started = Instant::now();
         let ids: Vec<String> = batch.iter().map(|e| e.enrollment_id.clone()).collect();
         let loaded = load::templates(&ctx, &ids).await?;
@@ -168,8 +191,16 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
         }
         let probes = ProbeSet::build(people.clone());
 
-        let found =
-            search::search_batch(&gallery, &probes, &params, brute.as_mut(), &mut summary).await?;
+        let batch_name = format!("{run_id}/{number:05}");
+        let found = search::search_batch(
+            &gallery,
+            remote.map(|r| (r, batch_name.as_str())),
+            &probes,
+            &params,
+            brute.as_mut(),
+            &mut summary,
+        )
+        .await?;
 
         let now = Utc::now();
         let rows: Vec<_> = found
@@ -208,7 +239,7 @@ async fn execute(store: &Store, options: &DedupOptions, run_id: &str) -> Result<
         segments::absorb(
             &mut gallery.this_run,
             Partition::build(people),
-            segments::MERGED_PARTITION_BYTES,
+            options.unit_bytes,
         );
         progress.advance(batch.len() as u64, rows.len());
     }

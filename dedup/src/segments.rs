@@ -4,7 +4,7 @@
 //! its own versioned format.
 //!
 //! The gallery grows by one set of partitions per night and is never rebuilt; a run merges
-//! the partitions it holds in memory ([`merge_groups`]), so many small nights cost no more
+//! its stored partitions in large units ([`plan_memory`]), so many small nights cost no more
 //! to search than a few large ones. A run's
 //! partitions count only once its `identity_status` commit names it as some enrollment's
 //! `first_run_id`; partitions of a run that died before that commit are deleted by the next
@@ -129,30 +129,42 @@ pub fn merge_groups(parts: Vec<Partition>, cap: usize) -> Vec<Partition> {
     .collect()
 }
 
-/// Which stored partitions a run holds in memory and which it streams: in order, each
-/// `(partition, stored bytes)` is kept while the kept ones fit `budget` bytes; the others are
-/// grouped into reads of up to [`MERGED_PARTITION_BYTES`], each merged once per search pass.
-/// Decided on stored sizes alone, so a partition beyond the budget is not read to decide.
+/// The units a search takes the stored gallery in, and which of them a run holds in memory:
+/// in order, the stored partitions are grouped into units of up to
+/// [`MERGED_PARTITION_BYTES`] stored bytes (each searched as one merged partition); the
+/// leading units are held while they fit `budget` bytes, the rest are streamed (read and
+/// merged once per search pass). Returns (held, streamed); the units in that order are the
+/// gallery's order. The units depend on the stored sizes alone, never on the budget, so the
+/// search's result does not depend on the budget either — nor on whether the units are
+/// searched here or on a cluster's executors ([`crate::search::RemoteSearch`]).
 pub fn plan_memory<T>(
     parts: impl IntoIterator<Item = (T, usize)>,
     budget: usize,
-) -> (Vec<T>, Vec<Vec<T>>) {
-    let mut keep = Vec::new();
-    let mut beyond = Vec::new();
+) -> (Vec<Vec<T>>, Vec<Vec<T>>) {
+    plan_units(parts, budget, MERGED_PARTITION_BYTES)
+}
+
+/// [`plan_memory`] with units of up to `unit` stored bytes.
+pub fn plan_units<T>(
+    parts: impl IntoIterator<Item = (T, usize)>,
+    budget: usize,
+    unit: usize,
+) -> (Vec<Vec<T>>, Vec<Vec<T>>) {
+    let units = grouped(parts.into_iter().collect(), |b| b.1, |_, _| true, unit);
+    let mut held = Vec::new();
+    let mut streamed = Vec::new();
     let mut bytes = 0usize;
-    for (part, size) in parts {
-        if bytes + size <= budget {
+    for unit in units {
+        let size: usize = unit.iter().map(|b| b.1).sum();
+        let unit: Vec<T> = unit.into_iter().map(|b| b.0).collect();
+        if streamed.is_empty() && bytes + size <= budget {
             bytes += size;
-            keep.push(part);
+            held.push(unit);
         } else {
-            beyond.push((part, size));
+            streamed.push(unit);
         }
     }
-    let streamed = grouped(beyond, |b| b.1, |_, _| true, MERGED_PARTITION_BYTES)
-        .into_iter()
-        .map(|g| g.into_iter().map(|b| b.0).collect())
-        .collect();
-    (keep, streamed)
+    (held, streamed)
 }
 
 /// Splits `items` (in order) into runs of consecutive items that `joins` the run's first
@@ -296,7 +308,7 @@ mod tests {
     }
 
     #[test]
-    fn the_memory_plan_keeps_partitions_in_order_while_they_fit_and_groups_the_rest() {
+    fn the_memory_plan_cuts_the_same_units_whatever_the_budget_and_holds_the_leading_ones() {
         let mb = 1usize << 20;
         let big = MERGED_PARTITION_BYTES;
         let parts = [
@@ -307,13 +319,18 @@ mod tests {
             ("e", big / 2),
             ("f", big),
         ];
-        let (kept, streamed) = plan_memory(parts, 8 * mb);
-        // In order: "c" would fit after "a" alone, but not after "a" and "b".
-        assert_eq!(kept, vec!["a", "b"]);
-        assert_eq!(streamed.concat(), vec!["c", "d", "e", "f"]);
-        assert!(streamed.len() >= 2, "{streamed:?}");
+        // Units: a+b+c+d (under the cap), e, f. Whatever the budget, the same units in the
+        // same order; only which are held changes.
+        let units = vec![vec!["a", "b", "c", "d"], vec!["e"], vec!["f"]];
+        for budget in [0, 8 * mb, big, usize::MAX] {
+            let (held, streamed) = plan_memory(parts, budget);
+            let all: Vec<Vec<&str>> = held.iter().chain(&streamed).cloned().collect();
+            assert_eq!(all, units, "budget {budget}");
+        }
+        let (held, streamed) = plan_memory(parts, big);
+        assert_eq!((held.len(), streamed.len()), (1, 2));
         let (all, none) = plan_memory(parts, usize::MAX);
-        assert_eq!((all.len(), none.len()), (6, 0));
+        assert_eq!((all.len(), none.len()), (3, 0));
         let (nothing, every) = plan_memory(parts, 0);
         assert!(nothing.is_empty());
         assert_eq!(every.concat().len(), 6);

@@ -189,6 +189,29 @@ struct Gallery {
     cached: bool,
 }
 
+/// The cache files of the gallery's partitions with their sizes, built where missing (needs
+/// `opts.cache`): what the cluster benchmark copies into a store as stored partitions.
+pub(crate) fn cached_files(
+    opts: &BenchOptions,
+    progress: &dyn Fn(&str),
+) -> Result<Vec<(PathBuf, usize)>> {
+    let all_streamed = BenchOptions {
+        resident_bytes: Some(0),
+        ..opts.clone()
+    };
+    let g = gallery(&all_streamed, progress)?;
+    g.streamed
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            let len = std::fs::metadata(&f)
+                .map_err(|e| EvalError::Bench(format!("cannot read the cache file {f:?}: {e}")))?
+                .len() as usize;
+            Ok((f, len))
+        })
+        .collect()
+}
+
 /// Builds (or loads from the cache) the gallery partitions, keeping in memory those within
 /// `opts.resident_bytes`.
 fn gallery(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Gallery> {
@@ -244,8 +267,10 @@ fn gallery(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Gallery> {
             None => g.resident.push(p),
         }
     }
-    let (keep, streamed) = segments::plan_memory(files, budget);
-    g.resident.extend(read_partitions(&keep)?);
+    let (held, streamed) = segments::plan_memory(files, budget);
+    for unit in held {
+        g.resident.push(segments::merged(read_partitions(&unit)?));
+    }
     g.streamed = streamed;
     Ok(g)
 }
@@ -271,7 +296,7 @@ fn read_partition(bytes: &[u8], file: Option<&std::path::Path>) -> Result<Partit
 }
 
 /// Probes: planted mates (index < mates, re-captures of gallery persons) then new persons.
-fn probes(opts: &BenchOptions) -> (Vec<(String, PersonTemplate)>, usize) {
+pub(crate) fn probes(opts: &BenchOptions) -> (Vec<(String, PersonTemplate)>, usize) {
     let mates = ((opts.probes as f64) * opts.mate_rate).round() as usize;
     let list = (0..opts.probes)
         .into_par_iter()

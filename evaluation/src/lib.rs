@@ -9,11 +9,14 @@
 //!   truth; [`diagnose`]: why a planted duplicate was missed (matcher score or index rank).
 //! - [`bench_dedup`]: `tunggal bench dedup`, the 1:N search over a synthesized gallery beside
 //!   brute force.
+//! - [`bench_cluster`]: `tunggal bench dedup --cluster`, the same search on one machine and
+//!   on a Ballista cluster in one run.
 //! - [`bench_ingest`]: `tunggal bench ingest`, ingest throughput beside merely reading the
 //!   same bytes.
 //! - [`plant`]: duplicate clusters written straight from the truth, for console tests and
 //!   demonstrations without a dedup run.
 
+pub mod bench_cluster;
 pub mod bench_dedup;
 pub mod bench_ingest;
 pub mod diagnose;

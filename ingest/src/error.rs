@@ -24,6 +24,9 @@ pub enum IngestError {
         /// The object-store error.
         error: lake::LakeError,
     },
+    /// The station registry is ambiguous (a station registered more than once).
+    #[error(transparent)]
+    Registry(#[from] crate::registry::DuplicateStation),
     /// The validation worker pool failed (a panic inside validation is a bug, reported here
     /// instead of taking the process down).
     #[error("validation worker failed: {0}")]

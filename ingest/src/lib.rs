@@ -25,11 +25,13 @@ pub mod recovery;
 pub mod registry;
 mod summary;
 pub mod validate;
+pub mod window;
 
 pub use error::IngestError;
 pub use options::IngestOptions;
 pub use pipeline::LANDING;
 pub use summary::IngestSummary;
+pub use window::CaptureWindow;
 
 /// Runs ingest over the store: records every object of `landing/` not yet in `packets`,
 /// and records the run in `runs` through the stage runner (`succeeded`, or `failed` with the

@@ -2,8 +2,10 @@
 
 use packet::Limits;
 
-/// How an ingest run is carried out (never *what* it decides: verdicts do not depend on
-/// these settings).
+use crate::window::CaptureWindow;
+
+/// How an ingest run is carried out. Only `limits` and `window` affect verdicts (they are
+/// policy, documented in `docs/packet-format.md`); the rest is throughput.
 #[derive(Clone, Debug)]
 pub struct IngestOptions {
     /// Objects per chunk: one Delta commit per table per chunk. Larger chunks mean fewer,
@@ -13,6 +15,8 @@ pub struct IngestOptions {
     pub fetch_concurrency: usize,
     /// Size limits for packets and their members.
     pub limits: Limits,
+    /// When a capture may have happened relative to its packet's receipt.
+    pub window: CaptureWindow,
     /// Draw a progress bar when stderr is a terminal.
     pub progress_bar: bool,
 }
@@ -23,6 +27,7 @@ impl Default for IngestOptions {
             chunk_size: 500,
             fetch_concurrency: 16,
             limits: Limits::default(),
+            window: CaptureWindow::default(),
             progress_bar: true,
         }
     }

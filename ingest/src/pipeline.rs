@@ -4,13 +4,18 @@
 //! Fetching and validating overlap: a producer task fetches the next chunk (with bounded
 //! concurrency) while the current one is validated on the rayon pool and committed. At most
 //! two chunks are in memory at once.
+//!
+//! Size comes before fetching: an object whose listed size is over the packet size limit is
+//! never read (it is rejected `PACKET_TOO_LARGE` from the listing), and every other object is
+//! read with a ranged request of at most limit + 1 bytes, so one that grew after the listing
+//! cannot take more memory either.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
 use lake::Store;
-use object_store::ObjectMeta;
+use object_store::{GetOptions, ObjectMeta};
 use rayon::prelude::*;
 use tokio::sync::mpsc;
 
@@ -66,9 +71,10 @@ pub async fn run(
         let store = store.clone();
         let chunk_size = options.chunk_size.max(1);
         let concurrency = options.fetch_concurrency.max(1);
+        let max_bytes = options.limits.max_packet_bytes;
         tokio::spawn(async move {
             for metas in pending.chunks(chunk_size) {
-                let fetched = fetch_chunk(&store, metas, concurrency).await;
+                let fetched = fetch_chunk(&store, metas, concurrency, max_bytes).await;
                 let failed = fetched.is_err();
                 if tx.send(fetched).await.is_err() || failed {
                     break;
@@ -84,10 +90,11 @@ pub async fn run(
         let checked = {
             let registry = registry.clone();
             let limits = options.limits;
+            let window = options.window;
             tokio::task::spawn_blocking(move || {
                 landed
                     .into_par_iter()
-                    .map(|l| validate::check(l, &registry, &limits))
+                    .map(|l| validate::check(l, &registry, &limits, &window))
                     .collect::<Vec<_>>()
             })
             .await
@@ -115,24 +122,40 @@ pub async fn run(
     Ok(summary)
 }
 
-/// Fetches the objects of one chunk, `concurrency` at a time, keeping their order.
+/// Fetches the objects of one chunk, `concurrency` at a time, keeping their order; objects
+/// over `max_bytes` are not read (see the module documentation).
 async fn fetch_chunk(
     store: &Store,
     metas: &[ObjectMeta],
     concurrency: usize,
+    max_bytes: u64,
 ) -> Result<Vec<Landed>, IngestError> {
     futures::stream::iter(metas.iter().cloned())
         .map(|meta| {
             let store = store.clone();
             async move {
                 let path = meta.location.to_string();
-                let bytes = store.get(&path).await.map_err(|error| IngestError::Fetch {
+                let oversized = |size: u64| Landed {
+                    size: i64::try_from(size).unwrap_or(i64::MAX),
                     path: path.clone(),
-                    error,
-                })?;
+                    received: meta.last_modified,
+                    bytes: bytes::Bytes::new(),
+                };
+                if meta.size > max_bytes {
+                    return Ok(oversized(meta.size));
+                }
+                let bytes = fetch_at_most(&store, &meta, max_bytes.saturating_add(1))
+                    .await
+                    .map_err(|error| IngestError::Fetch {
+                        path: path.clone(),
+                        error,
+                    })?;
+                if bytes.len() as u64 > max_bytes {
+                    return Ok(oversized(meta.size.max(bytes.len() as u64)));
+                }
                 Ok::<_, IngestError>(Landed {
                     size: bytes.len() as i64,
-                    path,
+                    path: path.clone(),
                     received: meta.last_modified,
                     bytes,
                 })
@@ -141,4 +164,19 @@ async fn fetch_chunk(
         .buffered(concurrency)
         .try_collect()
         .await
+}
+
+/// Reads at most the first `limit` bytes of an object with one ranged request (an empty
+/// object with a plain one: a range cannot start at its end).
+async fn fetch_at_most(
+    store: &Store,
+    meta: &ObjectMeta,
+    limit: u64,
+) -> Result<bytes::Bytes, lake::LakeError> {
+    if meta.size == 0 {
+        return store.get(meta.location.as_ref()).await;
+    }
+    let options = GetOptions::new().with_range(Some(0..limit));
+    let result = store.objects().get_opts(&meta.location, options).await?;
+    Ok(result.bytes().await?)
 }

@@ -6,10 +6,12 @@
 //! gives the same verdict on every re-run. Duplicate detection is *not* here: it depends on
 //! the order of packets and is done sequentially by the caller (see `chunk`).
 //!
-//! Registry check order: station known → signature → station active at capture time → site
-//! (station's registered site, landing folder) → NIK in SIAK → biodata agrees with SIAK →
-//! resident is *wajib KTP* on the capture date. Rejection sentences name fields, never
-//! values: they are logged and shown to service points.
+//! Registry check order: station known → signature → capture time inside the window around
+//! the receipt (see [`crate::window`]) → station active at capture time and not retired longer
+//! than the grace before the receipt → site (station's registered site, landing folder, which
+//! must be a site code) → NIK in SIAK → biodata agrees with SIAK → resident is *wajib KTP* on
+//! the capture date. Rejection sentences name fields, never values: they are logged and shown
+//! to service points (the one value shown, a landing folder name, is escaped).
 
 use std::collections::BTreeMap;
 
@@ -21,17 +23,19 @@ use reference::stations::Activity;
 use sha2::{Digest, Sha256};
 
 use crate::registry::Registry;
+use crate::window::CaptureWindow;
 
 /// An object fetched from `landing/`.
 #[derive(Clone, Debug)]
 pub struct Landed {
     /// Path relative to the store root.
     pub path: String,
-    /// Size in bytes.
+    /// Size in bytes (from the listing, or the bytes read when the object grew since).
     pub size: i64,
     /// Last-modified time in the store.
     pub received: DateTime<Utc>,
-    /// The whole object.
+    /// The whole object; empty when `size` is over the packet size limit, because such an
+    /// object is never read (see `pipeline`).
     pub bytes: Bytes,
 }
 
@@ -53,10 +57,33 @@ pub struct Checked {
     pub prepared: BTreeMap<u8, Vec<u8>>,
 }
 
-/// Runs every check on one landed object.
-pub fn check(landed: Landed, registry: &Registry, limits: &Limits) -> Checked {
-    let verdict = packet::open(&landed.bytes, limits)
-        .and_then(|p| registry_checks(&p, &landed.path, registry).map(|()| Box::new(p)));
+/// Runs every check on one landed object. An object over the packet size limit is rejected
+/// `PACKET_TOO_LARGE` from its size alone; its `sha256` is empty since it was never read.
+pub fn check(
+    landed: Landed,
+    registry: &Registry,
+    limits: &Limits,
+    window: &CaptureWindow,
+) -> Checked {
+    if landed.size as u64 > limits.max_packet_bytes {
+        return Checked {
+            verdict: Err(Rejection::new(
+                ReasonCode::PacketTooLarge,
+                format!(
+                    "packet is {} bytes, the limit is {}; it was not read",
+                    landed.size, limits.max_packet_bytes
+                ),
+            )),
+            path: landed.path,
+            size: landed.size,
+            received: landed.received,
+            sha256: String::new(),
+            prepared: BTreeMap::new(),
+        };
+    }
+    let verdict = packet::open(&landed.bytes, limits).and_then(|p| {
+        registry_checks(&p, &landed.path, landed.received, registry, window).map(|()| Box::new(p))
+    });
     let sha256 = match &verdict {
         Ok(p) => p.sha256_hex(),
         Err(_) => hex::encode(Sha256::digest(&landed.bytes)),
@@ -87,8 +114,14 @@ fn reject(code: ReasonCode, detail: impl Into<String>) -> Result<(), Rejection> 
     Err(Rejection::new(code, detail))
 }
 
-/// The checks that need the registries, in the documented order.
-pub fn registry_checks(p: &Packet, path: &str, registry: &Registry) -> Result<(), Rejection> {
+/// The checks that need the registries and the receipt time, in the documented order.
+pub fn registry_checks(
+    p: &Packet,
+    path: &str,
+    received: DateTime<Utc>,
+    registry: &Registry,
+    window: &CaptureWindow,
+) -> Result<(), Rejection> {
     let m = &p.manifest;
     let Some(station) = registry.station(&m.station_id) else {
         return reject(
@@ -110,6 +143,19 @@ pub fn registry_checks(p: &Packet, path: &str, registry: &Registry) -> Result<()
         );
     };
     p.verify_signature(&key)?;
+    window.check(m, received)?;
+    if let Some(active_to) = station.active_to {
+        if window.received_after_retirement(active_to, received) {
+            return reject(
+                ReasonCode::StationRetired,
+                format!(
+                    "the packet was received more than {} days after station {} was retired",
+                    window.retirement_grace.num_days(),
+                    m.station_id
+                ),
+            );
+        }
+    }
     match station.activity_at(m.capture_started_at) {
         Activity::Active => {}
         Activity::NotYetActive => {
@@ -140,16 +186,15 @@ pub fn registry_checks(p: &Packet, path: &str, registry: &Registry) -> Result<()
             ),
         );
     }
-    if let Some(folder) = landing_site(path) {
-        if folder != m.site {
-            return reject(
-                ReasonCode::SiteMismatch,
-                format!(
-                    "the manifest's site {} differs from the landing folder {folder}",
-                    m.site
-                ),
-            );
-        }
+    let folder = landing_site(path)?;
+    if folder != m.site {
+        return reject(
+            ReasonCode::SiteMismatch,
+            format!(
+                "the manifest's site {} differs from the landing folder {folder}",
+                m.site
+            ),
+        );
     }
     let b = &p.biodata;
     let Some(resident) = registry.resident(b.nik.as_str()) else {
@@ -189,15 +234,34 @@ pub fn registry_checks(p: &Packet, path: &str, registry: &Registry) -> Result<()
     Ok(())
 }
 
-/// The `<site>` folder of `landing/<site>/<date>/<file>` when it has the shape of a site code
-/// (`PP.KK.CC`); `None` for any other layout.
-pub fn landing_site(path: &str) -> Option<&str> {
+/// The `<site>` folder of `landing/<site>/…/<file>`, which must be a site code (`PP.KK.CC`):
+/// a packet anywhere else in `landing/` is rejected `SITE_MISMATCH` rather than let past the
+/// folder check.
+pub fn landing_site(path: &str) -> Result<&str, Rejection> {
     let mut parts = path.split('/');
-    if parts.next()? != "landing" {
-        return None;
+    let (Some("landing"), Some(site), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(Rejection::new(
+            ReasonCode::SiteMismatch,
+            "the packet is not inside a landing/<site>/ folder",
+        ));
+    };
+    if !packet::manifest::valid_site_code(site) {
+        return Err(Rejection::new(
+            ReasonCode::SiteMismatch,
+            format!(
+                "the landing folder {} is not a site code PP.KK.CC",
+                printable(site)
+            ),
+        ));
     }
-    let site = parts.next()?;
-    packet::manifest::valid_site_code(site).then_some(site)
+    Ok(site)
+}
+
+/// A bounded rendering of an untrusted name for a detail sentence: at most 64 characters,
+/// quotes, backslashes, control and non-ASCII characters escaped.
+pub fn printable(s: &str) -> String {
+    let escaped: String = s.chars().take(64).flat_map(char::escape_default).collect();
+    format!("\"{escaped}\"")
 }
 
 #[cfg(test)]
@@ -208,10 +272,18 @@ mod tests {
     fn landing_site_reads_only_the_documented_layout() {
         assert_eq!(
             landing_site("landing/33.74.01/2024-05-01/abc.zip"),
-            Some("33.74.01")
+            Ok("33.74.01")
         );
-        assert_eq!(landing_site("landing/anything/abc.zip"), None);
-        assert_eq!(landing_site("elsewhere/33.74.01/x.zip"), None);
+        for bad in [
+            "landing/anything/abc.zip",
+            "landing/abc.zip",
+            "elsewhere/33.74.01/x.zip",
+        ] {
+            let r = landing_site(bad).unwrap_err();
+            assert_eq!(r.code, ReasonCode::SiteMismatch, "{bad}");
+        }
+        let r = landing_site("landing/\u{1b}[2J\nx/abc.zip").unwrap_err();
+        assert!(!r.detail.chars().any(char::is_control), "{:?}", r.detail);
     }
 
     #[test]
@@ -222,7 +294,12 @@ mod tests {
             received: Utc::now(),
             bytes: Bytes::from_static(b"hello"),
         };
-        let checked = check(landed, &Registry::default(), &Limits::default());
+        let checked = check(
+            landed,
+            &Registry::default(),
+            &Limits::default(),
+            &CaptureWindow::default(),
+        );
         let rejection = checked.verdict.unwrap_err();
         assert_eq!(rejection.code, ReasonCode::CorruptZip);
         assert_eq!(

@@ -32,6 +32,6 @@ pub mod tables;
 pub mod vocabulary;
 
 pub use error::{LakeError, Result};
-pub use query::{lake_context, sql_context};
+pub use query::{lake_context, sql_context, sql_context_in};
 pub use store::{Store, DEFAULT_REGION};
 pub use tables::Table;

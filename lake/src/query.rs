@@ -13,6 +13,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Schema};
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::delta;
@@ -33,7 +34,13 @@ use crate::tables::Table;
 /// tables are held in memory with the string types the lake tables have (`Utf8View`), split
 /// across the cores.
 pub async fn sql_context(store: &Store) -> Result<SessionContext> {
-    let ctx = SessionContext::new_with_config(analyst_config());
+    sql_context_in(store, Arc::new(RuntimeEnv::default())).await
+}
+
+/// [`sql_context`] running in `runtime`: a server shares one runtime, with a memory pool
+/// limit, between all its sessions (`tunggal serve-sql`).
+pub async fn sql_context_in(store: &Store, runtime: Arc<RuntimeEnv>) -> Result<SessionContext> {
+    let ctx = SessionContext::new_with_config_rt(analyst_config(), runtime);
     register_lake_tables(&ctx, store, true).await?;
     register_batch(&ctx, reference::REGIONS, reference::regions_batch()?)?;
     // The registries are CSV files in the store (the SIAK extract: millions of rows): read

@@ -27,6 +27,9 @@ pub struct NightlyOptions {
     pub ingest: ingest::IngestOptions,
     /// Dedup's options (thresholds, batch size, search depth, memory).
     pub dedup: dedup::DedupOptions,
+    /// Search the stored gallery on this Ballista cluster instead of in this process (same
+    /// results); `None`: here.
+    pub cluster: Option<cluster::ClusterOptions>,
     /// The adjudication case store (SQLite); `None`: [`adjudication::default_case_db`].
     pub case_db: Option<PathBuf>,
     /// Export's options (signing key, fetch concurrency).
@@ -96,7 +99,10 @@ pub async fn nightly(
     tracing::info!("nightly: stage 2 of 5: decisions from adjudication");
     let decisions = adjudication::sync(store, &case_db).await?;
     tracing::info!("nightly: stage 3 of 5: dedup");
-    let dedup = dedup::dedup(store, &options.dedup).await?;
+    let dedup = match &options.cluster {
+        Some(c) => cluster::dedup(store, &options.dedup, c).await?,
+        None => dedup::dedup(store, &options.dedup).await?,
+    };
     tracing::info!("nightly: stage 4 of 5: adjudication cases");
     let cases = adjudication::sync(store, &case_db).await?;
     tracing::info!("nightly: stage 5 of 5: personalization export");

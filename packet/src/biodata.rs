@@ -93,6 +93,12 @@ impl Biodata {
                 ),
             )
         })?;
+        if let Ok(Some(key)) = crate::strict_json::repeated_key(bytes) {
+            return Err(Rejection::new(
+                ReasonCode::BadBiodata,
+                format!("biodata.json gives the key {key} more than once"),
+            ));
+        }
         match value.get("nik") {
             Some(serde_json::Value::String(s)) => {
                 if let Err(e) = Nik::parse(s) {

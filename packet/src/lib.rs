@@ -15,11 +15,13 @@
 #![warn(missing_docs)]
 
 pub mod biodata;
+pub mod layout;
 pub mod limits;
 pub mod manifest;
 pub mod members;
 pub mod read;
 pub mod reason;
+pub mod strict_json;
 pub mod templates;
 pub mod write;
 

@@ -101,7 +101,7 @@ pub struct Manifest {
     pub station_id: String,
     /// NIK of the operator who confirmed the capture.
     pub operator_nik: Nik,
-    /// When capture started (RFC 3339 with offset).
+    /// When capture started (RFC 3339 with an Indonesian offset, see [`INDONESIAN_OFFSETS`]).
     pub capture_started_at: DateTime<FixedOffset>,
     /// When capture ended (RFC 3339 with offset), not before the start.
     pub capture_ended_at: DateTime<FixedOffset>,
@@ -142,6 +142,20 @@ pub fn valid_packet_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Whether a station id is acceptable: 1-64 of `[A-Za-z0-9._-]`. Station ids are shown in
+/// rejection details and logs, so they can never carry control characters or markup.
+pub fn valid_station_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// The UTC offsets (seconds east) a capture time may carry: Indonesia's three zones, WIB
+/// (+07:00), WITA (+08:00) and WIT (+09:00). A station's clock in any other zone is
+/// misconfigured, and an offset is the easiest field to shift a capture time with.
+pub const INDONESIAN_OFFSETS: [i32; 3] = [7 * 3600, 8 * 3600, 9 * 3600];
+
 /// Whether a string has the shape of a dotted district code `PP.KK.CC`.
 pub fn valid_site_code(site: &str) -> bool {
     let b = site.as_bytes();
@@ -164,6 +178,10 @@ mod tests {
         assert!(valid_site_code("33.74.01"));
         assert!(!valid_site_code("337401"));
         assert!(!valid_site_code("33.74.0a"));
+        assert!(valid_station_id("337401-a1b2c3-01"));
+        assert!(!valid_station_id("st\u{1b}[31m"));
+        assert!(!valid_station_id("a\nb"));
+        assert!(!valid_station_id(""));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Opening packets: [`open`] runs every check that needs only the packet bytes, in a fixed
 //! order, and returns either a fully parsed [`Packet`] or the first [`Rejection`].
 //!
-//! Order: packet size → zip readable → member names safe → member count, declared sizes →
+//! Order: packet size → zip readable → zip laid out unambiguously ([`crate::layout`]) →
+//! member names safe → member count, declared sizes →
 //! inflate with hard caps → manifest and signature present → manifest schema and version →
 //! member set against manifest → SHA-256s → biodata → images → templates. Nothing is ever
 //! written to disk, so a hostile name can be rejected but never followed.
@@ -12,10 +13,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Cursor, Read};
 
 use crate::biodata::{schema_hint, Biodata};
+use crate::layout;
 use crate::limits::Limits;
-use crate::manifest::{valid_packet_id, valid_site_code, Eye, Manifest, FORMAT_VERSION};
+use crate::manifest::{
+    valid_packet_id, valid_site_code, valid_station_id, Eye, Manifest, FORMAT_VERSION,
+    INDONESIAN_OFFSETS,
+};
 use crate::members;
 use crate::reason::{ReasonCode, Rejection};
+use crate::strict_json;
 use crate::templates::{self, FingerTemplate, IrisTemplate};
 use crate::write::sha256_hex;
 
@@ -186,14 +192,7 @@ fn read_members(bytes: &[u8], limits: &Limits) -> Result<BTreeMap<String, Vec<u8
             format!("not a readable zip archive ({e})"),
         )
     })?;
-    if let Some(listed) = central_directory_entries(bytes) {
-        if listed as usize > zip.len() {
-            return reject(
-                ReasonCode::UnexpectedMember,
-                "the zip directory lists the same member name more than once",
-            );
-        }
-    }
+    layout::check(bytes)?;
     if zip.len() > limits.max_members {
         return reject(
             ReasonCode::UnexpectedMember,
@@ -315,17 +314,6 @@ fn read_members(bytes: &[u8], limits: &Limits) -> Result<BTreeMap<String, Vec<u8
     Ok(out)
 }
 
-/// The entry count of the end-of-central-directory record (`None` for zip64 or when absent).
-/// The zip reader keeps only one entry per name, so comparing counts reveals duplicates.
-fn central_directory_entries(bytes: &[u8]) -> Option<u16> {
-    const EOCD: &[u8; 4] = b"PK\x05\x06";
-    let search_from = bytes.len().saturating_sub(22 + u16::MAX as usize);
-    let at = bytes[search_from..].windows(4).rposition(|w| w == EOCD)? + search_from;
-    let total = bytes.get(at + 10..at + 12)?;
-    let total = u16::from_le_bytes([total[0], total[1]]);
-    (total != u16::MAX).then_some(total)
-}
-
 /// Parses `manifest.json`: version first (so a future schema is reported as such), then the
 /// v1 schema, then consistency.
 fn parse_manifest(bytes: &[u8]) -> Result<Manifest, Rejection> {
@@ -339,6 +327,12 @@ fn parse_manifest(bytes: &[u8]) -> Result<Manifest, Rejection> {
             ),
         )
     })?;
+    if let Ok(Some(key)) = strict_json::repeated_key(bytes) {
+        return reject(
+            ReasonCode::BadManifest,
+            format!("manifest.json gives the key {key} more than once"),
+        );
+    }
     match value.get("format_version") {
         Some(serde_json::Value::String(v)) if v == FORMAT_VERSION => {}
         Some(serde_json::Value::String(v)) => {
@@ -381,8 +375,15 @@ fn parse_manifest(bytes: &[u8]) -> Result<Manifest, Rejection> {
     if !valid_site_code(&manifest.site) {
         return bad("site must be a dotted district code PP.KK.CC");
     }
-    if manifest.station_id.is_empty() || manifest.station_id.len() > 64 {
-        return bad("station_id must be 1-64 characters");
+    if !valid_station_id(&manifest.station_id) {
+        return bad("station_id must be 1-64 characters of A-Z, a-z, 0-9, '.', '-' and '_'");
+    }
+    for t in [manifest.capture_started_at, manifest.capture_ended_at] {
+        if !INDONESIAN_OFFSETS.contains(&t.offset().local_minus_utc()) {
+            return bad(
+                "capture times must carry an Indonesian UTC offset: +07:00 (WIB), +08:00 (WITA) or +09:00 (WIT)",
+            );
+        }
     }
     if manifest.capture_ended_at < manifest.capture_started_at {
         return bad("capture_ended_at is before capture_started_at");

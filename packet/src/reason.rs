@@ -116,7 +116,7 @@ reason_codes! {
         "the manifest's station_id is not in the station registry";
     /// The station was retired before the capture.
     StationRetired => "STATION_RETIRED", Registry,
-        "the capture started at or after the station's active_to";
+        "the capture started at or after the station's active_to, or the packet was received more than the grace period after it";
     /// The station was not yet in service at capture time.
     StationNotYetActive => "STATION_NOT_YET_ACTIVE", Registry,
         "the capture started before the station's active_from";
@@ -135,6 +135,15 @@ reason_codes! {
     /// The same packet was uploaded before.
     DuplicatePacket => "DUPLICATE_PACKET", Registry,
         "a packet with the same bytes or the same packet_id was already received at another object path";
+    /// The zip is laid out so that zip readers could disagree about its members.
+    AmbiguousZip => "AMBIGUOUS_ZIP", Bytes,
+        "the zip is not laid out plainly: bytes after the end-of-central-directory record (trailing data, a second record, an archive comment), bytes outside the members, zip64 records, several disks, or a local header that disagrees with the central directory";
+    /// The capture ended after the packet was received (plus the allowed clock skew).
+    CaptureInFuture => "CAPTURE_IN_FUTURE", Registry,
+        "the capture ended later than the time the packet was received plus the allowed clock skew";
+    /// The capture started longer before the packet was received than uploads may take.
+    CaptureTooOld => "CAPTURE_TOO_OLD", Registry,
+        "the capture started earlier than the time the packet was received minus the maximum upload delay";
 }
 
 /// A string that is not one of the reason codes.

@@ -283,6 +283,9 @@ fn every_byte_level_reason_code_is_triggered() {
     let twice = zip_members(&with(good_members(), "photo.jpX", vec![0xFF, 0xD8, 0xFF])).unwrap();
     let twice = rename_in_place(twice, b"photo.jpX", b"photo.jpg");
     check(ReasonCode::UnexpectedMember, code_of_bytes(&twice));
+    let mut trailing = good.clone();
+    trailing.extend_from_slice(b"\0");
+    check(ReasonCode::AmbiguousZip, code_of_bytes(&trailing));
     check(
         ReasonCode::BadManifest,
         code_of(&replace(good_members(), members::MANIFEST, b"{".to_vec())),
@@ -440,5 +443,130 @@ fn mutated_packets_never_panic() {
             bytes.truncate(cut);
         }
         let _ = open(&bytes, &Limits::default());
+    }
+}
+
+/// Zip bytes of `ms` with a decoy `photo.jpg` entry *before* the real one: written as
+/// `photo.jpX` and renamed in place, so both headers say `photo.jpg`.
+fn with_hidden_decoy_photo() -> Vec<u8> {
+    let mut ms = good_members();
+    let real = ms.iter().position(|m| m.name == "photo.jpg").unwrap();
+    ms.insert(
+        real,
+        Member::new("photo.jpX", vec![0xFF, 0xD8, 0xFF, 0xE0, 6, 6, 6]),
+    );
+    rename_in_place(zip_members(&ms).unwrap(), b"photo.jpX", b"photo.jpg")
+}
+
+/// The attack of issue 20: two `photo.jpg` entries, and a bogus EOCD appended after the real
+/// one whose entry count (0xFFFF, "see zip64") hid the duplicate from the old count check. The
+/// zip reader falls back to the real EOCD and keeps the last `photo.jpg` (the one the manifest
+/// hashes), so the packet was accepted while other readers show the decoy.
+#[test]
+fn a_second_photo_hidden_by_a_bogus_trailing_eocd_is_rejected() {
+    let mut bytes = with_hidden_decoy_photo();
+    let mut fake = bytes[bytes.len() - 22..].to_vec();
+    fake[8..12].copy_from_slice(&[0xFF; 4]);
+    bytes.extend_from_slice(&fake);
+    let r = open(&bytes, &Limits::default()).unwrap_err();
+    assert_eq!(r.code, ReasonCode::AmbiguousZip, "{}", r.detail);
+
+    // The same decoy hidden behind an archive comment that holds the bogus record.
+    let mut bytes = with_hidden_decoy_photo();
+    let at = bytes.len() - 22;
+    bytes[at + 20..at + 22].copy_from_slice(&22u16.to_le_bytes());
+    bytes.extend_from_slice(&fake);
+    let r = open(&bytes, &Limits::default()).unwrap_err();
+    assert_eq!(r.code, ReasonCode::AmbiguousZip, "{}", r.detail);
+
+    // Without any hiding, the repeated name is named as such.
+    let r = open(&with_hidden_decoy_photo(), &Limits::default()).unwrap_err();
+    assert_eq!(r.code, ReasonCode::UnexpectedMember, "{}", r.detail);
+}
+
+#[test]
+fn a_local_header_naming_another_member_or_a_zip64_record_is_rejected() {
+    let good = zip_members(&good_members()).unwrap();
+    // Rename `photo.jpg` in its local header only: the central directory still says photo.jpg.
+    let at = (30..good.len() - 9)
+        .find(|&i| &good[i..i + 9] == b"photo.jpg" && &good[i - 30..i - 26] == b"PK\x03\x04")
+        .expect("the local header of photo.jpg");
+    let mut renamed = good.clone();
+    renamed[at + 8] = b'X';
+    let r = open(&renamed, &Limits::default()).unwrap_err();
+    assert_eq!(r.code, ReasonCode::AmbiguousZip, "{}", r.detail);
+
+    // A zip64 locator and record inserted before the EOCD (central directory offsets kept).
+    let eocd = good.len() - 22;
+    let mut z64 = good[..eocd].to_vec();
+    z64.extend_from_slice(b"PK\x06\x07");
+    z64.extend_from_slice(&[0; 16]);
+    z64.extend_from_slice(&good[eocd..]);
+    let r = open(&z64, &Limits::default()).unwrap_err();
+    assert_eq!(r.code, ReasonCode::AmbiguousZip, "{}", r.detail);
+    assert!(r.detail.contains("zip64"), "{}", r.detail);
+}
+
+/// `serde_json` keeps the last of two equal keys: a manifest listing `photo.jpg` twice (a
+/// decoy hash first, the real one last) was accepted although other JSON readers take the
+/// decoy.
+#[test]
+fn a_manifest_repeating_a_key_is_rejected() {
+    let ms = good_members();
+    let text = String::from_utf8(ms[0].bytes.clone()).unwrap();
+    let decoy = format!("\"photo.jpg\":\"{}\",", "0".repeat(64));
+    let doubled = text.replacen("\"members\": {", &format!("\"members\": {{{decoy}"), 1);
+    assert_ne!(doubled, text);
+    let sig = key().sign(doubled.as_bytes()).to_bytes().to_vec();
+    let ms = replace(ms, members::MANIFEST, doubled.into_bytes());
+    let ms = replace(ms, members::MANIFEST_SIG, sig);
+    let r = open(&zip_members(&ms).unwrap(), &Limits::default()).unwrap_err();
+    assert_eq!(r.code, ReasonCode::BadManifest, "{}", r.detail);
+    assert!(r.detail.contains("photo.jpg"), "{}", r.detail);
+
+    // The same in biodata.json: a second `nik`.
+    let bio = String::from_utf8(serde_json::to_vec(&biodata()).unwrap()).unwrap();
+    let doubled = bio.replacen('{', "{\"nik\":\"3273050907880041\",", 1);
+    let ms = replace_and_rehash(good_members(), "biodata.json", doubled.into_bytes());
+    let r = open(&zip_members(&ms).unwrap(), &Limits::default()).unwrap_err();
+    assert_eq!(r.code, ReasonCode::BadBiodata, "{}", r.detail);
+    assert!(!r.detail.contains("3273050907880041"));
+}
+
+/// A station id with terminal escapes and a line break would flow into `reason_detail` and
+/// the logs; it is refused at the manifest, before any registry lookup names it.
+#[test]
+fn control_characters_in_the_station_id_are_rejected_and_never_echoed() {
+    let hostile = "327305\u{1b}[2J\nFORGED ACCEPTED";
+    let ms = edit_manifest(good_members(), |v| v["station_id"] = hostile.into());
+    let r = open(&zip_members(&ms).unwrap(), &Limits::default()).unwrap_err();
+    assert_eq!(r.code, ReasonCode::BadManifest, "{}", r.detail);
+    assert!(!r.detail.chars().any(char::is_control), "{:?}", r.detail);
+    assert!(!r.detail.contains("FORGED"));
+}
+
+#[test]
+fn capture_times_must_carry_an_indonesian_offset() {
+    for (offset, ok) in [
+        ("+07:00", true),
+        ("+08:00", true),
+        ("+09:00", true),
+        ("+00:00", false),
+        ("-05:00", false),
+        ("+14:00", false),
+    ] {
+        let ms = edit_manifest(good_members(), |v| {
+            v["capture_started_at"] = format!("2026-11-02T09:15:00{offset}").into();
+            v["capture_ended_at"] = format!("2026-11-02T09:22:30{offset}").into();
+        });
+        let got = open(&zip_members(&ms).unwrap(), &Limits::default());
+        match (ok, got) {
+            (true, Ok(_)) => {}
+            (false, Err(r)) => {
+                assert_eq!(r.code, ReasonCode::BadManifest, "{offset}: {}", r.detail);
+                assert!(r.detail.contains("offset"), "{}", r.detail);
+            }
+            (ok, got) => panic!("{offset}: expected ok={ok}, got {:?}", got.map(|_| ())),
+        }
     }
 }

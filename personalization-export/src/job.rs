@@ -186,7 +186,7 @@ pub fn check_job(files: &BTreeMap<String, Vec<u8>>, key: Option<&VerifyingKey>) 
             "{MANIFEST_SIG} is missing: the job is unsigned (incomplete export?)"
         )),
         (Some(_), None) => problems.push(format!(
-            "no DC public key for key id {} to check {MANIFEST_SIG} with (give --public-key FILE)",
+            "key id {} is not a trusted DC key (not in the keyring), so {MANIFEST_SIG} cannot be trusted",
             manifest.key_id
         )),
         (Some(sig), Some(key)) => {

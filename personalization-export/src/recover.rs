@@ -7,11 +7,12 @@
 //! 1. no files: nothing to do;
 //! 2. files but no `manifest.sig`: an unsigned partial job, deleted (no office may print from
 //!    it);
-//! 3. signed and passing [`crate::job::check_job`]: adopted — its rows are committed as they
+//! 3. signed with this run's own key and passing [`crate::job::check_job`]: adopted — its rows are committed as they
 //!    were written, with the old run and job ids, so a job an office may already have picked
 //!    up is never exported again under a new id;
-//! 4. signed but failing its check: the export stops (a person must look); guessing either
-//!    way could print a card twice or never.
+//! 4. signed but failing its check, or signed by any other key (a key published in the
+//!    store is never trusted): the export stops (a person must look); guessing either way
+//!    could print a card twice or never.
 //!
 //! Then the plan is deleted.
 
@@ -24,7 +25,7 @@ use tracing::{info, warn};
 use crate::card::CardRecord;
 use crate::error::{ExportError, Result};
 use crate::job::{self, JobManifest};
-use crate::keys::{self, DcKey};
+use crate::keys::DcKey;
 use crate::plan::{InflightPlan, PlannedJob};
 use crate::queries;
 use crate::store_files::{delete_object, read_job_files};
@@ -112,10 +113,11 @@ async fn roll_forward(
         warn!(dir = %planned.dir, "removed an unsigned partial job");
         return Ok(None);
     }
+    // Only the key this run signs with is trusted here: a job in the store signed by any
+    // other key (even one published beside it) is never adopted.
     let public = match job::manifest_key_id(&files) {
         Some(id) if id == key.key_id() => Some(key.verifying_key()),
-        Some(id) => keys::published(store, &id).await?,
-        None => None,
+        _ => None,
     };
     let check = job::check_job(&files, public.as_ref());
     if !check.is_ok() {

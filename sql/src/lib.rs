@@ -6,7 +6,8 @@
 //! - [`saved`]: the documented `sql/saved/*.sql` files, embedded, with `$param` binding.
 //! - [`catalog`]: docs/tables.md cut into one entry per table, for the shell's `\d`.
 //! - [`shell`]: the interactive shell of `tunggal sql` (history, line editing, timing).
-//! - [`flight`]: `tunggal serve-sql`, Arrow Flight SQL for BI tools, authenticated, read-only.
+//! - [`flight`]: `tunggal serve-sql`, Arrow Flight SQL for BI tools, authenticated, read-only,
+//!   limited and audited; [`policy`]: which role reads which tables and columns over it.
 //!
 //! The one idea to hold in mind: nothing here writes the lake. Every statement is checked
 //! against an [`Access`] level before it runs: analysts' sessions may define in-memory views
@@ -14,9 +15,11 @@
 
 pub mod catalog;
 pub mod flight;
+pub mod policy;
 mod render;
 pub mod saved;
 pub mod shell;
+pub mod tls;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -112,6 +115,21 @@ impl Session {
         Ok(Session {
             ctx: lake::sql_context(store).await?,
             access,
+        })
+    }
+
+    /// A remote client's session: queries only ([`Access::QueryOnly`]), in the server's
+    /// `runtime` (its memory pool), over only what `grant` permits ([`policy::restrict`]).
+    pub async fn open_restricted(
+        store: &lake::Store,
+        runtime: std::sync::Arc<datafusion::execution::runtime_env::RuntimeEnv>,
+        grant: &policy::Grant,
+    ) -> Result<Session, SqlError> {
+        let ctx = lake::sql_context_in(store, runtime).await?;
+        policy::restrict(&ctx, grant).await?;
+        Ok(Session {
+            ctx,
+            access: Access::QueryOnly,
         })
     }
 

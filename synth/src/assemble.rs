@@ -54,7 +54,7 @@ pub fn assemble(world: &World, index: usize) -> Result<Vec<u8>, SynthError> {
 
     let (station_id, key, operator) = signer(world, p);
     let province = p.site.get(..2).unwrap_or("31");
-    let (started, ended) = capture_times(world.start, p.day, province, p.capture_seed);
+    let (started, ended) = capture_times(world.start, p.day, province, p.capture_seed, world.until);
     let header = PacketHeader {
         packet_id: p.packet_id.clone(),
         site: p.site.clone(),

@@ -1,7 +1,7 @@
 //! What to generate: the knobs of `tunggal synth` and the batch name they determine.
 
 use crate::SynthError;
-use chrono::NaiveDate;
+use chrono::{DateTime, Duration, DurationRound, FixedOffset, NaiveDate, Offset, Utc};
 use sha2::{Digest, Sha256};
 
 /// How progress is reported while packets are written.
@@ -28,8 +28,16 @@ pub struct SynthConfig {
     pub seed: u64,
     /// Number of capture days.
     pub days: u32,
-    /// First capture day.
-    pub start: NaiveDate,
+    /// First capture day; `None`: the `days` days that end on the day of [`Self::until`]
+    /// (in WIB), so that a fresh batch lies inside ingest's capture-time window. An older
+    /// start gives history whose packets ingest rejects `CAPTURE_TOO_OLD` unless its window
+    /// is widened.
+    pub start: Option<NaiveDate>,
+    /// "Now" for this batch: no capture ends after it (a capture planned later on the last
+    /// day is moved back whole days), since ingest rejects captures later than their upload.
+    /// [`SynthConfig::new`] sets the current time rounded down to the hour, so the same
+    /// arguments within the hour write the same bytes.
+    pub until: DateTime<Utc>,
     /// Share of packets that are the same person again (fraud under another NIK); half as
     /// many more are re-enrollments under the same NIK (all within `people`).
     pub duplicate_rate: f64,
@@ -42,18 +50,30 @@ pub struct SynthConfig {
 }
 
 impl SynthConfig {
-    /// A config with the documented defaults: 7 days from 2026-11-01, 1 % duplicates, 1 % bad.
+    /// A config with the documented defaults: the 7 days ending today, 1 % duplicates, 1 % bad.
     pub fn new(people: usize, seed: u64) -> SynthConfig {
+        let now = Utc::now();
         SynthConfig {
             people,
             seed,
             days: 7,
-            start: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap_or_default(),
+            start: None,
+            until: now.duration_trunc(Duration::hours(1)).unwrap_or(now),
             duplicate_rate: 0.01,
             bad_rate: 0.01,
             progress: ProgressMode::Auto,
             upload_concurrency: 32,
         }
+    }
+
+    /// The first capture day: [`Self::start`], else `days - 1` days before the WIB date of
+    /// [`Self::until`].
+    pub fn first_day(&self) -> NaiveDate {
+        self.start.unwrap_or_else(|| {
+            let wib = FixedOffset::east_opt(7 * 3600).unwrap_or_else(|| Utc.fix());
+            self.until.with_timezone(&wib).date_naive()
+                - Duration::days(i64::from(self.days.max(1)) - 1)
+        })
     }
 
     /// Rejects values that cannot produce a sensible batch.
@@ -90,7 +110,7 @@ impl SynthConfig {
         format!(
             "s{}-{}-d{}-n{}-{}",
             self.seed,
-            self.start.format("%Y%m%d"),
+            self.first_day().format("%Y%m%d"),
             self.days,
             self.people,
             &self.tag()
@@ -101,7 +121,12 @@ impl SynthConfig {
     pub fn tag(&self) -> String {
         let key = format!(
             "{}|{}|{}|{}|{}|{}",
-            self.seed, self.start, self.days, self.people, self.duplicate_rate, self.bad_rate
+            self.seed,
+            self.first_day(),
+            self.days,
+            self.people,
+            self.duplicate_rate,
+            self.bad_rate
         );
         hex::encode(&Sha256::digest(key.as_bytes())[..3])
     }
@@ -112,9 +137,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn default_days_end_on_the_day_of_until() {
+        let mut c = SynthConfig::new(10, 1);
+        c.until = "2026-12-01T20:30:00Z".parse().unwrap();
+        c.days = 3;
+        // 20:30 UTC is 03:30 WIB on 2 December.
+        assert_eq!(
+            c.first_day(),
+            NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
+        );
+        assert!(c.batch_id().starts_with("s1-20261130-d3-"));
+    }
+
+    #[test]
     fn batch_id_is_stable_and_sensitive() {
-        let a = SynthConfig::new(100, 7);
-        assert_eq!(a.batch_id(), SynthConfig::new(100, 7).batch_id());
+        let mut a = SynthConfig::new(100, 7);
+        a.start = NaiveDate::from_ymd_opt(2026, 11, 1);
+        let mut same = SynthConfig::new(100, 7);
+        same.start = a.start;
+        assert_eq!(a.batch_id(), same.batch_id());
         assert!(a.batch_id().starts_with("s7-20261101-d7-n100-"));
         let mut b = a.clone();
         b.bad_rate = 0.02;

@@ -15,7 +15,7 @@ use crate::ids::IdAllocator;
 use crate::plants::{Plant, BAD_KINDS};
 use crate::population::{Generator, Population};
 use crate::SynthError;
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use packet::{Eye, MissingReason, ReasonCode};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -111,6 +111,8 @@ pub struct World {
     pub tag: String,
     /// First capture day.
     pub start: NaiveDate,
+    /// No capture ends after this instant (see [`SynthConfig::until`]).
+    pub until: DateTime<Utc>,
     /// The SIAK population of this batch.
     pub population: Population,
     /// People who appear in packets.
@@ -197,7 +199,7 @@ impl World {
         let tag = config.tag();
         let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(config.seed, "world", 0));
         let counts = Counts::for_batch(config.people, config.duplicate_rate, config.bad_rate);
-        let start = config.start;
+        let start = config.first_day();
         let days = config.days;
 
         let mut population = Population::default();
@@ -474,6 +476,7 @@ impl World {
             batch: config.batch_id(),
             tag,
             start,
+            until: config.until,
             population,
             persons,
             packets,
@@ -553,7 +556,7 @@ fn plan_stations(
     let mut operator_of: BTreeMap<&str, Nik> = BTreeMap::new();
     let mut any_adult = None;
     for r in &population.residents {
-        if r.age_on(config.start) >= 21 {
+        if r.age_on(config.first_day()) >= 21 {
             operator_of.entry(r.district_code.as_str()).or_insert(r.nik);
             any_adult.get_or_insert(r.nik);
         }
@@ -572,11 +575,11 @@ fn plan_stations(
         let retired = usize::from(needs_retired.contains(site) || rng.gen_bool(0.05));
         for k in 0..active + retired {
             let station_id = format!("{compact}-{tag}-{:02}", k + 1);
-            let from = config.start - Duration::days(rng.gen_range(200..900));
+            let from = config.first_day() - Duration::days(rng.gen_range(200..900));
             let is_retired = k >= active;
             let to = is_retired.then(|| {
                 local(
-                    config.start - Duration::days(rng.gen_range(5..200)),
+                    config.first_day() - Duration::days(rng.gen_range(5..200)),
                     17,
                     province,
                 )
@@ -634,12 +637,14 @@ fn plan_stations(
     stations
 }
 
-/// The local capture window of a day: 08:00 + up to 7.5 h, lasting 4-12 minutes.
+/// The local capture window of a day: 08:00 + up to 7.5 h, lasting 4-12 minutes; moved back
+/// whole days when it would end after `until` (a capture is never later than its upload).
 pub fn capture_times(
     start: NaiveDate,
     day: u32,
     province: &str,
     capture_seed: u64,
+    until: DateTime<Utc>,
 ) -> (DateTime<FixedOffset>, DateTime<FixedOffset>) {
     let mut rng = ChaCha8Rng::seed_from_u64(capture_seed ^ 0x7469_6d65);
     let offset = geography::utc_offset(province);
@@ -651,6 +656,11 @@ pub fn capture_times(
         .single()
         .unwrap_or_else(|| offset.from_utc_datetime(&date.and_time(t)));
     let end = begin + Duration::seconds(rng.gen_range(240..720));
+    let late = end.with_timezone(&Utc) - until;
+    if late > Duration::zero() {
+        let back = Duration::days(late.num_seconds().div_euclid(86_400) + 1);
+        return (begin - back, end - back);
+    }
     (begin, end)
 }
 
@@ -692,12 +702,25 @@ mod tests {
     fn capture_times_are_local_office_hours() {
         let start = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         for seed in 0..50 {
-            let (a, b) = capture_times(start, 2, "51", seed);
+            let until = "2030-01-01T00:00:00Z".parse().unwrap();
+            let (a, b) = capture_times(start, 2, "51", seed, until);
             assert_eq!(a.offset().local_minus_utc(), 8 * 3600);
             assert_eq!(a.date_naive(), start + Duration::days(2));
             let hour = a.format("%H").to_string().parse::<u32>().unwrap();
             assert!((8..16).contains(&hour));
             assert!(b > a);
+        }
+    }
+
+    #[test]
+    fn captures_never_end_after_until() {
+        let start = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let until: DateTime<Utc> = "2026-11-03T03:00:00Z".parse().unwrap(); // 10:00 WIB
+        for seed in 0..50 {
+            let (a, b) = capture_times(start, 2, "32", seed, until);
+            assert!(b.with_timezone(&Utc) <= until, "{b} after {until}");
+            let hour = a.format("%H").to_string().parse::<u32>().unwrap();
+            assert!((8..16).contains(&hour), "office hours kept: {a}");
         }
     }
 }

@@ -123,3 +123,30 @@ pub fn by_id(enrolled: &[Enrolled]) -> HashMap<String, Enrolled> {
         .map(|e| (e.enrollment_id.clone(), e.clone()))
         .collect()
 }
+
+/// The DC's keyring as the test hands it to `export check` and `verify`: the one-key keyring
+/// `<store>/keys/dc-signing.key.pub` that the first export wrote (mode 0600) beside its key.
+pub fn dc_keyring(store: &TestStore) -> std::path::PathBuf {
+    store.path().join("keys/dc-signing.key.pub")
+}
+
+/// An attacker's Ed25519 key (a fresh key file in `dir`), with its public key published in
+/// the store under `exports/personalization/keys/` exactly where the DC publishes its own.
+pub fn attacker_key_published_in(
+    store: &TestStore,
+    dir: &std::path::Path,
+) -> personalization_export::keys::DcKey {
+    let key = personalization_export::keys::load_or_create(&dir.join("attacker.key")).unwrap();
+    let published = store
+        .path()
+        .join(format!("exports/personalization/keys/{}.pub", key.key_id()));
+    std::fs::create_dir_all(published.parent().unwrap()).unwrap();
+    let hex: String = key
+        .verifying_key()
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(published, format!("{hex}\n")).unwrap();
+    key
+}

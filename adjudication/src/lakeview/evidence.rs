@@ -5,6 +5,7 @@
 //! Whole-table reads (`SELECT * FROM t WHERE …`) come back as the table modules' records;
 //! the NIK history, a join, is read column by column into [`NikHistoryRecord`].
 
+use sha2::Digest;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -173,29 +174,51 @@ async fn nik_history(ctx: &SessionContext, niks: &[&str]) -> Result<Vec<NikHisto
 
 /// Reads a member image (`photo` or `signature`) out of the enrollment's accepted packet;
 /// returns its bytes and content type.
+///
+/// The packet is read from `landing/`, which service points write and the DC does not own, so
+/// the whole object is checked against the SHA-256 that ingest recorded in `packets.sha256`
+/// (the packet whose signature, manifest and hashes ingest verified) before anything in it is
+/// shown: a replaced object is [`AdjudicationError::Tampered`].
 pub async fn image(
     view: &LakeView,
     enrollment_id: &str,
     kind: &str,
 ) -> Result<(Vec<u8>, &'static str)> {
     let ctx = view.context().await?;
-    let paths = lake::query::texts(
+    let batches = lake::query::collect(
         &ctx,
         &format!(
-            "SELECT p.object_path FROM enrollments e
+            "SELECT p.object_path, p.sha256 FROM enrollments e
              JOIN packets p ON p.packet_id = e.packet_id AND p.status = {}
              WHERE e.enrollment_id = {} LIMIT 1",
             sql_literal(PacketStatus::Accepted.as_str()),
             sql_literal(enrollment_id)
         ),
-        "object_path",
     )
     .await?;
-    let path = paths
-        .into_iter()
-        .next()
-        .ok_or_else(|| AdjudicationError::NotFound("packet of the enrollment".into()))?;
+    let row = batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .map(|b| {
+            let columns = lake::tables::read::Columns::new(b);
+            Ok::<_, lake::LakeError>((
+                columns.text("object_path")?.opt(0),
+                columns.text("sha256")?.opt(0),
+            ))
+        })
+        .transpose()?;
+    let (Some(path), Some(recorded)) = row.unwrap_or((None, None)) else {
+        return Err(AdjudicationError::NotFound(
+            "packet of the enrollment".into(),
+        ));
+    };
     let bytes = view.store().get(&path).await?;
+    let actual = hex::encode(sha2::Sha256::digest(&bytes));
+    if !actual.eq_ignore_ascii_case(&recorded) {
+        return Err(AdjudicationError::Tampered(
+            "the packet in landing/ is not the one ingest accepted (SHA-256 differs); its images are not shown".into(),
+        ));
+    }
     let packet = packet::open(&bytes, &packet::Limits::default()).map_err(|r| {
         AdjudicationError::Internal(anyhow::anyhow!("packet unreadable: {}", r.code.as_str()))
     })?;

@@ -133,6 +133,8 @@ pub async fn export_audit(store: &Store, cases: &CaseStore) -> Result<usize> {
                 detail: e.detail,
                 remote_addr: e.remote_addr.unwrap_or_default(),
                 exported_time,
+                target: e.target,
+                hash: e.hash,
             })
             .collect();
         let batch = audit::to_batch(&rows)?;
@@ -173,4 +175,84 @@ pub async fn sync_with(store: &Store, cases: &CaseStore) -> Result<SyncSummary> 
         decisions_exported: exported,
         audit_exported,
     })
+}
+
+/// Checks the audit trail in both places it lives, for `tunggal audit verify`: the case
+/// store's hash chain ([`CaseStore::verify_audit_chain`]), the lake copy's chain, and that
+/// every row the watermark says was exported is in the lake with the same hash. Whoever edits
+/// or deletes rows in one place (dropping the SQLite triggers, rewriting a Delta file) breaks
+/// a chain or the agreement between the two.
+pub async fn verify_audit(
+    store: &Store,
+    cases: &CaseStore,
+) -> Result<(store::audit::ChainReport, store::audit::ChainReport)> {
+    let local = cases.verify_audit_chain()?;
+    let ctx = lake::lake_context(store).await?;
+    let lake_rows =
+        lake::query::rows(&ctx, "SELECT * FROM audit ORDER BY seq", audit::from_batch).await?;
+    let entries: Vec<store::AuditEntry> = lake_rows
+        .into_iter()
+        .map(|r| store::AuditEntry {
+            seq: r.seq,
+            time: r.time.timestamp(),
+            username: r.username,
+            action: r.action,
+            case_id: r.case_id,
+            target: r.target,
+            detail: r.detail,
+            remote_addr: Some(r.remote_addr),
+            hash: r.hash,
+        })
+        .collect();
+    let mut in_lake = store::audit::ChainReport::check(&entries);
+    let watermark = cases.audit_exported_up_to()?;
+    let last = entries.last().map_or(0, |e| e.seq);
+    if watermark > last {
+        in_lake.problems.push(format!(
+            "rows {}..{watermark} were exported but are not in the lake (deleted)",
+            last + 1
+        ));
+    }
+    let local_rows = cases.audit_trail(0, usize::MAX, None, None)?;
+    let by_seq: std::collections::HashMap<i64, &store::AuditEntry> =
+        local_rows.iter().map(|e| (e.seq, e)).collect();
+    for e in &entries {
+        match by_seq.get(&e.seq) {
+            None => in_lake.problems.push(format!(
+                "row {} is in the lake but not in the case store (deleted there)",
+                e.seq
+            )),
+            Some(local) if !same_row(local, e) => in_lake.problems.push(format!(
+                "row {} differs between the case store and the lake (edited)",
+                e.seq
+            )),
+            Some(_) => {}
+        }
+    }
+    Ok((local, in_lake))
+}
+
+/// Whether two copies of an audit row agree in every field (the lake keeps a missing address
+/// as an empty string).
+fn same_row(local: &store::AuditEntry, lake: &store::AuditEntry) -> bool {
+    let addr = |e: &store::AuditEntry| e.remote_addr.clone().unwrap_or_default();
+    (
+        local.seq,
+        local.time,
+        &local.username,
+        &local.action,
+        &local.case_id,
+        &local.target,
+        &local.detail,
+        &local.hash,
+    ) == (
+        lake.seq,
+        lake.time,
+        &lake.username,
+        &lake.action,
+        &lake.case_id,
+        &lake.target,
+        &lake.detail,
+        &lake.hash,
+    ) && addr(local) == addr(lake)
 }

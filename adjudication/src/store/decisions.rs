@@ -211,9 +211,10 @@ impl CaseStore {
         Ok(())
     }
 
-    /// Records `user`'s decision on a case they hold. Decisions that block a person or flag
-    /// fraud wait for confirmation by someone else; the others are final at once. Returns the
-    /// decision.
+    /// Records `user`'s decision on a case they hold. Decisions that release a held
+    /// enrollment, flag fraud, or come from someone who took part in a rejected decision on
+    /// the case wait for confirmation by someone else ([`rules::needs_confirmation`]); a plain
+    /// referral is final at once. Returns the decision.
     pub fn decide(
         &self,
         user: &User,
@@ -233,7 +234,13 @@ impl CaseStore {
             empty_to_none(input.keep_enrollment_id.clone()),
             &members,
         )?;
-        let needs_confirmation = rules::needs_confirmation(outcome, input.fraud);
+        let took_part: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM decisions WHERE case_id = ?1 AND state = ?2
+                              AND (decided_by = ?3 OR confirmed_by = ?3))",
+            params![case_id, DecisionState::Rejected, user.username],
+            |r| r.get(0),
+        )?;
+        let needs_confirmation = rules::needs_confirmation(outcome, input.fraud, took_part);
         let (decision_state, case_state) = rules::after_decision(needs_confirmation);
         let decision_id = uuid::Uuid::new_v4().to_string();
         tx.execute(

@@ -48,10 +48,14 @@ pub const KIND_NIK_CONFLICT: &str = "nik_conflict";
 #[derive(Clone, Debug)]
 pub struct CaseStore {
     path: PathBuf,
+    limits: crate::auth::LoginLimits,
+    actor: String,
 }
 
 impl CaseStore {
-    /// Opens (creating if needed) the case store at `path`: schema, WAL mode, store id.
+    /// Opens (creating if needed) the case store at `path`: schema, WAL mode, store id. The
+    /// file holds password hashes and CSRF tokens, so it is created (or narrowed to) mode
+    /// 0600; SQLite gives its `-wal` and `-shm` files the same mode.
     pub fn open(path: &Path) -> Result<CaseStore> {
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
@@ -63,11 +67,27 @@ impl CaseStore {
                 })?;
             }
         }
+        owner_only(path)?;
         let store = CaseStore {
             path: path.to_path_buf(),
+            limits: Default::default(),
+            actor: "local".into(),
         };
         schema::apply(&store.conn()?)?;
         Ok(store)
+    }
+
+    /// The same store, enforcing `limits` on logins (see [`crate::auth::LoginLimits`]).
+    pub fn with_login_limits(mut self, limits: crate::auth::LoginLimits) -> CaseStore {
+        self.limits = limits;
+        self
+    }
+
+    /// The same store, recording `actor` (e.g. `local:<os user>`) as the remote address of
+    /// the account changes it audits (`tunggal users …` runs with no session).
+    pub fn with_actor(mut self, actor: impl Into<String>) -> CaseStore {
+        self.actor = actor.into();
+        self
     }
 
     /// The file.
@@ -93,6 +113,30 @@ impl CaseStore {
                 r.get(0)
             })?)
     }
+}
+
+/// Creates `path` readable and writable by its owner only (0600), or narrows an existing
+/// file that is readable by others, before SQLite opens it.
+fn owner_only(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |e: std::io::Error| {
+            AdjudicationError::Internal(anyhow::anyhow!("cannot open {}: {e}", path.display()))
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io)?;
+        let mode = file.metadata().map_err(io)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(io)?;
+        }
+    }
+    Ok(())
 }
 
 /// Current time in unix seconds.

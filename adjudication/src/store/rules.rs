@@ -10,9 +10,13 @@
 //! 4. A decision has a comment and one of the four outcomes ([`check_decision`]), is made on
 //!    an `open` case ([`require_state`]), and a `duplicate` names the member that stands
 //!    ([`record_that_stands`]).
-//! 5. A `duplicate` or a fraud flag needs a second person: the decision is `pending` and the
-//!    case `pending_confirmation`; any other decision is `final` at once and the case
-//!    `decided` ([`after_decision`]).
+//! 5. A decision that releases a held (`ganda` or `nik_conflict`) enrollment to
+//!    personalization (`duplicate`: the record that stands; `different_persons` and
+//!    `reenrollment`: every member), a fraud flag, and any decision by someone who took part
+//!    in a rejected decision on the case (as decider or reviewer) need a second person: the
+//!    decision is `pending` and the case `pending_confirmation`. Only a plain `refer_back` by
+//!    someone new to the case, which releases nobody held, is `final` at once
+//!    ([`needs_confirmation`], [`after_decision`]).
 //! 6. A confirmation (confirm or reject) happens on a `pending_confirmation` case with a pending decision, by someone
 //!    other than the decider; rejecting needs a comment ([`may_confirm`]).
 //! 7. A confirmed decision is `final` and its case `decided`; a rejected one is `rejected` and
@@ -120,9 +124,15 @@ pub fn record_that_stands(
     }
 }
 
-/// Rule 5: whether a decision needs a second person's confirmation.
-pub fn needs_confirmation(outcome: Outcome, fraud: bool) -> bool {
-    outcome == Outcome::Duplicate || fraud
+/// Rule 5: whether a decision needs a second person's confirmation: it releases a held
+/// enrollment (every outcome but `refer_back`), flags fraud, or its decider
+/// `took_part_in_a_rejected_decision` on this case.
+pub fn needs_confirmation(
+    outcome: Outcome,
+    fraud: bool,
+    took_part_in_a_rejected_decision: bool,
+) -> bool {
+    outcome != Outcome::ReferBack || fraud || took_part_in_a_rejected_decision
 }
 
 /// Rule 5: the decision's and the case's state right after a decision.
@@ -284,9 +294,14 @@ mod tests {
 
     #[test]
     fn rule_5_duplicates_and_fraud_wait_for_a_second_person() {
-        assert!(needs_confirmation(Outcome::Duplicate, false));
-        assert!(needs_confirmation(Outcome::ReferBack, true));
-        assert!(!needs_confirmation(Outcome::DifferentPersons, false));
+        assert!(needs_confirmation(Outcome::Duplicate, false, false));
+        assert!(needs_confirmation(Outcome::ReferBack, true, false));
+        // Releasing every member of a ganda case is never one person's call.
+        assert!(needs_confirmation(Outcome::DifferentPersons, false, false));
+        assert!(needs_confirmation(Outcome::Reenrollment, false, false));
+        assert!(!needs_confirmation(Outcome::ReferBack, false, false));
+        // Nor is anything decided by someone whose earlier decision or review was rejected.
+        assert!(needs_confirmation(Outcome::ReferBack, false, true));
         assert_eq!(
             after_decision(true),
             (DecisionState::Pending, CaseState::PendingConfirmation)

@@ -8,16 +8,20 @@ use rusqlite::{params, Connection};
 
 use crate::error::Result;
 
-/// The tables. `audit` is append-only: triggers refuse `UPDATE` and `DELETE`.
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+/// The users table (its role list grew `analyst`; see [`migrate_roles`]).
+const USERS: &str = r#"
 CREATE TABLE IF NOT EXISTS users (
     username TEXT PRIMARY KEY,
-    role TEXT NOT NULL CHECK (role IN ('adjudicator', 'supervisor', 'auditor')),
+    role TEXT NOT NULL CHECK (role IN ('adjudicator', 'supervisor', 'auditor', 'analyst')),
     password_hash TEXT NOT NULL,
     disabled INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL
 );
+"#;
+
+/// The tables. `audit` is append-only: triggers refuse `UPDATE` and `DELETE`.
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY,
     username TEXT NOT NULL REFERENCES users(username),
@@ -70,8 +74,11 @@ CREATE TABLE IF NOT EXISTS audit (
     case_id TEXT,
     target TEXT,
     detail TEXT,
-    remote_addr TEXT
+    remote_addr TEXT,
+    hash TEXT
 );
+CREATE INDEX IF NOT EXISTS audit_logins_by_user ON audit (username, action, time);
+CREATE INDEX IF NOT EXISTS audit_logins_by_addr ON audit (remote_addr, action, time);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -87,10 +94,58 @@ CREATE TABLE IF NOT EXISTS audit_export (
 /// id fixed at creation.
 pub(super) fn apply(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.execute_batch(USERS)?;
+    migrate_roles(conn)?;
     conn.execute_batch(SCHEMA)?;
+    add_audit_hash(conn)?;
     conn.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?1)",
         params![uuid::Uuid::new_v4().to_string()],
     )?;
+    Ok(())
+}
+
+/// Rebuilds a `users` table written before the `analyst` role existed (SQLite cannot alter a
+/// `CHECK` constraint in place); a no-op on a current file.
+fn migrate_roles(conn: &Connection) -> Result<()> {
+    let sql: String = conn.query_row(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'users'",
+        [],
+        |r| r.get(0),
+    )?;
+    if sql.contains("'analyst'") {
+        return Ok(());
+    }
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    // SQLite's recipe: new table, copy, drop, rename (renaming the old table away would
+    // rewrite the sessions' foreign key to follow it).
+    let create_new = USERS.replace("EXISTS users (", "EXISTS users_new (");
+    let rebuilt = conn.execute_batch(&format!(
+        "BEGIN IMMEDIATE;
+         {create_new}
+         INSERT INTO users_new (username, role, password_hash, disabled, created_at)
+             SELECT username, role, password_hash, disabled, created_at FROM users;
+         DROP TABLE users;
+         ALTER TABLE users_new RENAME TO users;
+         COMMIT;"
+    ));
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    if rebuilt.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    Ok(rebuilt?)
+}
+
+/// Adds the hash chain's column to an `audit` table written before it existed (its older rows
+/// keep no hash: the chain starts after them).
+fn add_audit_hash(conn: &Connection) -> Result<()> {
+    let has_hash: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('audit') WHERE name = 'hash')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_hash {
+        conn.execute_batch("ALTER TABLE audit ADD COLUMN hash TEXT")?;
+    }
     Ok(())
 }

@@ -23,9 +23,7 @@ pub struct Session {
 }
 
 impl CaseStore {
-    /// Checks the password and opens a session; returns the session token (to put in the
-    /// cookie; only its hash is stored) and the session. Wrong name, wrong password and
-    /// disabled user all fail the same way.
+    /// Checks the password and opens a console session; see [`CaseStore::login_via`].
     pub fn login(
         &self,
         username: &str,
@@ -33,7 +31,55 @@ impl CaseStore {
         remote_addr: &str,
         session_seconds: i64,
     ) -> Result<(String, Session)> {
+        self.login_via(username, password, remote_addr, "console", session_seconds)
+    }
+
+    /// Checks the password and opens a session; returns the session token (to put in the
+    /// cookie, or to hand a Flight SQL client; only its hash is stored) and the session.
+    /// `channel` (`console`, `flight-sql`) goes into the audit row's detail.
+    ///
+    /// Wrong name, wrong password and disabled user all fail the same way. A malformed user
+    /// name is refused before anything else and audited without it (so no formula or forged
+    /// line reaches the audit trail). A user name or address over its failure budget
+    /// ([`crate::auth::LoginLimits`], counted from this store's audit trail, so shared by
+    /// every process using it) is refused without checking the password.
+    pub fn login_via(
+        &self,
+        username: &str,
+        password: &str,
+        remote_addr: &str,
+        channel: &str,
+        session_seconds: i64,
+    ) -> Result<(String, Session)> {
         let conn = self.conn()?;
+        if auth::check_username(username).is_err() {
+            audit::record(
+                &conn,
+                None,
+                AuditAction::LoginFailed,
+                None,
+                None,
+                Some(&format!("{channel}: malformed user name")),
+                remote_addr,
+            )?;
+            return Err(AdjudicationError::Unauthenticated(
+                "wrong user name or password".into(),
+            ));
+        }
+        if let Some(budget) = self.locked_out(&conn, username, remote_addr)? {
+            audit::record(
+                &conn,
+                Some(username),
+                AuditAction::LoginLocked,
+                None,
+                None,
+                Some(&format!("{channel}: {budget}")),
+                remote_addr,
+            )?;
+            return Err(AdjudicationError::TooManyAttempts(
+                "too many failed logins; wait a few minutes".into(),
+            ));
+        }
         let row: Option<(String, String, bool)> = conn
             .query_row(
                 "SELECT role, password_hash, disabled FROM users WHERE username = ?1",
@@ -53,7 +99,7 @@ impl CaseStore {
                 AuditAction::LoginFailed,
                 None,
                 None,
-                None,
+                Some(channel),
                 remote_addr,
             )?;
             return Err(AdjudicationError::Unauthenticated(
@@ -75,7 +121,7 @@ impl CaseStore {
             AuditAction::Login,
             None,
             None,
-            None,
+            Some(channel),
             remote_addr,
         )?;
         Ok((
@@ -122,6 +168,47 @@ impl CaseStore {
                 expires_at,
             })),
         }
+    }
+
+    /// Which failure budget, if any, `username` from `remote_addr` has used up within the
+    /// window (see [`crate::auth::LoginLimits`]).
+    fn locked_out(
+        &self,
+        conn: &rusqlite::Connection,
+        username: &str,
+        remote_addr: &str,
+    ) -> Result<Option<&'static str>> {
+        let l = self.limits;
+        let since = now() - l.window_seconds;
+        let failed = AuditAction::LoginFailed;
+        let pair: u32 = conn.query_row(
+            "SELECT count(*) FROM audit WHERE username = ?1 AND remote_addr = ?2 AND action = ?3
+               AND time > ?4
+               AND seq > COALESCE((SELECT max(seq) FROM audit
+                                   WHERE username = ?1 AND remote_addr = ?2 AND action = ?5), 0)",
+            params![username, remote_addr, failed, since, AuditAction::Login],
+            |r| r.get(0),
+        )?;
+        if pair >= l.per_user_and_address {
+            return Ok(Some("locked out: user name and address"));
+        }
+        let addr: u32 = conn.query_row(
+            "SELECT count(*) FROM audit WHERE remote_addr = ?1 AND action = ?2 AND time > ?3",
+            params![remote_addr, failed, since],
+            |r| r.get(0),
+        )?;
+        if addr >= l.per_address {
+            return Ok(Some("locked out: address"));
+        }
+        let user: u32 = conn.query_row(
+            "SELECT count(*) FROM audit WHERE username = ?1 AND action = ?2 AND time > ?3",
+            params![username, failed, since],
+            |r| r.get(0),
+        )?;
+        if user >= l.per_user {
+            return Ok(Some("locked out: user name"));
+        }
+        Ok(None)
     }
 
     /// Ends the session of `token`.

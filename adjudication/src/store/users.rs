@@ -1,12 +1,13 @@
 //! The console's users: adding, disabling, resetting passwords, listing.
 //!
-//! The one idea to hold in mind: only an argon2 hash of a password is stored, and disabling a
-//! user or resetting their password ends their sessions at once.
+//! The one idea to hold in mind: only an argon2 hash of a password is stored; disabling a
+//! user or resetting their password ends their sessions at once (console and Flight SQL
+//! alike, as both hold case store sessions); every change is audited in its transaction.
 
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{now, CaseStore};
+use super::{audit, now, AuditAction, CaseStore};
 use crate::auth::{self, Role};
 use crate::error::{AdjudicationError, Result};
 
@@ -27,8 +28,9 @@ impl CaseStore {
         auth::check_username(username)?;
         auth::check_password_strength(password)?;
         let hash = auth::hash_password(password)?;
-        let conn = self.conn()?;
-        let n = conn.execute(
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let n = tx.execute(
             "INSERT OR IGNORE INTO users (username, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![username, role.as_str(), hash, now()],
         )?;
@@ -37,6 +39,9 @@ impl CaseStore {
                 "user {username} already exists"
             )));
         }
+        let detail = format!("role={}", role.as_str());
+        self.audit_account(&tx, AuditAction::UserAdd, username, Some(&detail))?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -44,6 +49,7 @@ impl CaseStore {
     pub fn disable_user(&self, username: &str) -> Result<()> {
         self.change_user(
             username,
+            AuditAction::UserDisable,
             "UPDATE users SET disabled = 1 WHERE username = ?1",
             params![username],
         )
@@ -55,23 +61,59 @@ impl CaseStore {
         let hash = auth::hash_password(password)?;
         self.change_user(
             username,
+            AuditAction::UserResetPassword,
             "UPDATE users SET password_hash = ?2, disabled = 0 WHERE username = ?1",
             params![username, hash],
         )
     }
 
-    /// Runs `update` on `username`'s row and ends every session of that user (a changed
-    /// account must log in again); an unknown user is an error.
-    fn change_user(&self, username: &str, update: &str, args: impl rusqlite::Params) -> Result<()> {
-        let conn = self.conn()?;
-        if conn.execute(update, args)? == 0 {
+    /// Runs `update` on `username`'s row, ends every session of that user (a changed
+    /// account must log in again) and audits `action`, in one transaction; an unknown user is
+    /// an error.
+    fn change_user(
+        &self,
+        username: &str,
+        action: AuditAction,
+        update: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if tx.execute(update, args)? == 0 {
             return Err(AdjudicationError::NotFound(format!("user {username}")));
         }
-        conn.execute(
+        let ended = tx.execute(
             "DELETE FROM sessions WHERE username = ?1",
             params![username],
         )?;
+        let detail = format!("sessions_ended={ended}");
+        self.audit_account(&tx, action, username, Some(&detail))?;
+        tx.commit()?;
         Ok(())
+    }
+
+    /// The audit row of an account change: the account as `target` (and in `detail`, which
+    /// the lake export keeps), this store's actor as the address (the CLI has no session).
+    fn audit_account(
+        &self,
+        conn: &rusqlite::Connection,
+        action: AuditAction,
+        username: &str,
+        detail: Option<&str>,
+    ) -> Result<()> {
+        let detail = match detail {
+            Some(d) => format!("account={username} {d}"),
+            None => format!("account={username}"),
+        };
+        audit::record(
+            conn,
+            None,
+            action,
+            None,
+            Some(username),
+            Some(&detail),
+            &self.actor,
+        )
     }
 
     /// Every user.

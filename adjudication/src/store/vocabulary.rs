@@ -98,6 +98,20 @@ lake::vocabulary! {
         AuditView = "audit_view",
         /// The audit trail was exported as CSV.
         AuditExport = "audit_export",
+        /// A login refused without checking the password: the user name and address (or
+        /// either alone) used up their failure budget (`auth::LoginLimits`).
+        LoginLocked = "login_locked",
+        /// A SQL statement over Flight SQL (detail: SHA-256 of its text, rows, outcome).
+        SqlQuery = "sql_query",
+        /// A user was added (`tunggal users add`); `target` is the account.
+        UserAdd = "user_add",
+        /// A user was disabled (`tunggal users disable`); `target` is the account.
+        UserDisable = "user_disable",
+        /// A user's password was reset (`tunggal users reset-password`); `target` is the
+        /// account.
+        UserResetPassword = "user_reset_password",
+        /// An evidence image did not match the SHA-256 recorded at ingest: it was not shown.
+        EvidenceTampered = "evidence_tampered",
     }
 }
 stored_as_text!(AuditAction);
@@ -120,7 +134,7 @@ mod tests {
         assert_eq!(strings(DecisionState::ALL), "pending,final,rejected");
         assert_eq!(
             strings(AuditAction::ALL),
-            "login,login_failed,logout,case_view,image_view,claim,release,decide,confirm,reject,audit_view,audit_export"
+            "login,login_failed,logout,case_view,image_view,claim,release,decide,confirm,reject,audit_view,audit_export,login_locked,sql_query,user_add,user_disable,user_reset_password,evidence_tampered"
         );
     }
 

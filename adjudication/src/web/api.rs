@@ -55,7 +55,7 @@ struct Credentials {
 }
 
 async fn login(st: web::Data<AppState>, req: HttpRequest, body: web::Json<Credentials>) -> Api {
-    let (token, session) = auth::login(&st, &req, &body.username, &body.password)?;
+    let (token, session) = auth::login(&st, &req, &body.username, &body.password).await?;
     let mut r = HttpResponse::Ok().json(session_json(&session));
     let _ = r.add_cookie(&auth::session_cookie(&st, &token));
     Ok(r)

@@ -104,6 +104,11 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated> {
         .cases
         .session(&token)?
         .ok_or_else(|| AdjudicationError::Unauthenticated("the session has expired".into()))?;
+    if !session.user.role.can_use_console() {
+        return Err(AdjudicationError::Forbidden(
+            "this role uses SQL, not the console".into(),
+        ));
+    }
     let who = Authenticated {
         session,
         token,
@@ -116,40 +121,110 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated> {
     Ok(who)
 }
 
-/// The client's address (as the audit trail records it).
+/// Where the console takes the client's address from (the audit trail's `remote_addr` and
+/// the login lockout's key): the TCP peer, unless the peer is one of `trusted_proxies` and
+/// `header` is set, in which case the nearest address in that header that is not itself a
+/// trusted proxy. A header from any other peer is ignored, so a client cannot choose its own
+/// address.
+#[derive(Clone, Debug, Default)]
+pub struct ClientAddress {
+    /// The header the DC's reverse proxy sets, e.g. `X-Forwarded-For` (a comma-separated
+    /// list, the proxy appending the address it saw) or `X-Real-IP`.
+    pub header: Option<String>,
+    /// Addresses and networks of the reverse proxies whose header is believed.
+    pub trusted_proxies: Vec<ProxyNet>,
+}
+
+/// An address or network of trusted reverse proxies.
+pub type ProxyNet = ipnet::IpNet;
+
+/// Parses a trusted proxy: an address (`10.1.2.3`) or a network (`10.1.0.0/16`).
+pub fn parse_trusted_proxy(text: &str) -> std::result::Result<ProxyNet, String> {
+    let text = text.trim();
+    text.parse::<ProxyNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ProxyNet::from))
+        .map_err(|_| format!("{text:?} is neither an address nor a CIDR network"))
+}
+
+impl ClientAddress {
+    fn trusted(&self, ip: std::net::IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|n| n.contains(&ip))
+    }
+
+    /// The client address of a request that came from `peer` carrying `header_value` (the
+    /// configured header's value, if present).
+    pub fn resolve(
+        &self,
+        peer: Option<std::net::IpAddr>,
+        header_value: Option<&str>,
+    ) -> Option<std::net::IpAddr> {
+        let peer = peer?;
+        if self.header.is_none() || !self.trusted(peer) {
+            return Some(peer);
+        }
+        let Some(value) = header_value else {
+            return Some(peer);
+        };
+        // Walk from the right (the hop nearest to us) past trusted proxies.
+        let mut nearest = peer;
+        for hop in value.rsplit(',') {
+            match hop.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) => {
+                    nearest = ip;
+                    if !self.trusted(ip) {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        Some(nearest)
+    }
+}
+
+/// The client's address (as the audit trail records it and the lockout keys it), see
+/// [`ClientAddress`].
 pub fn remote(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
+    let config = req
+        .app_data::<web::Data<AppState>>()
+        .map(|st| st.config.client_address.clone())
+        .unwrap_or_default();
+    let header = config
+        .header
+        .as_deref()
+        .and_then(|h| req.headers().get(h))
+        .and_then(|v| v.to_str().ok());
+    config
+        .resolve(req.peer_addr().map(|a| a.ip()), header)
+        .map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Logs in with the rate limit applied per client address and per user name; returns the
-/// session token and the session.
-pub fn login(
-    st: &AppState,
+/// Logs in (the lockout of [`crate::auth::LoginLimits`] is the case store's, keyed by user
+/// name and client address); the password check runs on the [`crate::auth::LoginGate`], off
+/// the actix workers. Returns the session token and the session. Roles that may not use the
+/// console are refused after the check (their session is ended at once).
+pub async fn login(
+    st: &web::Data<AppState>,
     req: &HttpRequest,
     username: &str,
     password: &str,
 ) -> Result<(String, Session)> {
     let addr = remote(req);
-    let keys = [format!("addr:{addr}"), format!("user:{username}")];
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    st.limiter.check(&keys)?;
-    match st
-        .cases
-        .login(username, password, &addr, st.config.session_seconds)
-    {
-        Ok(ok) => {
-            st.limiter.succeeded(&keys[1..]);
-            Ok(ok)
-        }
-        Err(e) => {
-            if matches!(e, AdjudicationError::Unauthenticated(_)) {
-                st.limiter.failed(&keys);
-            }
-            Err(e)
-        }
+    let cases = st.cases.clone();
+    let seconds = st.config.session_seconds;
+    let (user, pass) = (username.to_string(), password.to_string());
+    let (token, session) = st
+        .login_gate
+        .run(move || cases.login(&user, &pass, &addr, seconds))
+        .await?;
+    if !session.user.role.can_use_console() {
+        st.cases.logout(&token)?;
+        return Err(AdjudicationError::Forbidden(
+            "this role uses SQL, not the console".into(),
+        ));
     }
+    Ok((token, session))
 }
 
 /// A cookie of the console: whole site, HTTP-only, SameSite=Strict, `Secure` as configured.

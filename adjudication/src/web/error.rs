@@ -42,6 +42,7 @@ pub fn status_of(e: &AdjudicationError) -> StatusCode {
         AdjudicationError::Conflict(_) => StatusCode::CONFLICT,
         AdjudicationError::BadRequest(_) => StatusCode::BAD_REQUEST,
         AdjudicationError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+        AdjudicationError::Tampered(_) => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -25,7 +25,7 @@ use actix_web::http::header;
 use actix_web::{middleware, web, App, HttpResponse, HttpServer};
 use minijinja::Environment;
 
-use crate::auth::LoginLimiter;
+use crate::auth::{LoginGate, LoginLimits};
 use crate::error::{AdjudicationError, Result};
 use crate::lakeview::{self, LakeView};
 use crate::store::{self, CaseStore};
@@ -57,10 +57,10 @@ pub struct ConsoleConfig {
     pub lake_ttl: Duration,
     /// How often the console re-reads clusters into cases and exports decisions.
     pub sync_every: Duration,
-    /// Failed logins allowed per address and per user name within `login_window`.
-    pub login_max_failures: usize,
-    /// Window of the login rate limit.
-    pub login_window: Duration,
+    /// The login lockout (shared with Flight SQL through the case store's audit trail).
+    pub login_limits: LoginLimits,
+    /// Where the client's address comes from behind the DC's reverse proxy (docs/security.md).
+    pub client_address: auth::ClientAddress,
 }
 
 impl Default for ConsoleConfig {
@@ -72,8 +72,8 @@ impl Default for ConsoleConfig {
             session_seconds: store::DEFAULT_SESSION_SECONDS,
             lake_ttl: Duration::from_secs(60),
             sync_every: Duration::from_secs(300),
-            login_max_failures: 5,
-            login_window: Duration::from_secs(300),
+            login_limits: LoginLimits::default(),
+            client_address: auth::ClientAddress::default(),
         }
     }
 }
@@ -86,16 +86,17 @@ pub struct AppState {
     pub lake: LakeView,
     /// Settings.
     pub config: ConsoleConfig,
-    limiter: LoginLimiter,
+    /// Password checks run here: off the actix workers, a few at a time.
+    login_gate: LoginGate,
     evidence: view::EvidenceCache,
 }
 
 /// Builds the shared state of the console.
 pub fn state(store: lake::Store, cases: CaseStore, config: ConsoleConfig) -> web::Data<AppState> {
     web::Data::new(AppState {
-        cases,
+        cases: cases.with_login_limits(config.login_limits),
         lake: LakeView::new(store, config.lake_ttl),
-        limiter: LoginLimiter::new(config.login_max_failures, config.login_window),
+        login_gate: LoginGate::default(),
         config,
         evidence: view::EvidenceCache::default(),
     })

@@ -87,7 +87,7 @@ async fn login_submit(
         )
         .into());
     }
-    match auth::login(&st, &req, &form.username, &form.password) {
+    match auth::login(&st, &req, &form.username, &form.password).await {
         Ok((token, _)) => {
             let mut r = redirect("/queue");
             let _ = r.add_cookie(&auth::session_cookie(&st, &token));
@@ -197,7 +197,23 @@ async fn case_image(
     {
         return Err(AdjudicationError::NotFound("image".into()).into());
     }
-    let (bytes, content_type) = crate::lakeview::image(&st.lake, &enrollment_id, &kind).await?;
+    let (bytes, content_type) = match crate::lakeview::image(&st.lake, &enrollment_id, &kind).await
+    {
+        Ok(found) => found,
+        Err(e @ AdjudicationError::Tampered(_)) => {
+            st.cases.audit(
+                Some(who.username()),
+                AuditAction::EvidenceTampered,
+                Some(&case_id),
+                Some(&enrollment_id),
+                Some(&kind),
+                &who.remote,
+            )?;
+            tracing::warn!(case = %case_id, "evidence tampered: landing object differs from ingest");
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     st.cases.audit(
         Some(who.username()),
         AuditAction::ImageView,
@@ -277,8 +293,11 @@ async fn audit_export(
         .body(out))
 }
 
-/// A CSV field, quoted when it holds a separator, quote or line break.
+/// A CSV field: neutralised when a spreadsheet would take it for a formula
+/// ([`crate::auth::neutralise_csv_cell`]), quoted when it holds a separator, quote or line
+/// break.
 fn csv_field(f: &str) -> String {
+    let f = crate::auth::neutralise_csv_cell(f);
     if f.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", f.replace('"', "\"\""))
     } else {

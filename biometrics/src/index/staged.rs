@@ -50,6 +50,34 @@ impl Numbering {
     }
 }
 
+/// One member's index evidence for one probe, as the first pass ranks it; `member` is the
+/// member's index within its partition.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evidence {
+    /// Summed evidence of the probe's groups that hit the member.
+    pub evidence: f32,
+    /// Distinct groups that hit it.
+    pub votes: u32,
+    /// Index of the member in its partition.
+    pub member: u32,
+}
+
+/// The first pass over one partition, computed apart from the rest of the gallery (on
+/// another machine): per probe, the members that partition contributes to the ranking.
+/// [`Ranking::add_ranked`] takes it as [`Ranking::add`] would have taken the partition, with
+/// the same result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    /// Members of the partition (its place in the gallery's numbering).
+    pub members: u32,
+    /// Per probe (in [`ProbeSet`] order), every member with at least `always_votes` votes
+    /// and the best `depth` others: all the partition can contribute to the probe's
+    /// shortlist and iris check.
+    pub per_probe: Vec<Vec<Evidence>>,
+    /// The candidate stage's work and time.
+    pub stats: SearchStats,
+}
+
 /// The first pass: every probe's best-evidenced members over the partitions added so far.
 pub struct Ranking<'a> {
     probes: &'a ProbeSet,
@@ -96,21 +124,86 @@ impl<'a> Ranking<'a> {
         }
     }
 
-    /// Runs the candidate stage of every probe against `partition`, known as partition
-    /// `index` in the second pass. Partitions are added in order: `index` is the number
-    /// added before it.
-    pub fn add(&mut self, partition: &Partition, index: usize) {
+    /// The first pass of `probes` over `partition` alone: what the partition contributes to
+    /// any gallery it is part of (see [`Ranked`]). The unit of work of a distributed search.
+    pub fn rank(probes: &ProbeSet, params: &SearchParams, partition: &Partition) -> Ranked {
+        let mut ranking = Ranking::new(probes, params);
+        ranking.add(partition, 0);
+        let mut stats = ranking.stats;
+        stats.probes = 0;
+        Ranked {
+            members: partition.len() as u32,
+            per_probe: ranking
+                .kept
+                .into_iter()
+                .map(|kept| {
+                    kept.into_iter()
+                        .map(|(evidence, votes, member)| Evidence {
+                            evidence,
+                            votes,
+                            member,
+                        })
+                        .collect()
+                })
+                .collect(),
+            stats,
+        }
+    }
+
+    /// Adds the first pass of a partition computed apart ([`Ranking::rank`]) as partition
+    /// `index`: the ranking ends exactly as if [`Ranking::add`] had been given the partition
+    /// itself (a member below the probe's floor here could not have joined its best).
+    ///
+    /// # Panics
+    /// If `ranked` is for another number of probes, or partitions are added out of order.
+    pub fn add_ranked(&mut self, ranked: Ranked, index: usize) {
+        assert_eq!(
+            ranked.per_probe.len(),
+            self.kept.len(),
+            "ranked for other probes"
+        );
+        let first = self.number(index, ranked.members as usize);
+        let always = self.params.always_votes;
+        self.kept
+            .par_iter_mut()
+            .zip(&mut self.floor)
+            .zip(&self.depth)
+            .zip(ranked.per_probe)
+            .for_each(|(((kept, floor), &depth), list)| {
+                kept.extend(
+                    list.into_iter()
+                        .filter(|e| e.evidence >= *floor || e.votes >= always)
+                        .map(|e| (e.evidence, e.votes, first + e.member)),
+                );
+                *floor = keep_best(kept, depth, always);
+            });
+        let mut stats = ranked.stats;
+        stats.probes = 0;
+        self.stats.add(&stats);
+    }
+
+    /// Gives partition `index` of `len` members its place in the numbering; returns its
+    /// first id.
+    fn number(&mut self, index: usize, len: usize) -> GalleryMember {
         assert_eq!(
             index + 1,
             self.numbering.starts.len(),
             "partitions added out of order"
         );
         let first = *self.numbering.starts.last().unwrap_or(&0);
-        let next = u32::try_from(partition.len())
+        let next = u32::try_from(len)
             .ok()
             .and_then(|n| first.checked_add(n))
             .expect("a gallery of more than 4,294,967,295 members");
         self.numbering.starts.push(next);
+        first
+    }
+
+    /// Runs the candidate stage of every probe against `partition`, known as partition
+    /// `index` in the second pass. Partitions are added in order: `index` is the number
+    /// added before it.
+    pub fn add(&mut self, partition: &Partition, index: usize) {
+        let first = self.number(index, partition.len());
         let start = Instant::now();
         let (probes, params) = (self.probes, self.params);
         let cap = params.list_cap(partition.len());
@@ -214,14 +307,11 @@ pub struct Selection<'a> {
 }
 
 impl Selection<'_> {
-    /// Checks the irises of the members of partition `index` behind each shortlist, then
-    /// fully compares each probe with its shortlisted and admitted members there. Returns
-    /// the candidates at or above `min_llr`, sorted by probe, then LLR descending, then
-    /// member.
-    pub fn compare(&mut self, partition: &Partition, index: usize) -> Vec<Candidate> {
-        let start = Instant::now();
-        let (probes, params) = (self.probes, self.params);
-        let ids = self.numbering.range(index, partition.len());
+    /// Per probe, the members of partition `index` (of `len` members) to compare fully and
+    /// those behind the shortlist whose irises decide: what [`compare_chosen`] needs of the
+    /// first pass, for a partition compared apart (on another machine).
+    pub fn chosen(&self, index: usize, len: usize) -> Chosen {
+        let ids = self.numbering.range(index, len);
         let in_part = |list: &[GalleryMember]| -> Vec<u32> {
             let from = list.partition_point(|&m| m < ids.start);
             list[from..]
@@ -230,51 +320,30 @@ impl Selection<'_> {
                 .map(|&m| m - ids.start)
                 .collect()
         };
-        let chosen: Vec<(Vec<u32>, u64)> = self
-            .per_probe
-            .par_iter()
-            .enumerate()
-            .map(|(i, (sure, behind))| {
-                let mut members = in_part(sure);
-                let behind = in_part(behind);
-                let checked = behind.len() as u64;
-                if !behind.is_empty() {
-                    if let Some(check) = IrisCheck::new(&probes.persons[i], params) {
-                        // Where the members' irises are kept is asked for 8 members ahead,
-                        // the first eye compared 4 ahead.
-                        for (j, &m) in behind.iter().enumerate() {
-                            if let Some(&next) = behind.get(j + 8) {
-                                partition.prefetch_iris_slots(next);
-                            }
-                            if let Some(&next) = behind.get(j + 4) {
-                                partition.prefetch_iris(next, Eye::Right);
-                            }
-                            if check.admits(
-                                &params.fusion,
-                                |eye| partition.iris(m, eye),
-                                params.iris_admit_llr,
-                            ) {
-                                members.push(m);
-                            }
-                        }
-                        members.sort_unstable();
-                    }
-                }
-                (members, checked)
-            })
-            .collect();
-        self.stats.index_ns += start.elapsed().as_nanos() as u64;
-        let mut pairs: Vec<(u32, u32)> = Vec::new();
-        for (i, (members, checked)) in chosen.iter().enumerate() {
-            self.stats.iris_checks += checked;
-            pairs.extend(members.iter().map(|&m| (m, i as u32)));
+        Chosen {
+            per_probe: self
+                .per_probe
+                .par_iter()
+                .map(|(sure, behind)| (in_part(sure), in_part(behind)))
+                .collect(),
         }
-        let start = Instant::now();
-        self.stats.full_comparisons += pairs.len() as u64;
-        let found = full_match(probes, partition, &mut pairs, params);
-        // `full_match` sorted the pairs by member.
-        self.stats.members_decoded += pairs.chunk_by(|a, b| a.0 == b.0).count() as u64;
-        self.stats.match_ns += start.elapsed().as_nanos() as u64;
+    }
+
+    /// Adds the work of a partition compared apart ([`compare_chosen`]).
+    pub fn absorb(&mut self, stats: &SearchStats) {
+        let mut stats = *stats;
+        stats.probes = 0;
+        self.stats.add(&stats);
+    }
+
+    /// Checks the irises of the members of partition `index` behind each shortlist, then
+    /// fully compares each probe with its shortlisted and admitted members there. Returns
+    /// the candidates at or above `min_llr`, sorted by probe, then LLR descending, then
+    /// member.
+    pub fn compare(&mut self, partition: &Partition, index: usize) -> Vec<Candidate> {
+        let chosen = self.chosen(index, partition.len());
+        let (found, stats) = compare_chosen(self.probes, self.params, partition, &chosen);
+        self.absorb(&stats);
         found
     }
 
@@ -282,6 +351,74 @@ impl Selection<'_> {
     pub fn stats(&self) -> SearchStats {
         self.stats
     }
+}
+
+/// What the second pass compares in one partition: per probe (in [`ProbeSet`] order), the
+/// members to compare fully and those behind the shortlist whose irises decide, both
+/// ascending indices within the partition.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Chosen {
+    /// Per probe: (members to compare, members whose irises are checked).
+    pub per_probe: Vec<(Vec<u32>, Vec<u32>)>,
+}
+
+/// The second pass over one partition: checks the irises of the members behind each
+/// shortlist, then fully compares each probe with its shortlisted and admitted members.
+/// Returns the candidates at or above `min_llr` (sorted by probe, then LLR descending, then
+/// member) and the work done. [`Selection::compare`] is this on the selection's own lists.
+pub fn compare_chosen(
+    probes: &ProbeSet,
+    params: &SearchParams,
+    partition: &Partition,
+    chosen: &Chosen,
+) -> (Vec<Candidate>, SearchStats) {
+    let mut stats = SearchStats::default();
+    let start = Instant::now();
+    let admitted: Vec<(Vec<u32>, u64)> = chosen
+        .per_probe
+        .par_iter()
+        .enumerate()
+        .map(|(i, (sure, behind))| {
+            let mut members = sure.clone();
+            let checked = behind.len() as u64;
+            if !behind.is_empty() {
+                if let Some(check) = IrisCheck::new(&probes.persons[i], params) {
+                    // Where the members' irises are kept is asked for 8 members ahead,
+                    // the first eye compared 4 ahead.
+                    for (j, &m) in behind.iter().enumerate() {
+                        if let Some(&next) = behind.get(j + 8) {
+                            partition.prefetch_iris_slots(next);
+                        }
+                        if let Some(&next) = behind.get(j + 4) {
+                            partition.prefetch_iris(next, Eye::Right);
+                        }
+                        if check.admits(
+                            &params.fusion,
+                            |eye| partition.iris(m, eye),
+                            params.iris_admit_llr,
+                        ) {
+                            members.push(m);
+                        }
+                    }
+                    members.sort_unstable();
+                }
+            }
+            (members, checked)
+        })
+        .collect();
+    stats.index_ns += start.elapsed().as_nanos() as u64;
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    for (i, (members, checked)) in admitted.iter().enumerate() {
+        stats.iris_checks += checked;
+        pairs.extend(members.iter().map(|&m| (m, i as u32)));
+    }
+    let start = Instant::now();
+    stats.full_comparisons += pairs.len() as u64;
+    let found = full_match(probes, partition, &mut pairs, params);
+    // `full_match` sorted the pairs by member.
+    stats.members_decoded += pairs.chunk_by(|a, b| a.0 == b.0).count() as u64;
+    stats.match_ns += start.elapsed().as_nanos() as u64;
+    (found, stats)
 }
 
 #[cfg(test)]

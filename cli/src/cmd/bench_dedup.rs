@@ -53,10 +53,20 @@ pub struct BenchDedupArgs {
     /// (needs --cache). Default: the whole gallery in memory.
     #[arg(long)]
     resident_gib: Option<f64>,
+
+    /// Also search on this Ballista cluster (`df://HOST:PORT`) and compare: the gallery is
+    /// copied into --store as stored partitions (use a scratch store), searched once here
+    /// and once by the executors (needs --cache).
+    #[arg(long)]
+    cluster: Option<String>,
+
+    /// With --cluster: MiB of stored gallery per unit (one task each).
+    #[arg(long, default_value_t = 1024)]
+    unit_mib: usize,
 }
 
 /// Runs the benchmark and prints its table.
-pub fn run(args: &BenchDedupArgs) -> Result<()> {
+pub async fn run(store: &lake::Store, args: &BenchDedupArgs) -> Result<()> {
     let opts = evaluation::bench_dedup::BenchOptions {
         gallery: args.gallery,
         probes: args.probes,
@@ -73,9 +83,21 @@ pub fn run(args: &BenchDedupArgs) -> Result<()> {
             .map(|g| (g.max(0.0) * (1u64 << 30) as f64) as usize),
     };
     let started = std::time::Instant::now();
-    let report = evaluation::bench_dedup::run(&opts, &|line| {
-        eprintln!("[{:>7.1}s] {line}", started.elapsed().as_secs_f64())
-    })?;
+    let progress = |line: &str| eprintln!("[{:>7.1}s] {line}", started.elapsed().as_secs_f64());
+    if let Some(address) = &args.cluster {
+        let options = evaluation::bench_cluster::ClusterBenchOptions {
+            bench: opts,
+            unit_bytes: args.unit_mib.saturating_mul(1 << 20),
+            cluster: cluster::ClusterOptions {
+                address: address.clone(),
+                ..Default::default()
+            },
+        };
+        let report = evaluation::bench_cluster::run(store, &options, &progress).await?;
+        println!("{report}");
+        return Ok(());
+    }
+    let report = evaluation::bench_dedup::run(&opts, &progress)?;
     println!("{report}");
     Ok(())
 }

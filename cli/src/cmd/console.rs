@@ -50,6 +50,16 @@ pub struct ConsoleArgs {
     /// Seconds between re-reads of the lake's clusters into cases (and decision exports).
     #[arg(long, default_value_t = 300)]
     pub sync_seconds: u64,
+
+    /// Header carrying the real client address set by the DC's reverse proxy, e.g.
+    /// `X-Forwarded-For`; believed only from `--trusted-proxy` addresses (docs/security.md).
+    #[arg(long, requires = "trusted_proxies")]
+    pub client_ip_header: Option<String>,
+
+    /// Address or network (CIDR) of a reverse proxy whose `--client-ip-header` is believed
+    /// (repeatable).
+    #[arg(long = "trusted-proxy", value_name = "ADDR_OR_CIDR", value_parser = adjudication::web::auth::parse_trusted_proxy)]
+    pub trusted_proxies: Vec<adjudication::web::auth::ProxyNet>,
 }
 
 /// Serves the console until interrupted.
@@ -60,6 +70,10 @@ pub async fn run(store: &lake::Store, args: &ConsoleArgs) -> Result<()> {
         claim_seconds: args.claim_minutes * 60,
         session_seconds: args.session_hours * 3600,
         sync_every: Duration::from_secs(args.sync_seconds.max(1)),
+        client_address: adjudication::web::auth::ClientAddress {
+            header: args.client_ip_header.clone(),
+            trusted_proxies: args.trusted_proxies.clone(),
+        },
         ..Default::default()
     };
     adjudication::serve(store.clone(), &args.case_db.path(store), config).await?;

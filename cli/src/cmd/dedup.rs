@@ -44,9 +44,30 @@ pub struct DedupArgs {
     #[arg(long, default_value_t = 4.0)]
     pub resident_gib: f64,
 
+    /// MiB of stored gallery per unit: a night is saved in partitions of up to this and the
+    /// gallery searched in units of up to this, each one task on a cluster (smaller: more
+    /// tasks to spread). Runs compared with each other must use the same value.
+    #[arg(long, default_value_t = 1024)]
+    pub unit_mib: usize,
+
     /// Also search every batch by brute force and report what the index missed (slow).
     #[arg(long)]
     pub check_brute_force: bool,
+
+    /// Search the stored gallery on a Ballista cluster (`df://HOST:PORT` of `tunggal
+    /// scheduler`) instead of in this process; same results. Executors must reach the same
+    /// --store.
+    #[arg(long, env = "TUNGGAL_CLUSTER")]
+    pub cluster: Option<String>,
+
+    /// With --cluster: times a failed cluster job is submitted before the run fails.
+    #[arg(long, default_value_t = 3)]
+    pub cluster_attempts: usize,
+
+    /// With --cluster: seconds between attempts (leave the scheduler time to drop a dead
+    /// executor: more than its --executor-timeout).
+    #[arg(long, default_value_t = 10)]
+    pub cluster_retry_wait: u64,
 }
 
 /// Flags of `tunggal dedup` alone.
@@ -61,6 +82,17 @@ pub struct DedupCommandArgs {
 }
 
 impl DedupArgs {
+    /// The cluster to search on, if any.
+    pub fn cluster(&self) -> Option<cluster::ClusterOptions> {
+        self.cluster
+            .as_ref()
+            .map(|address| cluster::ClusterOptions {
+                address: address.clone(),
+                attempts: self.cluster_attempts,
+                retry_wait: std::time::Duration::from_secs(self.cluster_retry_wait),
+            })
+    }
+
     /// The library options these flags stand for.
     pub fn options(&self, progress_bar: bool) -> dedup::DedupOptions {
         dedup::DedupOptions {
@@ -71,6 +103,7 @@ impl DedupArgs {
             iris_depth: self.iris_depth,
             reject_llr: self.reject_llr,
             resident_bytes: (self.resident_gib.max(0.0) * (1u64 << 30) as f64) as usize,
+            unit_bytes: self.unit_mib.saturating_mul(1 << 20),
             compare_brute_force: self.check_brute_force,
             progress_bar,
         }
@@ -79,7 +112,11 @@ impl DedupArgs {
 
 /// Runs one dedup stage and prints its summary.
 pub async fn run(store: &lake::Store, args: &DedupCommandArgs) -> Result<()> {
-    let summary = dedup::dedup(store, &args.dedup.options(!args.no_progress)).await?;
+    let options = args.dedup.options(!args.no_progress);
+    let summary = match args.dedup.cluster() {
+        Some(c) => cluster::dedup(store, &options, &c).await?,
+        None => dedup::dedup(store, &options).await?,
+    };
     println!("{summary}");
     Ok(())
 }

@@ -35,10 +35,11 @@ pub enum ExportCommand {
         /// The job folder (`…/exports/personalization/<PP.KK>/<run_id>`), or that path
         /// relative to the store root.
         dir: PathBuf,
-        /// The DC public key file (64 hex digits). Default: the key the manifest names, as
-        /// published in the store under exports/personalization/keys/.
-        #[arg(long)]
-        public_key: Option<PathBuf>,
+        /// The keyring of trusted DC public keys (one 64-hex-digit key per line, mode 0600),
+        /// received from the DC out of band; required. A key published in the store is never
+        /// trusted by itself. `--public-key` is an old name of this flag.
+        #[arg(long, env = keys::KEYRING_ENV, alias = "public-key")]
+        keyring: Option<PathBuf>,
     },
 }
 
@@ -61,9 +62,7 @@ pub async fn run(store: &lake::Store, args: &ExportArgs) -> Result<()> {
             println!("{summary}");
             Ok(())
         }
-        Some(ExportCommand::Check { dir, public_key }) => {
-            check(store, dir, public_key.as_deref()).await
-        }
+        Some(ExportCommand::Check { dir, keyring }) => check(store, dir, keyring.as_deref()).await,
     }
 }
 
@@ -95,7 +94,8 @@ fn read_local(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     Ok(out)
 }
 
-async fn check(store: &lake::Store, dir: &Path, public_key: Option<&Path>) -> Result<()> {
+async fn check(store: &lake::Store, dir: &Path, keyring: Option<&Path>) -> Result<()> {
+    let keyring = keys::Keyring::resolve(keyring)?;
     let files = if dir.is_dir() {
         read_local(dir)?
     } else {
@@ -109,13 +109,7 @@ async fn check(store: &lake::Store, dir: &Path, public_key: Option<&Path>) -> Re
         }
         files
     };
-    let key = match public_key {
-        Some(path) => Some(keys::read_public_key(path)?),
-        None => match job::manifest_key_id(&files) {
-            Some(id) => keys::published(store, &id).await?,
-            None => None,
-        },
-    };
+    let key = job::manifest_key_id(&files).and_then(|id| keyring.get(&id).cloned());
     let report = job::check_job(&files, key.as_ref());
     println!("{report}");
     if !report.is_ok() {

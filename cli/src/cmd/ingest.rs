@@ -17,6 +17,21 @@ pub struct IngestArgs {
     /// Never draw a progress bar (log lines instead), even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Reject captures that started more than this many days before their packet was
+    /// received (CAPTURE_TOO_OLD); widen it once to ingest an older backlog.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub max_upload_delay_days: u32,
+
+    /// Reject captures that ended more than this many minutes after their packet was
+    /// received (CAPTURE_IN_FUTURE): the station clock skew tolerated.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(0..=1440))]
+    pub max_clock_skew_minutes: u32,
+
+    /// Accept a retired station's packets only when received at most this many days after
+    /// its retirement (STATION_RETIRED otherwise).
+    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(0..=365))]
+    pub retirement_grace_days: u32,
 }
 
 impl IngestArgs {
@@ -26,6 +41,11 @@ impl IngestArgs {
             chunk_size: self.chunk_size,
             fetch_concurrency: self.fetch_concurrency,
             progress_bar: !self.no_progress,
+            window: ingest::CaptureWindow::from_units(
+                self.max_clock_skew_minutes,
+                self.max_upload_delay_days,
+                self.retirement_grace_days,
+            ),
             ..ingest::IngestOptions::default()
         }
     }

@@ -1,7 +1,9 @@
 //! One module per verb; each is glue from parsed flags to a library call.
 
+pub mod audit;
 pub mod bench_dedup;
 pub mod bench_ingest;
+pub mod cluster;
 pub mod console;
 pub mod dedup;
 pub mod eval_dedup;
@@ -31,6 +33,6 @@ pub enum BenchCommand {
 pub async fn run_bench(store: &lake::Store, bench: &BenchCommand) -> Result<()> {
     match bench {
         BenchCommand::Ingest(args) => bench_ingest::run(store, args).await,
-        BenchCommand::Dedup(args) => bench_dedup::run(args),
+        BenchCommand::Dedup(args) => bench_dedup::run(store, args).await,
     }
 }

@@ -32,6 +32,7 @@ pub async fn run(store: &lake::Store, args: &NightlyArgs) -> Result<()> {
     let options = nightly::NightlyOptions {
         ingest: args.ingest.options(),
         dedup: args.dedup.options(!args.ingest.no_progress),
+        cluster: args.dedup.cluster(),
         case_db: args.case_db.clone(),
         export: personalization_export::ExportOptions {
             signing_key: args.signing_key.clone(),

@@ -17,9 +17,11 @@ pub struct SynthArgs {
     /// Number of capture days.
     #[arg(long, default_value_t = 7)]
     pub days: u32,
-    /// First capture day (YYYY-MM-DD).
-    #[arg(long, default_value = "2026-11-01", value_parser = parse_date)]
-    pub start: NaiveDate,
+    /// First capture day (YYYY-MM-DD). Default: the --days days ending today, so a fresh
+    /// batch lies inside ingest's capture-time window. An older start gives history, whose
+    /// packets ingest rejects CAPTURE_TOO_OLD unless `--max-upload-delay-days` covers them.
+    #[arg(long, value_parser = parse_date)]
+    pub start: Option<NaiveDate>,
     /// Share of packets that are the same person again under a second NIK; half as many more
     /// are re-enrollments under the same NIK (all within --people).
     #[arg(long, default_value_t = 0.01)]

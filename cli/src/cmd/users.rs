@@ -1,6 +1,7 @@
 //! `tunggal users add|disable|reset-password|list`: the console's accounts, in the case store.
 //!
-//! Passwords never appear on the command line: they are read from `TUNGGAL_PASSWORD` or, when
+//! Every change is audited (`user_add`, `user_disable`, `user_reset_password`), with the
+//! operating-system user as its address. Passwords never appear on the command line: they are read from `TUNGGAL_PASSWORD` or, when
 //! that is unset, from the first line of standard input.
 
 use std::io::BufRead;
@@ -28,7 +29,7 @@ pub enum UsersCommand {
     Add {
         /// Login name.
         username: String,
-        /// adjudicator, supervisor or auditor.
+        /// adjudicator, supervisor, auditor or analyst (SQL only; docs/security.md).
         #[arg(long)]
         role: String,
     },
@@ -64,7 +65,10 @@ fn read_password() -> Result<String> {
 
 /// Runs one account command.
 pub fn run(store: &lake::Store, args: &UsersArgs) -> Result<()> {
-    let cases = adjudication::CaseStore::open(&args.case_db.path(store))?;
+    // Account changes are audited with the operating-system account that made them.
+    let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let cases = adjudication::CaseStore::open(&args.case_db.path(store))?
+        .with_actor(format!("local:{operator}"));
     match &args.command {
         UsersCommand::Add { username, role } => {
             let role = adjudication::Role::parse(role)?;

@@ -20,10 +20,11 @@ pub struct VerifyArgs {
     /// Live capture of the left index finger (ISO/IEC 19794-2:2005).
     #[arg(long)]
     pub left_index: PathBuf,
-    /// The DC public key file (64 hex digits). Default: the key the card names, as published
-    /// in the store under exports/personalization/keys/.
-    #[arg(long)]
-    pub public_key: Option<PathBuf>,
+    /// The keyring of trusted DC public keys (one 64-hex-digit key per line, mode 0600),
+    /// received from the DC out of band; required. A key published in the store is never
+    /// trusted by itself. `--public-key` is an old name of this flag.
+    #[arg(long, env = keys::KEYRING_ENV, alias = "public-key")]
+    pub keyring: Option<PathBuf>,
     /// Target false-match rate the threshold is set for.
     #[arg(long, default_value_t = verify::DEFAULT_TARGET_FMR)]
     pub target_fmr: f64,
@@ -36,9 +37,11 @@ pub const GAGAL: i32 = 1;
 /// Exit code of bad input.
 pub const BAD_INPUT: i32 = 2;
 
-/// Runs `tunggal verify` and returns the process exit code.
-pub async fn run(store_location: &str, args: &VerifyArgs) -> i32 {
-    match decide(store_location, args).await {
+/// Runs `tunggal verify` and returns the process exit code. The store is not consulted:
+/// the card is trusted only through the keyring (`_store_location` is kept for the common
+/// verb signature).
+pub async fn run(_store_location: &str, args: &VerifyArgs) -> i32 {
+    match decide(args) {
         Ok(outcome) => {
             println!("{outcome}");
             if outcome.passed {
@@ -54,31 +57,33 @@ pub async fn run(store_location: &str, args: &VerifyArgs) -> i32 {
     }
 }
 
+/// A card's key id as printed in an error: it comes from an untrusted file.
+fn printable_key_id(id: &str) -> String {
+    id.chars().take(32).flat_map(char::escape_default).collect()
+}
+
 fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| anyhow!("{what} {}: {e}", path.display()))
 }
 
-async fn decide(store_location: &str, args: &VerifyArgs) -> Result<verify::VerifyOutcome> {
+fn decide(args: &VerifyArgs) -> Result<verify::VerifyOutcome> {
     if !(args.target_fmr > 0.0 && args.target_fmr < 1.0) {
         return Err(anyhow!("--target-fmr must be between 0 and 1"));
     }
+    let keyring = keys::Keyring::resolve(args.keyring.as_deref())?;
     let record = CardRecord::parse(&read(&args.card, "card")?)
         .map_err(|e| anyhow!("{}: {e}", args.card.display()))?;
-    let key = match &args.public_key {
-        Some(path) => keys::read_public_key(path)?,
-        None => {
-            let store = lake::Store::open(store_location)?;
-            keys::published(&store, &record.seal.key_id)
-                .await?
-                .ok_or_else(|| {
-                    anyhow!(
-                        "no published DC public key for the card's key id in the store; give --public-key FILE"
-                    )
-                })?
-        }
-    };
+    let key = keyring.get(&record.seal.key_id).ok_or_else(|| {
+        anyhow!(
+            "{}: the card is sealed with key id {}, which is not in the keyring {}: not a card \
+             of this DC",
+            args.card.display(),
+            printable_key_id(&record.seal.key_id),
+            keyring.path.display()
+        )
+    })?;
     record
-        .check_seal(&key)
+        .check_seal(key)
         .map_err(|e| anyhow!("{}: {e}", args.card.display()))?;
     let right = read(&args.right_index, "--right-index")?;
     let left = read(&args.left_index, "--left-index")?;

@@ -37,6 +37,18 @@ fn ts(s: &str) -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339(s).unwrap()
 }
 
+/// A capture start inside ingest's default window for a packet landed now: yesterday
+/// 09:15 WIB (the same all day, so a packet built twice is the same bytes).
+pub fn recent_capture() -> DateTime<FixedOffset> {
+    let wib = FixedOffset::east_opt(7 * 3600).unwrap();
+    let yesterday = chrono::Utc::now().with_timezone(&wib).date_naive() - chrono::Duration::days(1);
+    yesterday
+        .and_hms_opt(9, 15, 0)
+        .unwrap()
+        .and_local_timezone(wib)
+        .unwrap()
+}
+
 /// The station registry: one active, one retired.
 pub fn stations() -> Vec<Station> {
     vec![
@@ -144,13 +156,23 @@ fn irc(eye: Eye, seed: u16) -> Vec<u8> {
 /// A packet builder for resident `i` captured at `station`; finger 10 and the left eye are
 /// declared missing for every fifth resident.
 pub fn builder(i: u16, station: &str, biodata: Biodata) -> PacketBuilder {
+    builder_captured(i, station, biodata, recent_capture())
+}
+
+/// [`builder`] with the capture starting at `started` (and lasting 7.5 minutes).
+pub fn builder_captured(
+    i: u16,
+    station: &str,
+    biodata: Biodata,
+    started: DateTime<FixedOffset>,
+) -> PacketBuilder {
     let header = PacketHeader {
         packet_id: packet_id(i),
         site: SITE.into(),
         station_id: station.into(),
         operator_nik: Nik::parse("3273051201800001").unwrap(),
-        capture_started_at: ts("2026-11-02T09:15:00+07:00"),
-        capture_ended_at: ts("2026-11-02T09:22:30+07:00"),
+        capture_started_at: started,
+        capture_ended_at: started + chrono::Duration::seconds(450),
         devices: Devices {
             finger_scanner: "FS-1".into(),
             iris_camera: "IC-1".into(),

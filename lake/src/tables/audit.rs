@@ -31,6 +31,8 @@ pub const NAME: &str = "audit";
 /// | `detail` | string, null | details (outcome, …; never personal data) |
 /// | `remote_addr` | string | the client address the action came from |
 /// | `exported_time` | timestamp | when the console wrote the row to the lake |
+/// | `target` | string, null | the object concerned (an enrollment id, an image kind, an account) |
+/// | `hash` | string, null | the hash chain: SHA-256 over the previous row's `hash` and this row (`tunggal audit verify`); null for rows older than the chain |
 pub fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("seq", DataType::Int64, false),
@@ -42,6 +44,8 @@ pub fn schema() -> SchemaRef {
         text("detail", true),
         text("remote_addr", false),
         timestamp("exported_time", false),
+        text("target", true),
+        text("hash", true),
     ]))
 }
 
@@ -66,6 +70,10 @@ pub struct AuditRecord {
     pub remote_addr: String,
     /// When exported to the lake.
     pub exported_time: DateTime<Utc>,
+    /// The object concerned.
+    pub target: Option<String>,
+    /// The hash chain's link.
+    pub hash: Option<String>,
 }
 
 /// Builds a record batch of `audit` rows.
@@ -82,6 +90,8 @@ pub fn to_batch(rows: &[AuditRecord]) -> Result<RecordBatch> {
             opt_strings(rows.iter().map(|r| r.detail.as_deref())),
             strings(rows.iter().map(|r| r.remote_addr.as_str())),
             timestamps(rows.iter().map(|r| r.exported_time)),
+            opt_strings(rows.iter().map(|r| r.target.as_deref())),
+            opt_strings(rows.iter().map(|r| r.hash.as_deref())),
         ],
     )?)
 }
@@ -99,6 +109,8 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<AuditRecord>> {
     let detail = c.text("detail")?;
     let remote_addr = c.text("remote_addr")?;
     let exported_time = c.times("exported_time")?;
+    let target = c.text("target")?;
+    let hash = c.text("hash")?;
     Ok((0..c.len())
         .map(|r| AuditRecord {
             seq: seq.value(r),
@@ -110,6 +122,8 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<AuditRecord>> {
             detail: detail.opt(r),
             remote_addr: remote_addr.string(r),
             exported_time: exported_time.get(r),
+            target: target.opt(r),
+            hash: hash.opt(r),
         })
         .collect())
 }

@@ -1,0 +1,148 @@
+//! One task on an executor: open the store (each process's own credentials), load the
+//! batch's probes once per executor (cached), read and merge the task's gallery unit, run
+//! the pass on the blocking pool (rayon uses every core inside it; the executor's runtime
+//! keeps its heartbeats), and turn the result into rows.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use arrow::record_batch::RecordBatch;
+use biometrics::index::{compare_chosen, ProbeSet, Ranking};
+use lake::Store;
+use tokio::sync::OnceCell;
+
+use crate::files;
+use crate::rows;
+use crate::spec::{FileRef, Job, SearchSpec};
+use crate::{ClusterError, Result};
+
+/// Probe sets kept per executor: the current batch's and the one before (a retried task of
+/// an earlier job).
+const PROBE_SETS_KEPT: usize = 2;
+
+/// The only store this process searches, when its operator said so (`tunggal executor
+/// --store`): a plan naming another is refused.
+static ALLOWED_STORE: OnceLock<String> = OnceLock::new();
+
+/// Restricts this process's tasks to the store at `url`.
+pub fn allow_only(url: &str) {
+    let _ = ALLOWED_STORE.set(url.trim_end_matches('/').to_string());
+}
+
+type ProbeCell = Arc<OnceCell<Arc<ProbeSet>>>;
+
+fn stores() -> &'static Mutex<HashMap<String, Store>> {
+    static S: OnceLock<Mutex<HashMap<String, Store>>> = OnceLock::new();
+    S.get_or_init(Default::default)
+}
+
+fn probe_sets() -> &'static Mutex<Vec<(String, ProbeCell)>> {
+    static P: OnceLock<Mutex<Vec<(String, ProbeCell)>>> = OnceLock::new();
+    P.get_or_init(Default::default)
+}
+
+fn store(url: &str) -> Result<Store> {
+    if let Some(allowed) = ALLOWED_STORE.get() {
+        if url.trim_end_matches('/') != allowed {
+            return Err(ClusterError::Ballista(format!(
+                "this executor searches only the store it was started with, not {url}"
+            )));
+        }
+    }
+    let mut map = stores().lock().expect("store cache");
+    if let Some(s) = map.get(url) {
+        return Ok(s.clone());
+    }
+    let s = Store::open(url)?;
+    map.insert(url.to_string(), s.clone());
+    Ok(s)
+}
+
+/// The probes of `file`, read and prepared once per executor however many tasks ask.
+async fn probes(store: &Store, file: &FileRef) -> Result<Arc<ProbeSet>> {
+    let cell = {
+        let mut sets = probe_sets().lock().expect("probe cache");
+        match sets.iter().find(|(k, _)| *k == file.sha256) {
+            Some((_, c)) => Arc::clone(c),
+            None => {
+                let c: ProbeCell = Arc::default();
+                sets.push((file.sha256.clone(), Arc::clone(&c)));
+                if sets.len() > PROBE_SETS_KEPT {
+                    sets.remove(0);
+                }
+                c
+            }
+        }
+    };
+    let set = cell
+        .get_or_try_init(|| async {
+            let bytes = files::get(store, file).await?;
+            let path = file.path.clone();
+            let set = blocking(move || files::decode_probes(&path, &bytes)).await??;
+            Ok::<_, ClusterError>(Arc::new(set))
+        })
+        .await?;
+    Ok(Arc::clone(set))
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ClusterError::Ballista(format!("a search task failed: {e}")))
+}
+
+/// Test hook: every task waits this many milliseconds before it starts, so that a test can
+/// kill an executor while its tasks run (tests/cluster.rs).
+pub const TASK_DELAY_ENV: &str = "TUNGGAL_TEST_TASK_DELAY_MS";
+
+/// Runs task `unit` of `spec`; returns its rows.
+pub async fn run(spec: &SearchSpec, unit: usize) -> Result<Vec<RecordBatch>> {
+    if let Some(ms) = std::env::var(TASK_DELAY_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+    let store = store(&spec.store)?;
+    let probes = probes(&store, &spec.probes).await?;
+    let paths: Vec<&str> = spec.units[unit].iter().map(String::as_str).collect();
+    let partition = dedup::segments::load_merged(&store, &paths).await?;
+    let params = spec.params.search_params();
+    let k = unit as u32;
+    match spec.job {
+        Job::Rank => {
+            let ranked = blocking(move || Ranking::rank(&probes, &params, &partition)).await?;
+            rows::rank_rows(k, &ranked)
+        }
+        Job::Compare => {
+            let file = spec.chosen.get(unit).ok_or_else(|| ClusterError::File {
+                path: format!("chosen members of unit {unit}"),
+                reason: "not named in the plan".into(),
+            })?;
+            let bytes = files::get(&store, file).await?;
+            let chosen = files::decode_chosen(&file.path, &bytes, partition.len())?;
+            if chosen.per_probe.len() != probes.len() {
+                return Err(ClusterError::File {
+                    path: file.path.clone(),
+                    reason: format!(
+                        "lists for {} probes, the batch has {}",
+                        chosen.per_probe.len(),
+                        probes.len()
+                    ),
+                });
+            }
+            blocking(move || {
+                let (found, stats) = compare_chosen(&probes, &params, &partition, &chosen);
+                let named: Vec<_> = found
+                    .into_iter()
+                    .map(|c| {
+                        let id = partition.enrollment_id(c.member).to_string();
+                        (c, id)
+                    })
+                    .collect();
+                rows::compare_rows(k, &named, &stats)
+            })
+            .await?
+        }
+    }
+}
