@@ -15,7 +15,7 @@ pub fn init(verbose: u8) {
         _ => "trace",
     };
     let default = format!(
-        "warn,tunggal={ours},biometrics={ours},lake={ours},ingest={ours},synth={ours},packet={ours},reference={ours},sql={ours},dedup={ours},adjudication={ours},personalization_export={ours}"
+        "warn,tunggal={ours},biometrics={ours},lake={ours},ingest={ours},synth={ours},packet={ours},reference={ours},sql={ours},dedup={ours},adjudication={ours},personalization_export={ours},cluster={ours},nightly={ours},evaluation={ours},tunggal_sql={ours}"
     );
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arrow::record_batch::RecordBatch;
+use ballista_core::config::BALLISTA_SCHEDULER_MAX_PARTITIONS_PER_TASK;
 use ballista_core::execution_plans::execute_physical_plan;
 use ballista_core::extension::SessionConfigExt;
 use biometrics::index::{Candidate, Chosen, ProbeSet, Ranked, SearchParams, SearchStats};
@@ -154,7 +155,11 @@ impl ClusterSearch {
         let mut last = String::new();
         for attempt in 1..=self.options.attempts.max(1) {
             let name = format!("tunggal {job} {batch} #{attempt}");
-            let config = SessionConfig::new_with_ballista().with_ballista_job_name(&name);
+            // One unit per task: a task already uses every core (rayon), and one unit per
+            // task is what a lost executor's retry redoes.
+            let config = SessionConfig::new_with_ballista()
+                .with_ballista_job_name(&name)
+                .set_usize(BALLISTA_SCHEDULER_MAX_PARTITIONS_PER_TASK, 1);
             let started = Instant::now();
             let scheduler = Scheduler::new(&self.host, self.port);
             let result: std::result::Result<Vec<RecordBatch>, String> =

@@ -118,6 +118,13 @@ pub async fn executors_alive(cluster: &ClusterOptions) -> Option<usize> {
     progress::Scheduler::new(&host, port).executors().await
 }
 
+/// Peak resident memory of each executor, bytes, as the executors report it to the scheduler
+/// at `cluster.address` (`None`: it does not answer).
+pub async fn executor_peaks(cluster: &ClusterOptions) -> Option<Vec<u64>> {
+    let (host, port) = parse_address(&cluster.address).ok()?;
+    progress::Scheduler::new(&host, port).executor_peaks().await
+}
+
 /// Result of cluster operations.
 pub type Result<T> = std::result::Result<T, ClusterError>;
 

@@ -57,6 +57,26 @@ impl Scheduler {
         Some(self.get("/api/executors").await?.as_array()?.len())
     }
 
+    /// Each executor's peak resident memory (`peak_physical_memory` of its metrics), bytes.
+    pub async fn executor_peaks(&self) -> Option<Vec<u64>> {
+        let executors = self.get("/api/executors").await?;
+        Some(
+            executors
+                .as_array()?
+                .iter()
+                .map(|e| {
+                    e["metrics"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|m| m["type"].as_str() == Some("peak_physical_memory"))
+                        .and_then(|m| m["value"].as_u64())
+                        .unwrap_or(0)
+                })
+                .collect(),
+        )
+    }
+
     /// Where the job named `name` stands, when the scheduler knows it.
     pub async fn job(&self, name: &str) -> Option<JobProgress> {
         let jobs = self.get("/api/jobs").await?;

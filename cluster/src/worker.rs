@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow::record_batch::RecordBatch;
-use biometrics::index::{compare_chosen, ProbeSet, Ranking};
+use biometrics::index::{compare_chosen, Partition, ProbeSet, Ranking};
 use lake::Store;
 use tokio::sync::OnceCell;
 
@@ -29,7 +29,53 @@ pub fn allow_only(url: &str) {
     let _ = ALLOWED_STORE.set(url.trim_end_matches('/').to_string());
 }
 
+/// Gallery units kept per executor: the rank and the compare job of a batch read the same
+/// units, and the next batch of the night all of them again; a unit kept is neither read
+/// nor merged a second time. Two units: the one of the task running and one more.
+const UNITS_KEPT: usize = 2;
+
 type ProbeCell = Arc<OnceCell<Arc<ProbeSet>>>;
+type UnitCell = Arc<OnceCell<Arc<Partition>>>;
+/// Cells by key, the most recently asked for last.
+type Cache<T> = Mutex<Vec<(String, Arc<OnceCell<T>>)>>;
+
+fn units() -> &'static Mutex<Vec<(String, UnitCell)>> {
+    static U: OnceLock<Mutex<Vec<(String, UnitCell)>>> = OnceLock::new();
+    U.get_or_init(Default::default)
+}
+
+/// Takes the cell of `key` from `cache` (newest last), adding it when missing and dropping
+/// the oldest beyond `kept`.
+fn cell<T>(cache: &Cache<T>, key: &str, kept: usize) -> Arc<OnceCell<T>> {
+    let mut entries = cache.lock().expect("executor cache");
+    if let Some(i) = entries.iter().position(|(k, _)| k == key) {
+        let entry = entries.remove(i);
+        let c = Arc::clone(&entry.1);
+        entries.push(entry);
+        return c;
+    }
+    let c: Arc<OnceCell<T>> = Arc::default();
+    entries.push((key.to_string(), Arc::clone(&c)));
+    if entries.len() > kept {
+        entries.remove(0);
+    }
+    c
+}
+
+/// A gallery unit, read and merged once per executor while it stays among the last
+/// [`UNITS_KEPT`] asked for. Stored partitions are immutable (a run's own, named by its id),
+/// so a unit is known by the store and its paths.
+async fn unit(store: &Store, url: &str, paths: &[String]) -> Result<Arc<Partition>> {
+    let key = format!("{url}|{}", paths.join("|"));
+    let cell = cell(units(), &key, UNITS_KEPT);
+    let unit = cell
+        .get_or_try_init(|| async {
+            let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+            Ok::<_, ClusterError>(Arc::new(dedup::segments::load_merged(store, &paths).await?))
+        })
+        .await?;
+    Ok(Arc::clone(unit))
+}
 
 fn stores() -> &'static Mutex<HashMap<String, Store>> {
     static S: OnceLock<Mutex<HashMap<String, Store>>> = OnceLock::new();
@@ -60,20 +106,7 @@ fn store(url: &str) -> Result<Store> {
 
 /// The probes of `file`, read and prepared once per executor however many tasks ask.
 async fn probes(store: &Store, file: &FileRef) -> Result<Arc<ProbeSet>> {
-    let cell = {
-        let mut sets = probe_sets().lock().expect("probe cache");
-        match sets.iter().find(|(k, _)| *k == file.sha256) {
-            Some((_, c)) => Arc::clone(c),
-            None => {
-                let c: ProbeCell = Arc::default();
-                sets.push((file.sha256.clone(), Arc::clone(&c)));
-                if sets.len() > PROBE_SETS_KEPT {
-                    sets.remove(0);
-                }
-                c
-            }
-        }
-    };
+    let cell = cell(probe_sets(), &file.sha256, PROBE_SETS_KEPT);
     let set = cell
         .get_or_try_init(|| async {
             let bytes = files::get(store, file).await?;
@@ -105,8 +138,7 @@ pub async fn run(spec: &SearchSpec, unit: usize) -> Result<Vec<RecordBatch>> {
     }
     let store = store(&spec.store)?;
     let probes = probes(&store, &spec.probes).await?;
-    let paths: Vec<&str> = spec.units[unit].iter().map(String::as_str).collect();
-    let partition = dedup::segments::load_merged(&store, &paths).await?;
+    let partition = self::unit(&store, &spec.store, &spec.units[unit]).await?;
     let params = spec.params.search_params();
     let k = unit as u32;
     match spec.job {

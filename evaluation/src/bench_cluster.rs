@@ -2,7 +2,8 @@
 //! gallery, once in this process and once on a Ballista cluster, in the same run, with the
 //! same code path (`dedup::search::search_batch`). Prints both wall times, their ratio (the
 //! engine's overhead on the same cores), what crossed from the executors, each executor's
-//! peak memory (executors on this machine), and whether both found exactly the same pairs.
+//! peak memory (as it reports it to the scheduler), and whether both found exactly the same
+//! pairs.
 //!
 //! The gallery is the cached partitions of `bench dedup` (synthesized persons, the same for
 //! the same seed and size) copied into the store as stored partitions, where both searches
@@ -47,7 +48,7 @@ pub struct ClusterBenchReport {
     pub executors: usize,
     /// What the cluster's jobs returned.
     pub report: cluster::ClusterReport,
-    /// Peak RSS of each `tunggal executor` process on this machine, bytes.
+    /// Peak RSS of each executor as it reports it to the scheduler, bytes.
     pub executor_peaks: Vec<u64>,
     /// Peak RSS of this process (the single-machine search and the driver), bytes.
     pub driver_peak: u64,
@@ -115,29 +116,6 @@ impl fmt::Display for ClusterBenchReport {
             self.mates.0, self.mates.1
         )
     }
-}
-
-/// Peak RSS of every process on this machine whose command line is `tunggal … executor …`.
-fn executor_peaks() -> Vec<u64> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-        let is_tunggal = args.first().is_some_and(|a| a.ends_with(b"tunggal"));
-        if is_tunggal && args.iter().any(|a| *a == b"executor") {
-            let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
-            if let Some(kb) = status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-            {
-                out.push(kb * 1024);
-            }
-        }
-    }
-    out
 }
 
 /// Runs the benchmark on `store`; `progress` receives one line per step.
@@ -265,7 +243,9 @@ pub async fn run(
         cluster: cluster_time,
         executors,
         report: search.report(),
-        executor_peaks: executor_peaks(),
+        executor_peaks: cluster::executor_peaks(&opts.cluster)
+            .await
+            .unwrap_or_default(),
         driver_peak: bench_dedup::peak_rss(),
         found: (a.len(), c.len(), a == c),
         mates: (mates_found, mates),
