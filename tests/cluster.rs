@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestStore;
+use common::{move_day, TestStore};
 use s3_server::S3Server;
 
 /// A country small enough for debug builds, with duplicates across days.
@@ -237,24 +237,6 @@ fn days(store: &Path) -> Vec<String> {
         }
     }
     days.into_iter().collect()
-}
-
-/// Moves every packet captured on `day` out of landing/ (into `aside`), or back.
-fn move_day(store: &Path, aside: &Path, day: &str, back: bool) {
-    let (from, to) = if back {
-        (aside.to_path_buf(), store.join("landing"))
-    } else {
-        (store.join("landing"), aside.to_path_buf())
-    };
-    for site in std::fs::read_dir(&from).unwrap() {
-        let site = site.unwrap().path();
-        let day_dir = site.join(day);
-        if day_dir.is_dir() {
-            let target = to.join(site.file_name().unwrap());
-            std::fs::create_dir_all(&target).unwrap();
-            std::fs::rename(&day_dir, target.join(day)).unwrap();
-        }
-    }
 }
 
 /// A synthesized store with its last `held` days moved aside (brought back night by night).

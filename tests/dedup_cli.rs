@@ -8,9 +8,8 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 
-use common::TestStore;
+use common::{move_day, TestStore};
 
 /// Accepted enrollments by person, from truth and the packets table.
 struct Truth {
@@ -138,27 +137,6 @@ fn nightly_flags_planted_duplicates_and_passes_unique_persons() {
     for r in store.query("SELECT cluster_id, enrollment_id FROM clusters") {
         assert_eq!(st[&r["enrollment_id"]].1, r["cluster_id"]);
     }
-}
-
-/// Moves every packet captured on `day` out of landing/ (into `aside`), or back.
-fn move_day(store: &Path, aside: &Path, day: &str, back: bool) -> usize {
-    let (from, to) = if back {
-        (aside.to_path_buf(), store.join("landing"))
-    } else {
-        (store.join("landing"), aside.to_path_buf())
-    };
-    let mut moved = 0;
-    for site in std::fs::read_dir(&from).unwrap() {
-        let site = site.unwrap().path();
-        let day_dir = site.join(day);
-        if day_dir.is_dir() {
-            let target = to.join(site.file_name().unwrap());
-            std::fs::create_dir_all(&target).unwrap();
-            moved += std::fs::read_dir(&day_dir).unwrap().count();
-            std::fs::rename(&day_dir, target.join(day)).unwrap();
-        }
-    }
-    moved
 }
 
 /// The probe–candidate pairs a store's dedup runs found, with their fused LLR.

@@ -59,6 +59,16 @@ struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
 
+    /// Log lines as human-readable text, or one JSON object a line for log shippers.
+    #[arg(
+        long,
+        global = true,
+        env = "TUNGGAL_LOG_FORMAT",
+        value_enum,
+        default_value_t = logging::LogFormat::Text
+    )]
+    log_format: logging::LogFormat,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -103,7 +113,7 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
-    logging::init(cli.verbose);
+    logging::init(cli.verbose, cli.log_format);
     if let Err(err) = run(cli) {
         eprintln!("error: {err:#}");
         std::process::exit(1);

@@ -36,7 +36,7 @@ impl Progress {
         self.done += n;
         match &self.bar {
             Some(b) => b.inc(n),
-            None => tracing::info!(
+            None => tracing::debug!(
                 searched = self.done,
                 total = self.total,
                 candidates,

@@ -36,7 +36,7 @@ impl Progress {
         self.done += n;
         match &self.bar {
             Some(bar) => bar.inc(n),
-            None => tracing::info!(done = self.done, total = self.total, "ingest progress"),
+            None => tracing::debug!(done = self.done, total = self.total, "ingest progress"),
         }
     }
 

@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
+pub mod lock;
+
 /// What one night runs with: the options of each stage and where the case store lives.
 #[derive(Clone, Debug)]
 pub struct NightlyOptions {

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use crate::feed;
 
+/// Jobs listed one per line in the printed summary (the largest first); the rest are counted.
+pub const JOBS_SHOWN: usize = 10;
+
 /// One job written by a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobSummary {
@@ -135,11 +138,30 @@ impl std::fmt::Display for ExportSummary {
             self.reissues,
             self.jobs.len()
         )?;
-        for j in &self.jobs {
+        // The largest jobs only, so that a night fits one screen at any scale; the rest are
+        // one query (or one folder listing) away.
+        let mut largest: Vec<&JobSummary> = self.jobs.iter().collect();
+        largest.sort_by(|a, b| {
+            b.cards
+                .cmp(&a.cards)
+                .then_with(|| a.regency_code.cmp(&b.regency_code))
+        });
+        for j in largest.iter().take(JOBS_SHOWN) {
             writeln!(
                 f,
                 "    {:<6} {:<32} {:>6} cards  {}/",
                 j.regency_code, j.regency_name, j.cards, j.dir
+            )?;
+        }
+        if largest.len() > JOBS_SHOWN {
+            writeln!(
+                f,
+                "    and {} more job(s) (see `tunggal sql \"SELECT regency_code, job_id, count(*) AS cards \
+                 FROM personalization_jobs WHERE run_id = '{}' GROUP BY regency_code, job_id\"` \
+                 or {}/)",
+                largest.len() - JOBS_SHOWN,
+                self.run_id,
+                crate::job::JOBS_PREFIX
             )?;
         }
         for (reason, n) in &self.failed {
@@ -153,5 +175,34 @@ impl std::fmt::Display for ExportSummary {
             feed::FEED_PREFIX
         )?;
         write!(f, "  elapsed {:.1?}", self.elapsed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_lists_the_largest_jobs_and_counts_the_rest() {
+        let jobs = (0..40)
+            .map(|i| JobSummary {
+                regency_code: format!("{:02}.{:02}", 11 + i / 10, i % 10),
+                regency_name: format!("Regency {i}"),
+                job_id: format!("job-{i}"),
+                cards: i,
+                dir: format!("exports/personalization/job-{i}"),
+            })
+            .collect();
+        let s = ExportSummary {
+            run_id: "r1".into(),
+            jobs,
+            ..Default::default()
+        };
+        let text = s.to_string();
+        assert!(text.contains("Regency 39"), "{text}");
+        assert!(!text.contains("Regency 0 "), "{text}");
+        assert!(text.contains("and 30 more job(s)"), "{text}");
+        assert!(text.contains("run_id = 'r1'"), "{text}");
+        assert!(text.lines().count() < 25, "{text}");
     }
 }

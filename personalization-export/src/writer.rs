@@ -12,7 +12,7 @@ use chrono::{NaiveDate, Utc};
 use futures::StreamExt;
 use lake::tables::personalization_jobs::PersonalizationJobRecord;
 use lake::Store;
-use tracing::{info, warn};
+use tracing::{debug, warn};
 
 use crate::card::{Card, CardFace, CardRecord, Chip, REASON_REISSUE};
 use crate::error::Result;
@@ -110,7 +110,7 @@ impl JobWriter<'_> {
                 sha256: sha,
             });
             if done.is_multiple_of(PROGRESS_EVERY) {
-                info!(regency, done, total, "cards written");
+                debug!(regency, done, total, "cards written");
             }
         }
         if job_rows.is_empty() {
@@ -131,7 +131,7 @@ impl JobWriter<'_> {
             files,
         };
         self.sign_and_store(&dir, &manifest).await?;
-        info!(regency, cards = job_rows.len(), job_id = %job_id, "job written");
+        debug!(regency, cards = job_rows.len(), job_id = %job_id, "job written");
         for r in &job_rows {
             if r.reason == REASON_REISSUE {
                 summary.reissues += 1;

@@ -196,3 +196,25 @@ pub fn start_server(store: &Path, args: &[&str], env: &[(&str, &str)]) -> Server
     server.first_line = server.first_line.trim_end().to_string();
     server
 }
+
+/// Moves every packet captured on `day` out of the store's landing/ (into `aside`), or back;
+/// returns how many packets moved. Lets a test hold a day back for a later night.
+pub fn move_day(store: &Path, aside: &Path, day: &str, back: bool) -> usize {
+    let (from, to) = if back {
+        (aside.to_path_buf(), store.join("landing"))
+    } else {
+        (store.join("landing"), aside.to_path_buf())
+    };
+    let mut moved = 0;
+    for site in std::fs::read_dir(&from).unwrap() {
+        let site = site.unwrap().path();
+        let day_dir = site.join(day);
+        if day_dir.is_dir() {
+            let target = to.join(site.file_name().unwrap());
+            std::fs::create_dir_all(&target).unwrap();
+            moved += std::fs::read_dir(&day_dir).unwrap().count();
+            std::fs::rename(&day_dir, target.join(day)).unwrap();
+        }
+    }
+    moved
+}

@@ -1,0 +1,83 @@
+//! Two nights never overlap: while the nightly lock on `<store>/nightly.lock` is held (here by
+//! this test process, exactly as a running `tunggal nightly` holds it: an exclusive `flock`
+//! with the holder's pid in the file), a real `tunggal nightly` refuses at once with a clear
+//! message and its own exit status, and `tunggal nightly --wait-lock` waits and then runs.
+//! No timing: the waiting process says it waits before the lock is released.
+
+mod common;
+
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use common::TestStore;
+
+/// Takes the lock as a running night does and writes our pid into the file.
+fn hold_lock(path: &std::path::Path) -> std::fs::File {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .expect("open lock file");
+    file.try_lock().expect("lock free at the start");
+    writeln!(file, "{}", std::process::id()).unwrap();
+    file
+}
+
+#[test]
+fn a_second_nightly_refuses_while_one_holds_the_lock_and_waits_with_wait_lock() {
+    let store = TestStore::new();
+    let lock_path = store.path().join("nightly.lock");
+    let held = hold_lock(&lock_path);
+
+    // Refuses at once, naming the file and the holder, with status 75.
+    let out = store.run(&["nightly", "--no-progress"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "another nightly holds {} (pid {}); not starting",
+            lock_path.display(),
+            std::process::id()
+        )),
+        "stderr:\n{stderr}"
+    );
+    assert!(
+        !store.path().join("lake").exists(),
+        "the refused night touched the lake"
+    );
+
+    // With --wait-lock it says it waits, then runs once the holder lets go.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tunggal"))
+        .arg("--store")
+        .arg(store.path())
+        .args(["nightly", "--no-progress", "--wait-lock"])
+        .env_remove("TUNGGAL_STORE")
+        .env_remove("TUNGGAL_NIGHTLY_LOCK")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tunggal nightly --wait-lock");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("nightly --wait-lock ended without waiting: {seen:#?}"))
+            .unwrap();
+        let waiting = line.contains("another nightly holds") && line.contains("waiting");
+        seen.push(line);
+        if waiting {
+            break;
+        }
+    }
+    drop(held);
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert_ne!(status.code(), Some(75), "stderr: {seen:#?} {rest:#?}");
+    // It took the lock: the file now names it.
+    let recorded = std::fs::read_to_string(&lock_path).unwrap();
+    assert_eq!(recorded.trim(), child.id().to_string());
+}
