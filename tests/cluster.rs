@@ -276,6 +276,21 @@ impl Country {
         self.store.run(&args)
     }
 
+    /// Starts a night in the background (to kill parts of the cluster while it runs).
+    fn spawn_night(&self, batch: &str, extra: &[&str]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_tunggal"))
+            .arg("--store")
+            .arg(self.store.path())
+            .args(NIGHT)
+            .args(["--batch-size", batch])
+            .args(extra)
+            .env_remove("TUNGGAL_STORE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     fn night_ok(&self, batch: &str, extra: &[&str]) {
         let out = self.night(batch, extra);
         assert!(
@@ -284,6 +299,20 @@ impl Country {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Waits for a night started with [`Country::spawn_night`]: whether it succeeded, and its
+/// stderr.
+fn finish(mut night: Child) -> (bool, String) {
+    let status = night.wait().unwrap();
+    let mut err = String::new();
+    night
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.success(), err)
 }
 
 /// What a night decided, less run ids and times: statuses, clusters, candidates.
@@ -372,22 +401,7 @@ fn killed_executors_and_a_killed_scheduler_lose_nothing_and_count_nothing_twice(
     // Night 2: one executor dies while the rank job's first tasks run, another once tasks
     // are done (its map output exists and the job's second stage has not read it yet).
     c.next_day();
-    let mut args: Vec<String> = NIGHT.iter().map(|s| s.to_string()).collect();
-    args.extend(
-        ["--batch-size", nights[1], "--cluster", &address]
-            .iter()
-            .chain(&retry)
-            .map(|s| s.to_string()),
-    );
-    let mut driver = Command::new(env!("CARGO_BIN_EXE_tunggal"))
-        .arg("--store")
-        .arg(c.store.path())
-        .args(&args)
-        .env_remove("TUNGGAL_STORE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let driver = c.spawn_night(nights[1], &["--cluster", &address, retry[0], retry[1]]);
     wait_for("the rank job", Duration::from_secs(120), || {
         cluster.job("rank").is_some()
     });
@@ -396,15 +410,8 @@ fn killed_executors_and_a_killed_scheduler_lose_nothing_and_count_nothing_twice(
         cluster.job("rank").is_some_and(|(_, done)| done >= 2)
     });
     cluster.kill_executor(1);
-    let status = driver.wait().unwrap();
-    let mut err = String::new();
-    driver
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(status.success(), "night 2 failed:\n{err}");
+    let (ok, err) = finish(driver);
+    assert!(ok, "night 2 failed:\n{err}");
 
     // Night 3, every executor dead: a clear failure, nothing committed.
     c.next_day();
@@ -429,30 +436,13 @@ fn killed_executors_and_a_killed_scheduler_lose_nothing_and_count_nothing_twice(
 
     // The scheduler dies in the middle of the rank job: the same.
     cluster.add_executor();
-    let mut driver = Command::new(env!("CARGO_BIN_EXE_tunggal"))
-        .arg("--store")
-        .arg(c.store.path())
-        .args(NIGHT)
-        .args(["--batch-size", nights[2], "--cluster", &address])
-        .args(retry)
-        .env_remove("TUNGGAL_STORE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let driver = c.spawn_night(nights[2], &["--cluster", &address, retry[0], retry[1]]);
     wait_for("the rank job", Duration::from_secs(120), || {
         cluster.job("rank").is_some()
     });
     cluster.scheduler = None;
-    let status = driver.wait().unwrap();
-    let mut err = String::new();
-    driver
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(!status.success(), "a night without its scheduler succeeded");
+    let (ok, err) = finish(driver);
+    assert!(!ok, "a night without its scheduler succeeded");
     assert!(err.contains("scheduler"), "{err}");
     assert_eq!(
         count(&c.store, "SELECT count(*) AS n FROM identity_status"),
