@@ -13,13 +13,22 @@ reference_date="2026-12-31")`` binds ``$reference_date`` exactly as ``tunggal sq
 does (the value as a quoted SQL string literal; undeclared ``$names`` are left alone).
 
 The store is the folder named by ``TUNGGAL_STORE`` (default ``./tunggal-data``); a
-``file://`` URL works too. S3 stores: open the tables with deltalake's storage options
-instead (not needed by the notebooks here).
+``file://`` URL works too. A relative path is taken from the folder the user ran the command
+in (the shell's ``$PWD``), not from the kernel's own folder: ``jupyter-execute`` and Jupyter
+front ends start the kernel in the notebook's folder, where ``./tunggal-data`` names nothing.
+S3 stores: open the tables with deltalake's storage options instead (not needed by the
+notebooks here).
+
+``choropleth(ax, values, level)`` draws a map of Indonesia by province or regency/city from
+the boundaries shipped in ``reference/data/boundaries/`` (GeoJSON, MIT; see
+``reference/data/NOTICE.md``) with matplotlib alone: one polygon patch per ring.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+import json
 import os
 import pathlib
 import re
@@ -47,12 +56,32 @@ LAKE_TABLES = [
 ]
 
 
+def invoking_dir() -> pathlib.Path:
+    """The folder the user ran the command in: the shell's ``$PWD``, which the kernel
+    inherits even though Jupyter starts it in the notebook's folder; the process's own
+    working folder when there is no ``$PWD`` (a launcher without a shell)."""
+    pwd = os.environ.get("PWD")
+    if pwd and os.path.isabs(pwd) and os.path.isdir(pwd):
+        return pathlib.Path(pwd)
+    return pathlib.Path.cwd()
+
+
 def store_path() -> pathlib.Path:
-    """The store folder from ``TUNGGAL_STORE`` (default ``./tunggal-data``)."""
+    """The store folder from ``TUNGGAL_STORE`` (default ``./tunggal-data``), a relative
+    path resolved against :func:`invoking_dir`. Raises ``FileNotFoundError`` when no store
+    is there, rather than answering from empty tables."""
     location = os.environ.get("TUNGGAL_STORE", "./tunggal-data")
     if location.startswith("file://"):
         location = location[len("file://"):]
-    return pathlib.Path(location)
+    path = pathlib.Path(location).expanduser()
+    if not path.is_absolute():
+        path = invoking_dir() / path
+    path = path.resolve()
+    if not (path / "lake").is_dir() and not (path / "landing").is_dir():
+        raise FileNotFoundError(
+            f"no tunggal store at {path} (TUNGGAL_STORE={location!r}; create one with "
+            "`tunggal synth` or `tunggal init`, then `tunggal nightly`)")
+    return path
 
 
 def _read_csv_folder(folder: pathlib.Path, types: dict[str, pa.DataType]) -> pa.Table | None:
@@ -148,3 +177,68 @@ def truth() -> pa.Table:
     if table is None:
         raise FileNotFoundError("no synth-truth/enrollees/*.csv in the store")
     return table
+
+
+BOUNDARIES_DIR = REPO / "reference" / "data" / "boundaries"
+
+
+@functools.lru_cache(maxsize=2)
+def boundaries(level: str) -> dict[str, tuple[str, list[list[tuple[float, float]]]]]:
+    """The boundaries of ``level`` (``"province"`` or ``"regency"``) from
+    ``reference/data/boundaries/``: code (``PP`` or ``PP.KK``) -> (name, rings), each ring a
+    list of (longitude, latitude). Holes are dropped: at this scale they are lakes."""
+    files = {"province": "provinces.geojson", "regency": "regencies.geojson"}
+    if level not in files:
+        raise ValueError(f"level is 'province' or 'regency', not {level!r}")
+    with open(BOUNDARIES_DIR / files[level]) as f:
+        collection = json.load(f)
+    shapes = {}
+    for feature in collection["features"]:
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"]
+        if geometry["type"] == "Polygon":
+            polygons = [polygons]
+        rings = [[(x, y) for x, y, *_ in polygon[0]] for polygon in polygons]
+        props = feature["properties"]
+        shapes[props["code"]] = (props.get("name", props["code"]), rings)
+    return shapes
+
+
+def choropleth(ax, values: dict, level: str = "province", *, cmap: str = "viridis",
+               vmin: float | None = None, vmax: float | None = None, label: str = "",
+               title: str = ""):
+    """Draws a choropleth of Indonesia on ``ax``: each province (``level="province"``,
+    codes ``PP``) or regency/city (``"regency"``, codes ``PP.KK``) filled by its value in
+    ``values`` (code -> number), light grey where there is no value. Adds a colour bar
+    labelled ``label``; returns the number of areas coloured, so a notebook can check that
+    the codes of a query met the boundaries' codes."""
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Polygon
+
+    shapes = boundaries(level)
+    coloured, coloured_values, empty = [], [], []
+    for code, (_name, rings) in shapes.items():
+        value = values.get(code)
+        patches = [Polygon(ring, closed=True) for ring in rings if len(ring) >= 3]
+        if value is None:
+            empty.extend(patches)
+        else:
+            coloured.extend(patches)
+            coloured_values.extend([float(value)] * len(patches))
+    ax.add_collection(PatchCollection(empty, facecolor="#dddddd", edgecolor="white",
+                                      linewidth=0.2))
+    shaded = PatchCollection(coloured, cmap=cmap, edgecolor="white", linewidth=0.2)
+    shaded.set_array(coloured_values)
+    if vmin is not None or vmax is not None:
+        shaded.set_clim(vmin, vmax)
+    ax.add_collection(shaded)
+    ax.set_xlim(94.5, 141.5)
+    ax.set_ylim(-11.5, 6.5)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    if coloured:
+        plt.colorbar(shaded, ax=ax, shrink=0.6, label=label)
+    return sum(1 for code in shapes if values.get(code) is not None)

@@ -7,7 +7,8 @@
 #   tests fail, naming this script, when .venv/bin/moto_server is missing.
 # - in the same .venv, the analysts' Python stack (issue 7): datafusion, deltalake, pyarrow,
 #   matplotlib, nbclient/nbformat/ipykernel to execute notebooks/ headless, and the ADBC
-#   Flight SQL driver the `serve-sql` test connects with (tests/flight_sql.rs, notebooks.rs).
+#   Flight SQL driver the `serve-sql` test connects with (tests/flight_sql.rs, notebooks.rs),
+#   and prometheus-client, whose parser reads `/metrics` and the nightly textfile in the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,7 @@ ANALYST_PACKAGES=(
     "ipykernel==7.4.0"
     "adbc-driver-flightsql==1.13.0"
     "adbc-driver-manager==1.13.0"
+    "prometheus-client==0.26.0"
 )
 if .venv/bin/python - "${ANALYST_PACKAGES[@]}" 2>/dev/null <<'PY'
 import sys

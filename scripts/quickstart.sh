@@ -14,7 +14,7 @@ SEED="${SEED:-1}"
 # dev-dependency (criterion, through ciborium) would otherwise add under `cargo test` alone —
 # and a different serde means a different build of everything above it (DataFusion, arrow,
 # delta), i.e. a second full build. scripts/check-one-build.sh checks that this still holds.
-echo "== building tunggal (debug profile with optimised dependencies; first build takes ~15 min)"
+echo "== building tunggal (debug profile with optimised dependencies; the first build takes 40+ min on 2 cores and ~28 GB of disk, later ones a few minutes)"
 cargo build --workspace --bins
 TUNGGAL="${CARGO_TARGET_DIR:-target}/debug/tunggal"
 

@@ -13,14 +13,13 @@ mod common;
 #[path = "support/s3_server.rs"]
 mod s3_server;
 
-use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{move_day, TestStore};
+use common::{days, move_day, outcome, TestStore, OUTCOME};
 use s3_server::S3Server;
 
 /// A country small enough for debug builds, with duplicates across days.
@@ -226,19 +225,6 @@ impl Cluster {
 }
 
 /// The day folders of the store's landing/, in order.
-fn days(store: &Path) -> Vec<String> {
-    let mut days = BTreeSet::new();
-    for site in std::fs::read_dir(store.join("landing")).unwrap() {
-        let site = site.unwrap().path();
-        if site.is_dir() {
-            for day in std::fs::read_dir(site).unwrap() {
-                days.insert(day.unwrap().file_name().to_string_lossy().into_owned());
-            }
-        }
-    }
-    days.into_iter().collect()
-}
-
 /// A synthesized store with its last `held` days moved aside (brought back night by night).
 struct Country {
     store: TestStore,
@@ -313,25 +299,6 @@ fn finish(mut night: Child) -> (bool, String) {
         .read_to_string(&mut err)
         .unwrap();
     (status.success(), err)
-}
-
-/// What a night decided, less run ids and times: statuses, clusters, candidates.
-const OUTCOME: [&str; 3] = [
-    "SELECT enrollment_id, status, cluster_id, detail FROM identity_status \
-     ORDER BY enrollment_id",
-    "SELECT cluster_id, enrollment_id, cluster_size FROM clusters \
-     ORDER BY cluster_id, enrollment_id",
-    "SELECT probe_id, candidate_id, candidate_source, band, relation, llr, finger_llr, \
-     iris_llr, fingers_compared, irises_compared, parts, swapped FROM match_candidates \
-     ORDER BY probe_id, candidate_id",
-];
-
-/// [`OUTCOME`] of a store, as CSV.
-fn outcome(store: &TestStore) -> Vec<String> {
-    OUTCOME
-        .iter()
-        .map(|q| store.ok(&["sql", q, "--format", "csv"]))
-        .collect()
 }
 
 fn count(store: &TestStore, sql: &str) -> usize {

@@ -3,9 +3,12 @@
 //!
 //! A synthetic country is synthesized and ingested with the binary; its planted fraud
 //! duplicates are made into clusters (dedup's output), two adjudicators are added with
-//! `tunggal users add`, and the browser logs in, opens the queue and a case, sees the minutiae
-//! overlay, decides, logs in as the second adjudicator and confirms. The decision must then be
-//! in the lake's `decisions` table. Screenshots go to `<target tmp>/console-browser/`.
+//! `tunggal users add` (and a supervisor), and the browser logs in, opens the queue and a case,
+//! sees the minutiae overlay and the score beside its threshold, decides, logs in as the second
+//! adjudicator and confirms; the supervisor opens the overview (the map of Indonesia), follows
+//! a province to its queue, and switches the console from Bahasa Indonesia (the default) to
+//! English. The decision must then be in the lake's `decisions` table. Screenshots of the
+//! queue, a case and the overview in both languages go to `<target tmp>/console-browser/`.
 //!
 //! Needs /usr/bin/chromium and tests/browser/node_modules: `scripts/install-test-deps.sh`.
 
@@ -49,32 +52,16 @@ fn start_console(store: &TestStore) -> (common::Server, String) {
 #[test]
 fn an_adjudicator_decides_in_the_browser_and_a_second_one_confirms() {
     require_prerequisites();
-    let store = TestStore::new();
-    store.ok(&[
-        "synth",
-        "--people",
-        "40",
-        "--seed",
-        "11",
-        "--duplicate-rate",
-        "0.1",
-        "--bad-rate",
-        "0",
-        "--progress",
-        "quiet",
-    ]);
-    store.ok(&["ingest"]);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let lake_store = lake::Store::open_folder(store.path()).unwrap();
-    let clusters = rt
-        .block_on(evaluation::plant::plant_from_synth_truth(&lake_store))
-        .unwrap();
-    assert!(!clusters.is_empty(), "synth planted no fraud duplicate");
-    for user in ["adi", "budi"] {
+    let store = common::store_with_planted_cases();
+    for (user, role) in [
+        ("adi", "adjudicator"),
+        ("budi", "adjudicator"),
+        ("sari", "supervisor"),
+    ] {
         let out = Command::new(env!("CARGO_BIN_EXE_tunggal"))
             .arg("--store")
             .arg(store.path())
-            .args(["users", "add", user, "--role", "adjudicator"])
+            .args(["users", "add", user, "--role", role])
             .env("TUNGGAL_PASSWORD", PASSWORD)
             .env_remove("TUNGGAL_CASE_DB")
             .output()
@@ -96,6 +83,7 @@ fn an_adjudicator_decides_in_the_browser_and_a_second_one_confirms() {
         .env("BASE_URL", &base)
         .env("FIRST_USER", "adi")
         .env("SECOND_USER", "budi")
+        .env("SUPERVISOR", "sari")
         .env("PASSWORD", PASSWORD)
         .env("SCREENSHOTS", &shots)
         .output()
@@ -109,11 +97,23 @@ fn an_adjudicator_decides_in_the_browser_and_a_second_one_confirms() {
     let seen: serde_json::Value =
         serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap();
     assert!(seen["overlay_pairs"].as_u64().unwrap_or(0) > 0);
+    assert!(seen["province_paths"].as_u64().unwrap_or(0) >= 30, "{seen}");
+    // The same score, written as each language writes it: 40,0 and 40.0.
+    let (score_id, score_en) = (
+        seen["score_id"].as_str().unwrap(),
+        seen["score_en"].as_str().unwrap(),
+    );
+    assert_eq!(score_id.replace(',', "."), score_en, "{seen}");
     for name in [
         "01-queue.png",
         "02-case.png",
         "03-decided.png",
         "04-confirmed.png",
+        "05-overview.png",
+        "06-queue-province.png",
+        "07-queue-en.png",
+        "08-case-en.png",
+        "09-overview-en.png",
     ] {
         assert!(shots.join(name).is_file(), "{name} written");
     }

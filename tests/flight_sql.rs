@@ -15,25 +15,6 @@ use sql_fixture::fixture;
 
 const TOKEN: &str = "analyst-token-for-tests";
 
-/// The client: connects, runs one statement, prints the rows as JSON.
-const CLIENT: &str = r#"
-import json, sys
-import adbc_driver_flightsql as flightsql
-import adbc_driver_flightsql.dbapi as dbapi
-uri, mode, secret, query = sys.argv[1:5]
-if mode == "token":
-    kwargs = {flightsql.DatabaseOptions.AUTHORIZATION_HEADER.value: "Bearer " + secret}
-else:
-    user, password = secret.split(":", 1)
-    kwargs = {"username": user, "password": password}
-with dbapi.connect(uri, db_kwargs=kwargs) as conn:
-    cur = conn.cursor()
-    cur.execute(query)
-    rows = cur.fetch_arrow_table().to_pylist()
-    cur.close()
-print(json.dumps(rows, default=str))
-"#;
-
 /// A client that logs in once, runs the query of its arguments, then one query per line of
 /// its standard input on the same connection (so the same token), printing one JSON line per
 /// query: the rows, or `{"error": …}`.
@@ -87,14 +68,7 @@ fn start_server_with(auth: &[&str]) -> ServerProcess {
 }
 
 fn client(server: &ServerProcess, mode: &str, secret: &str, query: &str) -> Output {
-    client_at(&server.uri, mode, secret, query)
-}
-
-fn client_at(uri: &str, mode: &str, secret: &str, query: &str) -> Output {
-    Command::new(common::venv_python())
-        .args(["-c", CLIENT, uri, mode, secret, query])
-        .output()
-        .expect("start python")
+    common::flight_sql(&server.uri, mode, secret, query)
 }
 
 fn rows(out: &Output) -> Vec<serde_json::Value> {
@@ -514,6 +488,6 @@ fn flight_sql_speaks_only_tls_when_given_a_certificate() {
         .unwrap();
     assert_eq!(rows(&out), vec![serde_json::json!({"answer": 42})]);
     let plain = server.uri.replace("grpc+tls://", "grpc://");
-    let out = client_at(&plain, "user", "ana:correct horse", "SELECT 1");
+    let out = common::flight_sql(&plain, "user", "ana:correct horse", "SELECT 1");
     assert!(!out.status.success(), "a plaintext client was served");
 }

@@ -14,6 +14,7 @@ fn scalar(store: &TestStore, sql: &str) -> i64 {
 #[test]
 fn sql_prints_csv_with_a_header_json_and_a_table_even_on_a_fresh_store() {
     let store = TestStore::new();
+    store.ok(&["init"]); // a folder without a store is refused (tests/first_hour.rs)
     let csv = store.ok(&[
         "sql",
         "SELECT count(*) AS n FROM packets",
@@ -42,6 +43,7 @@ fn sql_prints_csv_with_a_header_json_and_a_table_even_on_a_fresh_store() {
 #[test]
 fn a_bad_query_exits_non_zero_with_datafusion_s_message() {
     let store = TestStore::new();
+    store.ok(&["init"]);
     let out = store.run(&["sql", "SELECT nonsense FROM no_such_table"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -192,9 +194,13 @@ fn fresh_synth_captures_fall_inside_the_window_and_old_history_needs_a_wider_one
     let old = (chrono::Utc::now().date_naive() - chrono::Duration::days(60))
         .format("%Y-%m-%d")
         .to_string();
+    // Day folders that old are outside the re-scan window: a plain run does not list them,
+    // a full scan records every packet as too old.
     let history = TestStore::new();
     let landed = synth(&history, Some(&old));
-    let summary = history.ok(&["ingest", "--no-progress"]);
+    history.ok(&["ingest", "--no-progress"]);
+    assert_eq!(scalar(&history, "SELECT count(*) AS n FROM packets"), 0);
+    let summary = history.ok(&["ingest", "--no-progress", "--full-scan"]);
     assert_eq!(by_reason(&history, "CAPTURE_TOO_OLD"), landed, "{summary}");
 
     let widened = TestStore::new();
@@ -208,4 +214,62 @@ fn fresh_synth_captures_fall_inside_the_window_and_old_history_needs_a_wider_one
         ),
         landed
     );
+}
+
+/// Ingest lists only the day folders of the re-scan window (issue 19): a packet uploaded
+/// late into a day folder inside the window is found by the next run; one dropped into a
+/// folder older than the window is left alone until a `--full-scan`, which records it.
+#[test]
+fn late_uploads_inside_the_window_are_found_and_older_folders_wait_for_a_full_scan() {
+    let store = TestStore::new();
+    store.ok(&[
+        "synth",
+        "--people",
+        "40",
+        "--seed",
+        "5",
+        "--days",
+        "2",
+        "--bad-rate",
+        "0",
+        "--progress",
+        "quiet",
+    ]);
+    let packets: Vec<std::path::PathBuf> = common::files_under(&store.path().join("landing"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "zip"))
+        .collect();
+    let late = packets[0].clone();
+    let aside = tempfile::tempdir().unwrap();
+    let held = aside.path().join("late.zip");
+    std::fs::rename(&late, &held).unwrap();
+    store.ok(&["ingest", "--no-progress"]);
+    let recorded = scalar(&store, "SELECT count(*) AS n FROM packets");
+    assert_eq!(recorded as usize, packets.len() - 1);
+
+    // The late upload, into its (recent) day folder.
+    std::fs::rename(&held, &late).unwrap();
+    store.ok(&["ingest", "--no-progress"]);
+    assert_eq!(
+        scalar(&store, "SELECT count(*) AS n FROM packets") as usize,
+        packets.len()
+    );
+
+    // A copy dropped into a day folder 60 days old: outside the window (30 + 2 days).
+    let site = late.parent().unwrap().parent().unwrap();
+    let old_day = (chrono::Utc::now() - chrono::Duration::days(60))
+        .format("%Y-%m-%d")
+        .to_string();
+    std::fs::create_dir_all(site.join(&old_day)).unwrap();
+    std::fs::copy(&late, site.join(&old_day).join("old.zip")).unwrap();
+    store.ok(&["ingest", "--no-progress"]);
+    let old =
+        format!("SELECT count(*) AS n FROM packets WHERE object_path LIKE '%/{old_day}/old.zip'");
+    assert_eq!(scalar(&store, &old), 0, "an old folder was listed");
+    store.ok(&["ingest", "--no-progress", "--full-scan"]);
+    assert_eq!(scalar(&store, &old), 1, "the full scan did not record it");
+    let rejected = store.query(&format!(
+        "SELECT status, reason_code FROM packets WHERE object_path LIKE '%/{old_day}/old.zip'"
+    ));
+    assert_eq!(rejected[0]["status"], "rejected", "{rejected:?}");
 }

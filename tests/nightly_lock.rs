@@ -29,6 +29,7 @@ fn hold_lock(path: &std::path::Path) -> std::fs::File {
 #[test]
 fn a_second_nightly_refuses_while_one_holds_the_lock_and_waits_with_wait_lock() {
     let store = TestStore::new();
+    store.ok(&["init"]); // a folder without a store is refused (tests/first_hour.rs)
     let lock_path = store.path().join("nightly.lock");
     let held = hold_lock(&lock_path);
 

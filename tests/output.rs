@@ -72,7 +72,7 @@ fn json_logs_are_one_object_a_line() {
         messages.push(message.to_string());
     }
     assert!(
-        messages.iter().any(|m| m.contains("stage 5 of 5")),
+        messages.iter().any(|m| m.contains("stage 6 of 6")),
         "{messages:?}"
     );
 

@@ -14,11 +14,12 @@ use std::collections::HashMap;
 use biometrics::finger::{self, FingerTemplate};
 use biometrics::iris::{self, IrisCode};
 use biometrics::iso19794::{self, FingerView};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use lake::tables::enrollments::EnrollmentRecord;
 use serde::Serialize;
 
 use crate::lakeview::EvidenceRecords;
+use crate::present;
 
 mod overlay;
 
@@ -27,38 +28,52 @@ pub use overlay::overlay_svg;
 /// Reads one biodata or capture value of an enrollment, as shown.
 pub type FieldValue = fn(&EnrollmentRecord) -> String;
 
-/// Biodata and capture values shown side by side, with their labels.
-pub const FIELDS: &[(&str, FieldValue)] = &[
-    ("NIK", |e| e.nik.clone()),
-    ("KK number", |e| e.kk_number.clone()),
-    ("Name", |e| e.name.clone()),
-    ("Place of birth", |e| e.birth_place.clone()),
-    ("Date of birth", |e| e.birth_date.to_string()),
-    ("Sex", |e| e.sex.clone()),
-    ("Blood type", |e| e.blood_type.clone()),
-    ("Address", |e| e.address.clone()),
-    ("RT", |e| e.rt.to_string()),
-    ("RW", |e| e.rw.to_string()),
-    ("Village", |e| e.village_code.clone()),
-    ("District", |e| e.district_code.clone()),
-    ("Regency/city", |e| e.regency_code.clone()),
-    ("Province", |e| e.province_code.clone()),
-    ("Religion", |e| e.religion.clone()),
-    ("Marital status", |e| e.marital_status.clone()),
-    ("Occupation", |e| e.occupation.clone()),
-    ("Citizenship", |e| e.citizenship.clone()),
-    ("Capture site", |e| e.site.clone()),
-    ("Station", |e| e.station_id.clone()),
-    ("Operator NIK", |e| e.operator_nik.clone()),
-    ("Capture started", |e| time_text(e.capture_started)),
-    ("Capture finished", |e| time_text(e.capture_finished)),
-    ("Finger scanner", |e| e.finger_scanner.clone()),
-    ("Camera", |e| e.camera.clone()),
+/// Biodata and capture values shown side by side: the key of each row (the console's message
+/// `field-<key>` names it in the user's language), its English label (the API's), and how the
+/// value reads. Region codes carry their names; capture times are in the site's zone and UTC.
+pub const FIELDS: &[(&str, &str, FieldValue)] = &[
+    ("nik", "NIK", |e| e.nik.clone()),
+    ("kk", "KK number", |e| e.kk_number.clone()),
+    ("name", "Name", |e| e.name.clone()),
+    ("birth-place", "Place of birth", |e| e.birth_place.clone()),
+    ("birth-date", "Date of birth", |e| e.birth_date.to_string()),
+    ("sex", "Sex", |e| e.sex.clone()),
+    ("blood-type", "Blood type", |e| e.blood_type.clone()),
+    ("address", "Address", |e| e.address.clone()),
+    ("rt", "RT", |e| e.rt.to_string()),
+    ("rw", "RW", |e| e.rw.to_string()),
+    ("village", "Village", |e| present::region(&e.village_code)),
+    ("district", "District", |e| {
+        present::region(&e.district_code)
+    }),
+    ("regency", "Regency/city", |e| {
+        present::region(&e.regency_code)
+    }),
+    ("province", "Province", |e| {
+        present::region(&e.province_code)
+    }),
+    ("religion", "Religion", |e| e.religion.clone()),
+    ("marital", "Marital status", |e| e.marital_status.clone()),
+    ("occupation", "Occupation", |e| e.occupation.clone()),
+    ("citizenship", "Citizenship", |e| e.citizenship.clone()),
+    ("site", "Capture site", |e| present::region(&e.site)),
+    ("station", "Station", |e| e.station_id.clone()),
+    ("operator", "Operator NIK", |e| e.operator_nik.clone()),
+    ("capture-started", "Capture started", |e| {
+        site_time(e.capture_started, &e.site)
+    }),
+    ("capture-finished", "Capture finished", |e| {
+        site_time(e.capture_finished, &e.site)
+    }),
+    ("finger-scanner", "Finger scanner", |e| {
+        e.finger_scanner.clone()
+    }),
+    ("camera", "Camera", |e| e.camera.clone()),
 ];
 
-/// A lake time as shown (RFC 3339 in UTC, as the lake's SQL prints it).
-fn time_text(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+/// A capture time in the zone of its site (a district code) and in UTC.
+fn site_time(time: DateTime<Utc>, site: &str) -> String {
+    present::time_in(time, present::Zone::of_province(site))
 }
 
 /// A score as shown (shortest form that reads back the same, `12.0` for a whole number).
@@ -89,7 +104,9 @@ pub struct MemberView {
 /// One biodata row across members.
 #[derive(Clone, Debug, Serialize)]
 pub struct FieldRow {
-    /// Label.
+    /// Key of the row (message `field-<key>`).
+    pub key: String,
+    /// Label (English).
     pub label: String,
     /// Value per member.
     pub values: Vec<String>,
@@ -153,8 +170,15 @@ pub struct IrisCell {
     pub llr: Option<f32>,
     /// How the LLR is coloured.
     pub class: LlrClass,
-    /// Normalised Hamming distance (0 identical, ≈0.5 unrelated).
+    /// Daugman-normalised Hamming distance (what fusion's similarity is made of; below 0
+    /// when many bits were compared).
     pub hd_norm: f32,
+    /// Fractional Hamming distance at the best rotation: the share of the bits compared that
+    /// differ (0 identical, about 0.5 for different eyes).
+    pub hd: f32,
+    /// The distance at or below which this comparison is strong evidence of the same eye
+    /// ([`present::iris_strong_hd`]; depends on the bits compared).
+    pub hd_threshold: Option<f32>,
     /// Similarity in [0, 1].
     pub similarity: f32,
     /// Bits compared.
@@ -183,10 +207,21 @@ pub struct Overlay {
 pub struct CandidateView {
     /// Fused log-likelihood ratio.
     pub llr: String,
+    /// The same, as a number (the page shows it to one decimal).
+    pub score: f64,
+    /// The run's decision threshold: pairs at or above it were flagged as `match` (null: the
+    /// run is not recorded).
+    pub threshold: Option<f32>,
+    /// The gallery size the threshold was set for.
+    pub gallery: Option<u64>,
     /// `match` or `possible`.
     pub band: String,
     /// Fingers' share.
     pub finger_llr: String,
+    /// Fingers' share, as a number.
+    pub finger_score: f64,
+    /// Irises' share, as a number.
+    pub iris_score: f64,
     /// Irises' share.
     pub iris_llr: String,
     /// `same_nik` or `different_nik`.
@@ -281,13 +316,14 @@ pub fn build(member_ids: &[String], rows: &EvidenceRecords) -> Evidence {
         .collect();
     let fields = FIELDS
         .iter()
-        .map(|(label, value)| {
+        .map(|(key, label, value)| {
             let values: Vec<String> = member_ids
                 .iter()
                 .map(|id| by_id.get(id.as_str()).map(|e| value(e)).unwrap_or_default())
                 .collect();
             let differs = values.windows(2).any(|w| w[0] != w[1]);
             FieldRow {
+                key: key.to_string(),
                 label: label.to_string(),
                 values,
                 differs,
@@ -401,6 +437,9 @@ pub fn build(member_ids: &[String], rows: &EvidenceRecords) -> Evidence {
                     llr,
                     class: LlrClass::of(llr),
                     hd_norm: (score.hd_norm * 1000.0).round() / 1000.0,
+                    hd: (score.hd_raw * 1000.0).round() / 1000.0,
+                    hd_threshold: present::iris_strong_hd(score.bits_compared)
+                        .map(|t| (t * 1000.0).round() / 1000.0),
                     similarity: (score.similarity() * 1000.0).round() / 1000.0,
                     bits: score.bits_compared,
                 });
@@ -408,8 +447,13 @@ pub fn build(member_ids: &[String], rows: &EvidenceRecords) -> Evidence {
         }
         let candidate = candidate_row.map(|m| CandidateView {
             llr: score_text(m.llr),
+            score: m.llr,
+            threshold: rows.thresholds.get(&m.run_id).map(|t| t.match_llr),
+            gallery: rows.thresholds.get(&m.run_id).map(|t| t.gallery as u64),
             band: m.band.to_string(),
             finger_llr: score_text(m.finger_llr),
+            finger_score: m.finger_llr,
+            iris_score: m.iris_llr,
             iris_llr: score_text(m.iris_llr),
             relation: m.relation.to_string(),
             swapped: m.swapped.clone().unwrap_or_default(),
@@ -434,9 +478,12 @@ pub fn build(member_ids: &[String], rows: &EvidenceRecords) -> Evidence {
             enrollment_id: h.enrollment_id.clone(),
             name: h.name.clone(),
             site: h.site.clone(),
-            captured: time_text(h.captured),
+            captured: site_time(h.captured, &h.site),
             status: h.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
-            card_job: h.card_job.map(time_text).unwrap_or_default(),
+            card_job: h
+                .card_job
+                .map(|t| present::time_in(t, present::Zone::DATA_CENTER))
+                .unwrap_or_default(),
         })
         .collect();
 

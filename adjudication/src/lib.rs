@@ -9,6 +9,8 @@
 //! - [`lakeview`]: cases from clusters, evidence rows, images, the exactly-once decision export.
 //! - [`evidence`]: what the case page shows: biodata differences, 10×10 finger matrix, iris
 //!   scores, minutiae overlays, NIK history.
+//! - [`present`]: numbers for people: times in WIB/WITA/WIT, region names, the iris
+//!   threshold.
 //! - [`web`]: the actix-web console: HTML pages and a JSON API under `/api` (OpenAPI at
 //!   `/api/openapi.yaml`) over one view of a case and of the audit trail; an `Authenticated`
 //!   extractor; the periodic sync task it owns.
@@ -22,6 +24,7 @@ pub mod auth;
 mod error;
 pub mod evidence;
 pub mod lakeview;
+pub mod present;
 pub mod store;
 pub mod web;
 

@@ -111,6 +111,7 @@ async fn app(
         App::new()
             .app_data(c.data.clone())
             .wrap(web::security_headers())
+            .wrap(actix_web::middleware::from_fn(web::i18n::localise_errors))
             .configure(web::routes),
     )
     .await
@@ -689,7 +690,30 @@ async fn the_case_page_shows_records_scores_and_the_minutiae_overlay_and_is_audi
         html.contains("tr class=\"differs\""),
         "differing biodata marked"
     );
-    assert!(html.contains("NIK history"));
+    // In Bahasa Indonesia by default, with numbers for people: the planted pair's fused
+    // score (40.0) to one decimal with a decimal comma, the run's threshold beside it,
+    // region names beside codes, capture times in the site's zone and UTC.
+    assert!(html.contains("Riwayat NIK"), "Indonesian case page");
+    assert!(html.contains("<html lang=\"id\">"));
+    assert!(
+        html.contains("data-score=\"40.0\">40,0</strong>"),
+        "score to one decimal"
+    );
+    assert!(
+        html.contains("ambang ganda ≥ "),
+        "threshold beside the score"
+    );
+    assert!(!html.contains("115.90272521972656") && !html.contains("Hamming distance (norm.)"));
+    let summary = c.cases.case(&case).unwrap();
+    let province = adjudication::present::region(&summary.province_code);
+    assert!(province.len() > 3, "{province}");
+    assert!(html.contains(&province), "province name beside its code");
+    assert!(
+        [" WIB (", " WITA (", " WIT ("]
+            .iter()
+            .any(|z| html.contains(z)),
+        "times in WIB/WITA/WIT"
+    );
     // A planted fraud duplicate: same fingers, so the best cell is high.
     let (_, body) = get(&app, Some(&adi), &format!("/api/cases/{case}")).await;
     let v: Value = serde_json::from_str(&body).unwrap();
@@ -981,4 +1005,203 @@ async fn a_replaced_landing_packet_is_shown_as_tampering_and_audited() {
         && e.target.as_deref() == Some(victim.enrollment_id.as_str())));
     // The untouched member still shows.
     assert_eq!(get(&app, Some(&adi), &image(other)).await.0, StatusCode::OK);
+}
+
+/// A GET with an optional session and an optional language cookie: status, headers, body.
+async fn get_in<S>(
+    app: &S,
+    who: Option<&Who>,
+    lang: Option<&str>,
+    uri: &str,
+) -> (StatusCode, actix_web::http::header::HeaderMap, String)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    let mut req = atest::TestRequest::get().uri(uri);
+    if let Some(w) = who {
+        req = req.cookie(w.cookie.clone());
+    }
+    if let Some(l) = lang {
+        req = req.cookie(Cookie::new(web::i18n::LANG_COOKIE, l.to_string()));
+    }
+    let resp = atest::call_service(app, req.to_request()).await;
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    let body = atest::read_body(resp).await;
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[actix_web::test]
+async fn the_console_speaks_indonesian_until_a_user_chooses_english() {
+    let c = console(ConsoleConfig::default()).await;
+    let app = app(&c).await;
+    // Logged out: the login page, in Bahasa Indonesia, with the switch and the icon.
+    let (status, _, html) = get_in(&app, None, None, "/login").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<html lang=\"id\">") && html.contains("<h1>Masuk</h1>"));
+    assert!(
+        html.contains("href=\"/lang/en?next=%2Flogin\""),
+        "the switch"
+    );
+    assert!(html.contains("rel=\"icon\""));
+    // The switch sets the cookie and comes back; it never leaves the console.
+    let (status, headers, _) =
+        get_in(&app, None, None, "/lang/en?next=/queue%3Fkind%3Dganda").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers.get("location").unwrap(), "/queue?kind=ganda");
+    let cookie = headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cookie.starts_with("tunggal_lang=en;"), "{cookie}");
+    let (_, headers, _) = get_in(&app, None, None, "/lang/en?next=//evil.example/").await;
+    assert_eq!(headers.get("location").unwrap(), "/queue");
+    assert_eq!(
+        get_in(&app, None, None, "/lang/fr").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let adi = login(&app, "adi").await;
+    let (_, _, id) = get_in(&app, Some(&adi), None, "/queue").await;
+    let (_, _, en) = get_in(&app, Some(&adi), Some("en"), "/queue").await;
+    assert!(
+        id.contains("<h1>Antrean kasus</h1>") && id.contains("Terbuka"),
+        "{id}"
+    );
+    assert!(en.contains("<html lang=\"en\">") && en.contains("<h1>Case queue</h1>"));
+    assert!(en.contains(">Open</td>") && !en.contains("Antrean kasus"));
+    // A logged-in user's choice is theirs: it comes back with their next login, in any
+    // browser (a fresh client without the cookie).
+    let (status, _, _) = get_in(&app, Some(&adi), None, "/lang/en?next=/queue").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let resp = atest::call_service(
+        &app,
+        atest::TestRequest::post()
+            .uri("/api/login")
+            .set_json(json!({ "username": "adi", "password": PASSWORD }))
+            .to_request(),
+    )
+    .await;
+    let chosen = resp
+        .response()
+        .cookies()
+        .find(|c| c.name() == web::i18n::LANG_COOKIE)
+        .map(|c| c.value().to_string());
+    assert_eq!(
+        chosen.as_deref(),
+        Some("en"),
+        "the choice did not follow adi"
+    );
+    let budi = login(&app, "budi").await;
+    let (_, _, other) = get_in(&app, Some(&budi), None, "/queue").await;
+    assert!(other.contains("<html lang=\"id\">"), "adi's choice leaked");
+    // Error pages too.
+    let (status, _, id) = get_in(&app, Some(&adi), None, "/cases/no-such-case").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        id.contains("Galat 404") && id.contains("Tidak ditemukan."),
+        "{id}"
+    );
+    let (status, _, en) = get_in(&app, Some(&adi), Some("en"), "/cases/no-such-case").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        en.contains("Error 404") && en.contains("Not found."),
+        "{en}"
+    );
+    // The icon: no page's icon request fails.
+    for icon in ["/favicon.ico", "/favicon.svg"] {
+        let (status, headers, body) = get_in(&app, None, None, icon).await;
+        assert_eq!(status, StatusCode::OK, "{icon}");
+        assert_eq!(headers.get("content-type").unwrap(), "image/svg+xml");
+        assert!(body.starts_with("<svg"));
+    }
+}
+
+#[actix_web::test]
+async fn the_overview_maps_open_cases_by_province_and_links_each_count_to_its_queue() {
+    let c = console(ConsoleConfig::default()).await;
+    let app = app(&c).await;
+    let adi = login(&app, "adi").await;
+    assert_eq!(
+        get_in(&app, Some(&adi), None, "/overview").await.0,
+        StatusCode::FORBIDDEN,
+        "for supervisors"
+    );
+    let (_, _, queue) = get_in(&app, Some(&adi), None, "/queue").await;
+    assert!(
+        !queue.contains("href=\"/overview\""),
+        "not in an adjudicator's menu"
+    );
+    let sari = login(&app, "sari").await;
+    let (status, _, html) = get_in(&app, Some(&sari), None, "/overview").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("href=\"/overview\""),
+        "in a supervisor's menu"
+    );
+    assert!(html.contains("<svg id=\"map\""));
+    assert_eq!(
+        html.matches("class=\"province\"").count(),
+        38,
+        "every province drawn"
+    );
+    assert!(!html.contains("<script"), "drawn on the server");
+
+    // Each province's count is the length of its filtered queue.
+    let all = c.cases.queue(&Default::default(), 500).unwrap();
+    let mut by_province = std::collections::BTreeMap::<String, usize>::new();
+    for case in &all {
+        *by_province.entry(case.province_code.clone()).or_default() += 1;
+    }
+    for (code, n) in &by_province {
+        let anchor = format!(
+            "<a href=\"/queue?province={code}\" class=\"province\" data-code=\"{code}\" data-open=\"{n}\""
+        );
+        assert!(html.contains(&anchor), "{anchor}");
+        let (status, _, listed) =
+            get_in(&app, Some(&sari), None, &format!("/queue?province={code}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(listed.matches("class=\"case-row\"").count(), *n, "{code}");
+    }
+    // The synthetic night is older than the SLA and fully deduplicated by the planting, so
+    // no enrollment breaches it.
+    assert!(html.contains("data-breaches=\"0\""));
+
+    // Cases opened per day: today's bar counts every case, and its queue lists them.
+    let today = chrono::Utc::now()
+        .with_timezone(&adjudication::present::Zone::DATA_CENTER.offset())
+        .format("%Y-%m-%d")
+        .to_string();
+    let bar = format!(
+        "href=\"/queue?opened={today}\" class=\"bar-opened\"><title>{}: {} dibuka</title>",
+        &today[5..],
+        all.len()
+    );
+    assert!(html.contains(&bar), "{bar}");
+    let (_, _, opened) = get_in(&app, Some(&sari), None, &format!("/queue?opened={today}")).await;
+    assert_eq!(opened.matches("class=\"case-row\"").count(), all.len());
+    assert_eq!(
+        get_in(&app, Some(&sari), None, "/queue?opened=yesterday")
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    // The queue's age: the buckets add up to the open queue, and each lists its cases.
+    let buckets = c.cases.age_buckets().unwrap();
+    assert_eq!(
+        buckets.iter().map(|b| b.count).sum::<i64>(),
+        all.len() as i64
+    );
+    for b in &buckets {
+        let mut uri = format!("/queue?min_age_h={}", b.min_h);
+        if let Some(m) = b.max_h {
+            uri.push_str(&format!("&max_age_h={m}"));
+        }
+        assert!(html.contains(&uri.replace('&', "&amp;")), "{uri}");
+        let (_, _, listed) = get_in(&app, Some(&sari), None, &uri).await;
+        assert_eq!(
+            listed.matches("class=\"case-row\"").count() as i64,
+            b.count,
+            "{uri}"
+        );
+    }
+    // In English on request.
+    let (_, _, en) = get_in(&app, Some(&sari), Some("en"), "/overview").await;
+    assert!(en.contains("<h1>Overview</h1>") && en.contains("open cases"));
 }

@@ -10,6 +10,7 @@
 //! (the nightly job).
 
 mod cmd;
+mod config;
 mod logging;
 
 use anyhow::Result;
@@ -35,7 +36,7 @@ fn keep_freed_memory() {
     // next decides whether to purge, and any value is valid.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
 }
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Command line of `tunggal`.
 #[derive(Parser)]
@@ -59,6 +60,11 @@ struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
 
+    /// Configuration file: every flag's default by verb, flag > environment > file >
+    /// built-in default (docs/operations.md). Default: ./tunggal.toml when present.
+    #[arg(long, global = true, env = config::CONFIG_ENV, value_name = "PATH")]
+    config: Option<std::path::PathBuf>,
+
     /// Log lines as human-readable text, or one JSON object a line for log shippers.
     #[arg(
         long,
@@ -75,12 +81,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create an empty store at --store (landing/, reference/, a marker) for real stations;
+    /// every other verb but `synth` refuses a location without a store.
+    Init,
     /// Write a synthetic country in miniature: SIAK extract, stations, packets, planted truth.
     Synth(cmd::synth::SynthArgs),
     /// Validate every packet in landing/ not yet recorded and commit it to the lake tables.
     Ingest(cmd::ingest::IngestArgs),
     /// The nightly job: every stage that exists, in order, safe to re-run.
     Nightly(cmd::nightly::NightlyArgs),
+    /// Housekeeping: compact, vacuum and checkpoint the lake tables, compact the gallery.
+    Maintain(cmd::maintain::MaintainArgs),
+    /// The store's state on one screen: last runs, backlog, SLA; exit 0 healthy, 1 attention.
+    Status(cmd::status::StatusArgs),
     /// 1:N deduplication of every enrollment not yet searched: statuses and clusters.
     Dedup(cmd::dedup::DedupCommandArgs),
     /// Write signed personalization jobs per regency/city; `export check DIR` verifies one.
@@ -112,7 +125,12 @@ enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let command = config::apply(Cli::command(), &args).unwrap_or_else(|err| {
+        eprintln!("error: {err:#}");
+        std::process::exit(2);
+    });
+    let cli = Cli::from_arg_matches(&command.get_matches_from(args)).unwrap_or_else(|e| e.exit());
     logging::init(cli.verbose, cli.log_format);
     if let Err(err) = run(cli) {
         eprintln!("error: {err:#}");
@@ -130,16 +148,28 @@ fn run(cli: Cli) -> Result<()> {
             Command::Scheduler(args) => cmd::cluster::run_scheduler(args).await,
             Command::Executor(args) => cmd::cluster::run_executor(&cli.store, args).await,
             Command::Verify(args) => std::process::exit(cmd::verify::run(&cli.store, args).await),
+            Command::Status(args) => std::process::exit(cmd::status::run(&cli.store, args).await),
             Command::Eval(eval) if !eval.needs_store() => cmd::fingerprint::run_eval(eval),
+            Command::Init => cmd::init::run(&cli.store).await,
             command => {
-                let store = lake::Store::open(&cli.store)?;
+                // Only `synth` (and `init` above) create a store; the benchmarks make their
+                // own work area and `export check DIR` reads a local job folder.
+                let creates = matches!(command, Command::Synth(_) | Command::Bench(_))
+                    || matches!(command, Command::Export(e) if e.command.is_some());
+                let store = if creates {
+                    lake::Store::open(&cli.store)?
+                } else {
+                    lake::Store::open_existing(&cli.store).await?
+                };
                 match command {
                     Command::Synth(args) => cmd::synth::run(&store, args).await,
                     Command::Ingest(args) => cmd::ingest::run(&store, args).await,
                     Command::Nightly(args) => cmd::nightly::run(&store, args).await,
+                    Command::Maintain(args) => cmd::maintain::run(&store, args).await,
                     Command::Dedup(args) => cmd::dedup::run(&store, args).await,
                     Command::Export(args) => cmd::export::run(&store, args).await,
                     Command::Verify(_) => unreachable!("handled above"),
+                    Command::Status(_) => unreachable!("handled above"),
                     Command::Eval(_) => cmd::eval_dedup::run(&store).await,
                     Command::Sql(args) => {
                         keep_freed_memory();
@@ -153,7 +183,10 @@ fn run(cli: Cli) -> Result<()> {
                     Command::Users(args) => cmd::users::run(&store, args),
                     Command::Audit(args) => cmd::audit::run(&store, args).await,
                     Command::Bench(bench) => cmd::run_bench(&store, bench).await,
-                    Command::Match(_) | Command::Scheduler(_) | Command::Executor(_) => {
+                    Command::Match(_)
+                    | Command::Scheduler(_)
+                    | Command::Executor(_)
+                    | Command::Init => {
                         unreachable!("handled above")
                     }
                 }

@@ -128,8 +128,40 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 /// kill an executor while its tasks run (tests/cluster.rs).
 pub const TASK_DELAY_ENV: &str = "TUNGGAL_TEST_TASK_DELAY_MS";
 
-/// Runs task `unit` of `spec`; returns its rows.
+/// Runs task `unit` of `spec`; returns its rows. Counted in the executor's metrics
+/// (`tunggal_executor_tasks_total{job,outcome}`, `tunggal_executor_task_duration_seconds{job}`).
 pub async fn run(spec: &SearchSpec, unit: usize) -> Result<Vec<RecordBatch>> {
+    let started = std::time::Instant::now();
+    let result = run_unit(spec, unit).await;
+    count_task(spec.job, result.is_ok(), started.elapsed());
+    result
+}
+
+/// Counts one search task in the process's metrics ([`lake::metrics`]).
+fn count_task(job: Job, succeeded: bool, elapsed: std::time::Duration) {
+    static DESCRIBED: std::sync::Once = std::sync::Once::new();
+    lake::metrics::handle();
+    DESCRIBED.call_once(|| {
+        metrics::describe_counter!(
+            "tunggal_executor_tasks_total",
+            "Search tasks this executor ran, by job (rank, compare) and outcome (ok, failed)."
+        );
+        metrics::describe_histogram!(
+            "tunggal_executor_task_duration_seconds",
+            metrics::Unit::Seconds,
+            "Wall time of a search task on this executor, by job."
+        );
+    });
+    let job = job.name();
+    let outcome = if succeeded { "ok" } else { "failed" };
+    metrics::counter!("tunggal_executor_tasks_total", "job" => job, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("tunggal_executor_task_duration_seconds", "job" => job)
+        .record(elapsed.as_secs_f64());
+}
+
+/// The work of [`run`].
+async fn run_unit(spec: &SearchSpec, unit: usize) -> Result<Vec<RecordBatch>> {
     if let Some(ms) = std::env::var(TASK_DELAY_ENV)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())

@@ -11,6 +11,7 @@
 //! - [`status`]: the pure rules from match edges, NIKs and decisions to statuses and clusters.
 //! - [`segments`]: the gallery as persisted partitions (index + compact templates), one set
 //!   per run, so the gallery grows each night without being rebuilt.
+//! - [`compact`]: `tunggal maintain`'s compaction of the stored gallery into unit partitions.
 //! - [`load`]: what a run reads from the lake (enrollments, statuses, clusters, match edges,
 //!   templates); public so that evaluations (the `evaluation` crate) read them the same way.
 //!
@@ -18,6 +19,7 @@
 //! deduplicated exactly when it has a row there; candidates and gallery partitions of a run
 //! that never reached that commit are removed by the next run, which redoes the work.
 
+pub mod compact;
 mod error;
 pub mod load;
 mod options;

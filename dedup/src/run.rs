@@ -79,8 +79,11 @@ async fn execute(
             delta::delete_in(store, Table::MatchCandidates, "run_id", &stale_runs).await?;
         summary.recovered.0 = removed.unwrap_or(0) as u64;
     }
-    let (gallery_paths, stale_paths) = segments::list(store, &committed).await?;
-    summary.recovered.1 = segments::remove(store, &stale_paths).await? as u64;
+    let listing = segments::list(store, &committed).await?;
+    summary.recovered.1 = segments::remove(store, &listing.uncommitted).await? as u64;
+    // Compaction's leftovers (its own crash, or sources it replaced): never searched.
+    segments::remove(store, &listing.superseded).await?;
+    let gallery_paths = listing.gallery;
     if summary.recovered != (0, 0) {
         tracing::warn!(
             candidates = summary.recovered.0,
@@ -137,7 +140,7 @@ async fn execute(
         } else {
             options.resident_bytes
         };
-        let (held, streamed) = segments::plan_units(
+        let (held, streamed) = segments::plan_gallery(
             gallery_paths
                 .iter()
                 .map(String::as_str)

@@ -4,8 +4,12 @@
 //! its own versioned format.
 //!
 //! The gallery grows by one set of partitions per night and is never rebuilt; a run merges
-//! its stored partitions in large units ([`plan_memory`]), so many small nights cost no more
-//! to search than a few large ones. A run's
+//! its stored partitions in large units ([`plan_gallery`]), so many small nights cost no more
+//! to search than a few large ones, and `tunggal maintain` ([`crate::compact`]) stores each
+//! closed unit as one *unit partition* (`<first source>-unit.seg`, sealed: always a unit of
+//! its own), so a run reads one object per unit instead of every night's. A unit partition
+//! counts once its manifest (`<first source>-unit.json`, the sources it replaces) exists;
+//! from then its sources are leftovers. A run's
 //! partitions count only once its `identity_status` commit names it as some enrollment's
 //! `first_run_id`; partitions of a run that died before that commit are deleted by the next
 //! run, which searches those probes again.
@@ -35,23 +39,92 @@ fn run_of(path: &str) -> Option<&str> {
         .next()
 }
 
-/// The partitions of committed runs (in path order, so oldest runs' batches stay together),
-/// and the paths of partitions left by runs that never committed.
-pub async fn list(
-    store: &Store,
-    committed: &HashSet<String>,
-) -> Result<(Vec<String>, Vec<String>)> {
-    let mut paths: Vec<String> = store
+/// Suffix of a unit partition's object name (before `.seg`), after its first source's stem.
+const UNIT_SUFFIX: &str = "-unit";
+
+/// Whether `path` is a unit partition written by compaction: sealed, searched as a unit of
+/// its own, never merged again.
+pub fn is_unit(path: &str) -> bool {
+    path.strip_suffix(".seg")
+        .is_some_and(|stem| stem.ends_with(UNIT_SUFFIX))
+}
+
+/// The unit partition that replaces the consecutive partitions starting at `first`: it sorts
+/// just before `first`, so the gallery's order is unchanged.
+pub fn unit_path(first: &str) -> String {
+    let stem = first.strip_suffix(".seg").unwrap_or(first);
+    format!("{stem}{UNIT_SUFFIX}.seg")
+}
+
+/// The manifest of a unit partition: the commit point of its compaction.
+pub fn manifest_path(unit: &str) -> String {
+    let stem = unit.strip_suffix(".seg").unwrap_or(unit);
+    format!("{stem}.json")
+}
+
+/// What a unit partition's manifest records.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UnitManifest {
+    /// The partitions it replaces, in gallery order.
+    pub sources: Vec<String>,
+    /// Enrollments it holds (the sum of its sources').
+    pub members: u64,
+}
+
+/// The stored gallery as a run sees it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Partitions of committed runs, in gallery (path) order.
+    pub gallery: Vec<String>,
+    /// Partitions of runs that never committed: the next dedup run deletes them and searches
+    /// their probes again.
+    pub uncommitted: Vec<String>,
+    /// Leftovers of compaction: sources a committed unit replaced, and unit partitions whose
+    /// manifest was never written. Safe to delete; never searched.
+    pub superseded: Vec<String>,
+}
+
+/// Lists the stored gallery: which partitions count, which belong to runs that never
+/// committed, which compaction left behind.
+pub async fn list(store: &Store, committed: &HashSet<String>) -> Result<Listing> {
+    let objects: Vec<String> = store
         .list(PREFIX)
         .await?
         .into_iter()
         .map(|m| m.location.to_string())
+        .collect();
+    let present: HashSet<String> = objects.iter().cloned().collect();
+    let mut replaced: HashSet<String> = HashSet::new();
+    for manifest in objects.iter().filter(|p| p.ends_with(".json")) {
+        let unit = format!("{}.seg", manifest.trim_end_matches(".json"));
+        if !present.contains(&unit) {
+            continue;
+        }
+        let bytes = store.get(manifest).await?;
+        let m: UnitManifest = serde_json::from_slice(&bytes).map_err(|e| DedupError::Segment {
+            path: manifest.clone(),
+            reason: format!("unreadable unit manifest: {e}"),
+        })?;
+        replaced.extend(m.sources);
+    }
+    let mut paths: Vec<String> = objects
+        .into_iter()
         .filter(|p| p.ends_with(".seg"))
         .collect();
+    let present = |p: &str| present.contains(p);
     paths.sort();
-    Ok(paths
-        .into_iter()
-        .partition(|p| run_of(p).is_some_and(|r| committed.contains(r))))
+    let mut listing = Listing::default();
+    for p in paths {
+        let manifest_missing = is_unit(&p) && !present(&manifest_path(&p));
+        if replaced.contains(&p) || manifest_missing {
+            listing.superseded.push(p);
+        } else if run_of(&p).is_some_and(|r| committed.contains(r)) {
+            listing.gallery.push(p);
+        } else {
+            listing.uncommitted.push(p);
+        }
+    }
+    Ok(listing)
 }
 
 /// Deletes partitions left by runs that never committed; returns how many went.
@@ -150,7 +223,32 @@ pub fn plan_units<T>(
     budget: usize,
     unit: usize,
 ) -> (Vec<Vec<T>>, Vec<Vec<T>>) {
-    let units = grouped(parts.into_iter().collect(), |b| b.1, |_, _| true, unit);
+    plan_sealed(parts, budget, unit, |_| false)
+}
+
+/// The units of the stored gallery ([`plan_units`] over paths and stored sizes): a unit
+/// partition ([`is_unit`]) is a unit of its own, so a compacted gallery is searched in the
+/// same units, with the same members merged in the same order, as before compaction.
+pub fn plan_gallery<'a>(
+    parts: impl IntoIterator<Item = (&'a str, usize)>,
+    budget: usize,
+    unit: usize,
+) -> (Vec<Vec<&'a str>>, Vec<Vec<&'a str>>) {
+    plan_sealed(parts, budget, unit, |p: &&str| is_unit(p))
+}
+
+fn plan_sealed<T>(
+    parts: impl IntoIterator<Item = (T, usize)>,
+    budget: usize,
+    unit: usize,
+    sealed: impl Fn(&T) -> bool,
+) -> (Vec<Vec<T>>, Vec<Vec<T>>) {
+    let units = grouped(
+        parts.into_iter().collect(),
+        |b| b.1,
+        |a, b| !sealed(&a.0) && !sealed(&b.0),
+        unit,
+    );
     let mut held = Vec::new();
     let mut streamed = Vec::new();
     let mut bytes = 0usize;
@@ -334,6 +432,19 @@ mod tests {
         let (nothing, every) = plan_memory(parts, 0);
         assert!(nothing.is_empty());
         assert_eq!(every.concat().len(), 6);
+    }
+
+    #[test]
+    fn a_unit_partition_is_a_unit_of_its_own_and_sorts_where_its_sources_began() {
+        let mb = 1usize << 20;
+        let first = path("run-a", 2);
+        let unit = unit_path(&first);
+        assert!(is_unit(&unit) && !is_unit(&first));
+        assert_eq!(manifest_path(&unit), "dedup/segments/run-a/00002-unit.json");
+        assert!(path("run-a", 1) < unit && unit < first);
+        let parts = [("x", mb), (unit.as_str(), 5 * mb), ("y", mb), ("z", mb)];
+        let (_, units) = plan_gallery(parts, 0, 64 * mb);
+        assert_eq!(units, vec![vec!["x"], vec![unit.as_str()], vec!["y", "z"]]);
     }
 
     #[test]

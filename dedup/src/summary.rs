@@ -76,6 +76,10 @@ impl lake::run::StageReport for DedupSummary {
             "pairs_searched": self.pairs_searched,
             "clusters": self.clusters.0,
             "held_back": self.held_back,
+            // Read by the console to show the threshold beside a pair's score.
+            "thresholds": self.thresholds.map(|t| serde_json::json!({
+                "match_llr": t.match_llr, "possible_llr": t.possible_llr, "gallery": t.gallery,
+            })),
         })
     }
 }

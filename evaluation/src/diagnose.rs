@@ -107,7 +107,7 @@ pub async fn explain(
         .collect();
     let set = ProbeSet::build(probes);
     let mut evidence: Vec<Vec<(f32, u32, String)>> = vec![Vec::new(); set.len()];
-    let (paths, _) = segments::list(store, committed_runs).await?;
+    let paths = segments::list(store, committed_runs).await?.gallery;
     for path in &paths {
         let part = segments::load(store, path).await?;
         for (i, found) in evidence.iter_mut().enumerate() {

@@ -17,6 +17,7 @@
 pub mod chunk;
 mod error;
 pub mod extract;
+pub mod landing;
 pub mod ledger;
 mod options;
 mod pipeline;
@@ -28,6 +29,7 @@ pub mod validate;
 pub mod window;
 
 pub use error::IngestError;
+pub use landing::LandingScan;
 pub use options::IngestOptions;
 pub use pipeline::LANDING;
 pub use summary::IngestSummary;

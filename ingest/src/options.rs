@@ -2,6 +2,7 @@
 
 use packet::Limits;
 
+use crate::landing::LandingScan;
 use crate::window::CaptureWindow;
 
 /// How an ingest run is carried out. Only `limits` and `window` affect verdicts (they are
@@ -17,6 +18,9 @@ pub struct IngestOptions {
     pub limits: Limits,
     /// When a capture may have happened relative to its packet's receipt.
     pub window: CaptureWindow,
+    /// How much of `landing/` to list; `None`: the day folders of the re-scan window that
+    /// `window` implies ([`LandingScan::for_upload_delay`]).
+    pub scan: Option<LandingScan>,
     /// Draw a progress bar when stderr is a terminal.
     pub progress_bar: bool,
 }
@@ -28,6 +32,7 @@ impl Default for IngestOptions {
             fetch_concurrency: 16,
             limits: Limits::default(),
             window: CaptureWindow::default(),
+            scan: None,
             progress_bar: true,
         }
     }

@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::chunk;
 use crate::error::IngestError;
+use crate::landing::{self, LandingScan};
 use crate::ledger::Ledger;
 use crate::options::IngestOptions;
 use crate::progress::Progress;
@@ -51,7 +52,18 @@ pub async fn run(
         "ingest starting"
     );
 
-    let listing = store.list(LANDING).await?;
+    let scan = options
+        .scan
+        .unwrap_or_else(|| LandingScan::for_upload_delay(options.window.max_upload_delay));
+    let listed = landing::list(store, LANDING, scan, chrono::Utc::now().date_naive()).await?;
+    tracing::info!(
+        objects = listed.objects.len(),
+        list_requests = listed.list_requests,
+        old_day_folders_skipped = listed.days_skipped,
+        full_scan = scan == LandingScan::Full,
+        "landing/ listed"
+    );
+    let listing = listed.objects;
     let seen = listing.len();
     let pending: Vec<ObjectMeta> = listing
         .into_iter()

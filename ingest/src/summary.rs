@@ -50,6 +50,24 @@ impl lake::run::StageReport for IngestSummary {
     }
 }
 
+/// The widest a reason's meaning is shown in the summary (the full text is in
+/// docs/packet-format.md and `packet::ReasonCode::meaning`).
+const MEANING_WIDTH: usize = 72;
+
+/// `text` if it fits in `width` characters, else cut at the last word boundary before that
+/// and ended with "…", never in the middle of a word.
+fn shorten(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(width - 1).collect();
+    let head = match cut.rfind(' ') {
+        Some(space) => &cut[..space],
+        None => cut.as_str(),
+    };
+    format!("{}…", head.trim_end_matches([',', ';', ':', ' ']))
+}
+
 impl fmt::Display for IngestSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "ingest run {}", self.run_id)?;
@@ -60,13 +78,19 @@ impl fmt::Display for IngestSummary {
         )?;
         writeln!(f, "  accepted {:>8}", self.accepted)?;
         writeln!(f, "  rejected {:>8}", self.rejected)?;
+        let code_width = self
+            .by_reason
+            .keys()
+            .map(|c| c.chars().count())
+            .max()
+            .unwrap_or(0);
         for (code, count) in &self.by_reason {
             let meaning = code
                 .parse::<packet::ReasonCode>()
                 .map(|c| c.meaning())
                 .unwrap_or("");
-            let meaning: String = meaning.chars().take(60).collect();
-            writeln!(f, "    {code:<28} {count:>8}  {meaning}")?;
+            let meaning = shorten(meaning, MEANING_WIDTH);
+            writeln!(f, "    {code:<code_width$} {count:>8}  {meaning}")?;
         }
         if self.orphans_removed > 0 {
             writeln!(
@@ -110,5 +134,31 @@ mod tests {
         assert!(text.lines().count() < 25);
         let detail = lake::run::StageReport::detail(&s);
         assert_eq!(detail["rejected_by_reason"]["BAD_SIGNATURE"], 2);
+    }
+
+    #[test]
+    fn long_meanings_are_cut_between_words() {
+        let mut s = IngestSummary::default();
+        s.by_reason.insert("BIODATA_NIK_MISMATCH".into(), 2);
+        s.by_reason.insert("UNSUPPORTED_FORMAT_VERSION".into(), 1);
+        let text = s.to_string();
+        let full = "BIODATA_NIK_MISMATCH"
+            .parse::<packet::ReasonCode>()
+            .unwrap()
+            .meaning();
+        let line = text
+            .lines()
+            .find(|l| l.contains("BIODATA_NIK_MISMATCH"))
+            .unwrap();
+        let shown = line.split("  ").last().unwrap().trim();
+        let shown = shown.trim_end_matches('…');
+        assert!(full.starts_with(shown), "{line}");
+        // The cut falls before a space of the full text: no word is broken.
+        assert!(
+            full.len() == shown.len() || full[shown.len()..].starts_with([' ', ',', ';', ':']),
+            "{line}"
+        );
+        assert_eq!(shorten("short", 10), "short");
+        assert_eq!(shorten("one two three four", 12), "one two…");
     }
 }

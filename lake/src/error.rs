@@ -21,6 +21,12 @@ pub enum LakeError {
         /// Why it was refused.
         reason: String,
     },
+    /// No store at the location a verb that reads one was given (see `Store::open_existing`).
+    #[error("no tunggal store at {location} (create one with `tunggal synth` or `tunggal init`)")]
+    NoStore {
+        /// The location as given by the user.
+        location: String,
+    },
     /// The local store folder could not be created or resolved.
     #[error("cannot prepare store folder {path}: {error}")]
     Folder {

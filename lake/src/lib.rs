@@ -11,6 +11,9 @@
 //!   effects, sources, bands, stages) as enums.
 //! - [`delta`]: open-or-create, append, delete (by predicate or by id list) and update with
 //!   Delta's atomic commits.
+//! - [`metrics`]: the process's Prometheus recorder, scraped at `/metrics` or written to a
+//!   node-exporter textfile; the stage runner records every stage's duration and counts.
+//! - [`maintain`]: housekeeping of the tables (compaction, vacuum, checkpoints).
 //! - [`run`]: the stage runner: every stage's run recorded in `runs` under one policy.
 //! - [`query`]: the SQL sessions over the lake, and reading query results into rows.
 //! - [`reference`]: regions, SIAK residents and stations as rows and tables.
@@ -23,6 +26,8 @@
 pub mod delta;
 mod error;
 pub mod lazy_table;
+pub mod maintain;
+pub mod metrics;
 pub mod query;
 pub mod reference;
 pub mod run;

@@ -149,17 +149,26 @@ where
     E: From<LakeError> + Display,
 {
     let run = start(store, stage).await?;
+    let clock = std::time::Instant::now();
     tracing::info!(stage = %stage, run_id = %run.run_id, "stage started");
     match work(&run).await {
         Ok(report) => {
             let detail = report.detail().to_string();
-            run.finish(store, RunStatus::Succeeded, &report.counts(), Some(&detail))
+            let counts = report.counts();
+            crate::metrics::record_stage(stage, RunStatus::Succeeded, clock.elapsed(), &counts);
+            run.finish(store, RunStatus::Succeeded, &counts, Some(&detail))
                 .await?;
             tracing::info!(stage = %stage, run_id = %run.run_id, "stage succeeded");
             Ok(report)
         }
         Err(err) => {
             let detail = serde_json::json!({ "error": err.to_string() }).to_string();
+            crate::metrics::record_stage(
+                stage,
+                RunStatus::Failed,
+                clock.elapsed(),
+                &RunCounts::default(),
+            );
             let recorded = run
                 .finish(
                     store,

@@ -136,6 +136,65 @@ impl Store {
         })
     }
 
+    /// Opens the store at `location` only if a store is there (see [`Store::exists`]), so
+    /// that a read verb run in the wrong folder says so instead of answering from empty
+    /// tables, and a stage never creates a store by accident. A local folder that does not
+    /// exist is not created. The error names the location and how to make a store.
+    pub async fn open_existing(location: &str) -> Result<Store> {
+        let missing = || LakeError::NoStore {
+            location: location.to_string(),
+        };
+        if let Some(folder) = local_folder(location) {
+            if !folder.is_dir() {
+                return Err(missing());
+            }
+        }
+        let store = Self::open(location)?;
+        if store.exists().await? {
+            Ok(store)
+        } else {
+            Err(missing())
+        }
+    }
+
+    /// Creates the store layout at `location` (`tunggal init`): the root folder (local
+    /// stores), `landing/` and `reference/` for local stores, and the [`MARKER`] object that
+    /// makes [`Store::exists`] true before anything has landed. Safe to run on an existing
+    /// store: returns whether the store was new.
+    pub async fn init(location: &str) -> Result<(Store, bool)> {
+        let store = Self::open(location)?;
+        let new = !store.exists().await?;
+        if let Some(folder) = local_folder(location) {
+            for sub in ["landing", "reference"] {
+                let path = folder.join(sub);
+                std::fs::create_dir_all(&path).map_err(|error| LakeError::Folder {
+                    path: path.display().to_string(),
+                    error,
+                })?;
+            }
+        }
+        if store.objects.head(&Path::from(MARKER)).await.is_err() {
+            store.put(MARKER, Bytes::from_static(MARKER_TEXT)).await?;
+        }
+        Ok((store, new))
+    }
+
+    /// True when a tunggal store is at this root: the [`MARKER`] written by `tunggal init`,
+    /// or any object under `landing/`, `lake/` or `reference/` (a store made by `synth` or by
+    /// a station upload before any `init`). On S3 this is one short listing per prefix.
+    pub async fn exists(&self) -> Result<bool> {
+        if self.objects.head(&Path::from(MARKER)).await.is_ok() {
+            return Ok(true);
+        }
+        for prefix in ["landing", "lake", "reference"] {
+            let mut listing = self.objects.list(Some(&Path::from(prefix)));
+            if listing.try_next().await?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The root URL of the store, ending in `/`.
     pub fn url(&self) -> &Url {
         &self.url
@@ -184,6 +243,24 @@ impl Store {
             .put(&Path::from(path), PutPayload::from_bytes(bytes))
             .await?;
         Ok(())
+    }
+}
+
+/// The object `tunggal init` writes at the store root, so that an initialized store with
+/// nothing landed yet is still recognised as a store ([`Store::exists`]).
+pub const MARKER: &str = "tunggal-store.txt";
+
+/// What the [`MARKER`] object says to someone who finds it.
+const MARKER_TEXT: &[u8] =
+    b"This folder is a tunggal store (landing/, lake/, reference/). Made by `tunggal init`.\n";
+
+/// The local folder a store location names (a plain path or a `file://` URL); `None` for
+/// `s3://` and anything else.
+fn local_folder(location: &str) -> Option<std::path::PathBuf> {
+    match Url::parse(location) {
+        Ok(url) if url.scheme() == "file" => url.to_file_path().ok(),
+        Ok(url) if url.scheme().len() > 1 => None,
+        _ => Some(std::path::PathBuf::from(location)),
     }
 }
 
@@ -254,6 +331,36 @@ mod tests {
             store.url_of("lake/packets").unwrap().as_str(),
             format!("{}lake/packets/", store.url())
         );
+    }
+
+    #[tokio::test]
+    async fn only_an_initialized_or_filled_folder_is_an_existing_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nothing");
+        let err = Store::open_existing(missing.to_str().unwrap())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no tunggal store at"), "{err}");
+        assert!(!missing.exists(), "open_existing created the folder");
+
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        assert!(Store::open_existing(empty.to_str().unwrap()).await.is_err());
+        let (_, new) = Store::init(empty.to_str().unwrap()).await.unwrap();
+        assert!(new);
+        assert!(empty.join("landing").is_dir() && empty.join(MARKER).is_file());
+        assert!(Store::open_existing(empty.to_str().unwrap()).await.is_ok());
+        let (_, again) = Store::init(empty.to_str().unwrap()).await.unwrap();
+        assert!(!again, "a second init found no store");
+
+        let landed = dir.path().join("landed");
+        let store = Store::open(landed.to_str().unwrap()).unwrap();
+        assert!(!store.exists().await.unwrap());
+        store
+            .put("landing/s1/2024-01-01/a.zip", Bytes::from_static(b"abc"))
+            .await
+            .unwrap();
+        assert!(store.exists().await.unwrap());
     }
 
     #[tokio::test]

@@ -244,6 +244,9 @@ crate::vocabulary! {
         Dedup = "dedup",
         /// Personalization jobs for the regency/city offices.
         Export = "export",
+        /// Housekeeping: compaction, checkpoints and vacuum of the lake tables; compaction
+        /// of the stored gallery.
+        Maintain = "maintain",
     }
 }
 

@@ -102,6 +102,15 @@ impl lake::run::StageReport for ExportSummary {
     }
 }
 
+/// "card" or "cards" after a count.
+fn cards(n: usize) -> &'static str {
+    if n == 1 {
+        "card"
+    } else {
+        "cards"
+    }
+}
+
 impl std::fmt::Display for ExportSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "export run {}", self.run_id)?;
@@ -132,8 +141,9 @@ impl std::fmt::Display for ExportSummary {
         )?;
         writeln!(
             f,
-            "  exported {:>7} cards ({} new, {} reissue) in {} job(s)",
+            "  exported {:>7} {} ({} new, {} reissue) in {} job(s)",
             self.exported,
+            cards(self.exported),
             self.new_cards,
             self.reissues,
             self.jobs.len()
@@ -146,11 +156,23 @@ impl std::fmt::Display for ExportSummary {
                 .cmp(&a.cards)
                 .then_with(|| a.regency_code.cmp(&b.regency_code))
         });
-        for j in largest.iter().take(JOBS_SHOWN) {
+        // Columns as wide as the longest name shown (KOTA ADMINISTRASI JAKARTA SELATAN is 33
+        // characters), so that a long name never pushes its row out of line.
+        let shown = &largest[..largest.len().min(JOBS_SHOWN)];
+        let name_width = shown
+            .iter()
+            .map(|j| j.regency_name.chars().count())
+            .max()
+            .unwrap_or(0);
+        for j in shown {
             writeln!(
                 f,
-                "    {:<6} {:<32} {:>6} cards  {}/",
-                j.regency_code, j.regency_name, j.cards, j.dir
+                "    {:<6} {:<name_width$} {:>6} {:<5}  {}/",
+                j.regency_code,
+                j.regency_name,
+                j.cards,
+                cards(j.cards),
+                j.dir
             )?;
         }
         if largest.len() > JOBS_SHOWN {
@@ -204,5 +226,36 @@ mod tests {
         assert!(text.contains("and 30 more job(s)"), "{text}");
         assert!(text.contains("run_id = 'r1'"), "{text}");
         assert!(text.lines().count() < 25, "{text}");
+    }
+
+    #[test]
+    fn long_regency_names_keep_the_columns_in_line_and_one_card_is_singular() {
+        let job = |code: &str, name: &str, cards| JobSummary {
+            regency_code: code.into(),
+            regency_name: name.into(),
+            job_id: format!("job-{code}"),
+            cards,
+            dir: format!("exports/personalization/{code}/r1"),
+        };
+        let s = ExportSummary {
+            run_id: "r1".into(),
+            exported: 1,
+            jobs: vec![
+                job("31.74", "KOTA ADMINISTRASI JAKARTA SELATAN", 20),
+                job("32.11", "KABUPATEN SUMEDANG", 1),
+            ],
+            ..Default::default()
+        };
+        let text = s.to_string();
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("exports/personalization/3"))
+            .collect();
+        assert_eq!(rows.len(), 2, "{text}");
+        let column = |row: &str| row.find("exports/").unwrap();
+        assert_eq!(column(rows[0]), column(rows[1]), "{text}");
+        assert!(rows[1].contains(" 1 card "), "{text}");
+        assert!(rows[0].contains(" 20 cards "), "{text}");
+        assert!(text.contains("exported       1 card ("), "{text}");
     }
 }

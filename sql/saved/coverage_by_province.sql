@@ -7,6 +7,7 @@
 -- column wajib_ktp: residents of the SIAK extract who must hold an e-KTP on the reference date (aged 17 or more, or ever married)
 -- column enrolled: of those, residents with at least one accepted enrollment under their NIK captured on or before the reference date (UTC day)
 -- column coverage: enrolled / wajib_ktp
+-- column coverage_pct: coverage in percent, one decimal (65.7), for people to read
 --
 -- Wajib KTP follows reference::siak::Resident::is_wajib_ktp: whole years of age on the
 -- reference date >= 17, or marital status other than BELUM KAWIN.
@@ -41,7 +42,8 @@ SELECT t.province_code,
        g.name AS province,
        t.wajib_ktp,
        COALESCE(c.enrolled, 0) AS enrolled,
-       CAST(COALESCE(c.enrolled, 0) AS DOUBLE) / t.wajib_ktp AS coverage
+       CAST(COALESCE(c.enrolled, 0) AS DOUBLE) / t.wajib_ktp AS coverage,
+       round(100.0 * CAST(COALESCE(c.enrolled, 0) AS DOUBLE) / t.wajib_ktp, 1) AS coverage_pct
 FROM totals t
 LEFT JOIN covered c ON c.province_code = t.province_code
 LEFT JOIN regions g ON g.code = t.province_code

@@ -105,6 +105,15 @@ pub struct StatementRecord {
 }
 
 impl StatementRecord {
+    /// A statement refused before planning because every query slot stayed taken.
+    fn busy() -> StatementRecord {
+        StatementRecord {
+            sql_sha256: String::new(),
+            rows: 0,
+            outcome: "busy",
+        }
+    }
+
     /// The audit row's detail: `flight-sql sha256=… rows=… outcome=…`.
     pub fn detail(&self) -> String {
         format!(
@@ -137,6 +146,60 @@ pub trait Authenticator: Send + Sync + 'static {
     /// Records one statement of `who` from `remote` (default: the log, without the text).
     fn audit(&self, who: &Principal, remote: &str, record: &StatementRecord) {
         log_statement(who, remote, record);
+    }
+}
+
+/// Installs the process's recorder ([`lake::metrics`]) and describes serve-sql's families,
+/// once.
+fn ensure_metrics() {
+    static DESCRIBED: std::sync::Once = std::sync::Once::new();
+    lake::metrics::handle();
+    DESCRIBED.call_once(|| {
+        metrics::describe_counter!(
+            "tunggal_sql_queries_total",
+            "Flight SQL statements by role and outcome (ok, error, refused, timeout, cancelled, busy)."
+        );
+        metrics::describe_histogram!(
+            "tunggal_sql_query_duration_seconds",
+            metrics::Unit::Seconds,
+            "Time from a query's start to its last row (or its end), by role."
+        );
+        metrics::describe_counter!(
+            "tunggal_sql_rows_total",
+            "Rows sent to Flight SQL clients, by role."
+        );
+        metrics::describe_counter!(
+            "tunggal_sql_logins_failed_total",
+            "Flight SQL logins refused for a wrong user name or password (or a disabled user)."
+        );
+        metrics::describe_counter!(
+            "tunggal_sql_logins_locked_total",
+            "Flight SQL logins refused without a password check: over the failure budget."
+        );
+    });
+}
+
+/// Counts one statement: by role and outcome; the rows and duration of one that ran
+/// (`elapsed`). The role is one of the policy's roles, never a user name.
+fn count_statement(role: &str, record: &StatementRecord, elapsed: Option<Duration>) {
+    ensure_metrics();
+    let role = role.to_string();
+    metrics::counter!("tunggal_sql_queries_total", "role" => role.clone(), "outcome" => record.outcome)
+        .increment(1);
+    if let Some(elapsed) = elapsed {
+        metrics::histogram!("tunggal_sql_query_duration_seconds", "role" => role.clone())
+            .record(elapsed.as_secs_f64());
+        metrics::counter!("tunggal_sql_rows_total", "role" => role).increment(record.rows);
+    }
+}
+
+/// Counts a refused login: for the password, or (`locked`) for the lockout.
+fn count_login_refused(locked: bool) {
+    ensure_metrics();
+    if locked {
+        metrics::counter!("tunggal_sql_logins_locked_total").increment(1);
+    } else {
+        metrics::counter!("tunggal_sql_logins_failed_total").increment(1);
     }
 }
 
@@ -402,10 +465,16 @@ impl LakeFlightSql {
             .map_err(internal)?;
         match outcome {
             Ok(ok) => Ok(ok),
-            Err(LoginError::Refused) => Err(Status::unauthenticated("invalid user or password")),
-            Err(LoginError::LockedOut) => Err(Status::resource_exhausted(
-                "too many failed logins; wait a few minutes",
-            )),
+            Err(LoginError::Refused) => {
+                count_login_refused(false);
+                Err(Status::unauthenticated("invalid user or password"))
+            }
+            Err(LoginError::LockedOut) => {
+                count_login_refused(true);
+                Err(Status::resource_exhausted(
+                    "too many failed logins; wait a few minutes",
+                ))
+            }
             Err(LoginError::Unavailable(why)) => Err(Status::unavailable(why)),
         }
     }
@@ -445,6 +514,7 @@ impl LakeFlightSql {
                 rows: 0,
                 outcome: "refused",
             };
+            count_statement(&caller.who.role, &record, None);
             self.audit(caller, record).await;
         }
         planned
@@ -466,6 +536,7 @@ impl LakeFlightSql {
             tokio::time::timeout(self.limits.queue_wait, self.queries.clone().acquire_owned())
                 .await
                 .map_err(|_| {
+                    count_statement(&caller.who.role, &StatementRecord::busy(), None);
                     Status::resource_exhausted("too many queries running; try again later")
                 })?
                 .map_err(internal)?;
@@ -476,6 +547,7 @@ impl LakeFlightSql {
             sql_sha256: sql_hash(sql),
             rows: 0,
             recorded: false,
+            started: Instant::now(),
         };
         let started = tokio::time::timeout_at(deadline, async {
             let frame = self.plan(caller, sql).await?;
@@ -550,6 +622,7 @@ struct AuditGuard {
     sql_sha256: String,
     rows: u64,
     recorded: bool,
+    started: Instant,
 }
 
 impl AuditGuard {
@@ -565,6 +638,7 @@ impl AuditGuard {
         if !self.recorded {
             self.recorded = true;
             let record = self.record(outcome);
+            count_statement(&self.caller.who.role, &record, Some(self.started.elapsed()));
             self.service.audit(&self.caller, record).await;
         }
     }
@@ -576,6 +650,7 @@ impl Drop for AuditGuard {
             return;
         }
         let record = self.record("cancelled");
+        count_statement(&self.caller.who.role, &record, Some(self.started.elapsed()));
         let (who, remote) = (self.caller.who.clone(), self.caller.remote.clone());
         match (
             self.service.auth.users.clone(),
@@ -933,6 +1008,7 @@ pub async fn serve(
     addr: SocketAddr,
     tls: Option<crate::tls::Tls>,
 ) -> Result<Server, SqlError> {
+    ensure_metrics();
     let service = FlightServiceServer::new(LakeFlightSql::new(store, auth, limits)?);
     let (addr, task) = match tls {
         None => {

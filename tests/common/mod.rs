@@ -218,3 +218,94 @@ pub fn move_day(store: &Path, aside: &Path, day: &str, back: bool) -> usize {
     }
     moved
 }
+
+/// What the nights decided, less run ids and times: statuses, clusters, candidates. Two
+/// stores that went through the same nights in different ways (one machine or a cluster,
+/// compacted or not) must give the same [`outcome`].
+pub const OUTCOME: [&str; 3] = [
+    "SELECT enrollment_id, status, cluster_id, detail FROM identity_status \
+     ORDER BY enrollment_id",
+    "SELECT cluster_id, enrollment_id, cluster_size FROM clusters \
+     ORDER BY cluster_id, enrollment_id",
+    "SELECT probe_id, candidate_id, candidate_source, band, relation, llr, finger_llr, \
+     iris_llr, fingers_compared, irises_compared, parts, swapped FROM match_candidates \
+     ORDER BY probe_id, candidate_id",
+];
+
+/// [`OUTCOME`] of a store, as CSV.
+pub fn outcome(store: &TestStore) -> Vec<String> {
+    OUTCOME
+        .iter()
+        .map(|q| store.ok(&["sql", q, "--format", "csv"]))
+        .collect()
+}
+
+/// The day folders (`landing/<site>/<day>`) of a store, sorted.
+pub fn days(store: &Path) -> Vec<String> {
+    let mut days = std::collections::BTreeSet::new();
+    for site in std::fs::read_dir(store.join("landing")).unwrap() {
+        let site = site.unwrap().path();
+        if site.is_dir() {
+            for day in std::fs::read_dir(site).unwrap() {
+                days.insert(day.unwrap().file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    days.into_iter().collect()
+}
+
+/// The ADBC Flight SQL client (Python, the project's venv): logs in with a token (`mode`
+/// `token`) or `user:password`, runs one statement, prints the rows as JSON; exit status 1
+/// and the error on stderr when refused.
+const FLIGHT_SQL_CLIENT: &str = r#"
+import json, sys
+import adbc_driver_flightsql as flightsql
+import adbc_driver_flightsql.dbapi as dbapi
+uri, mode, secret, query = sys.argv[1:5]
+if mode == "token":
+    kwargs = {flightsql.DatabaseOptions.AUTHORIZATION_HEADER.value: "Bearer " + secret}
+else:
+    user, password = secret.split(":", 1)
+    kwargs = {"username": user, "password": password}
+with dbapi.connect(uri, db_kwargs=kwargs) as conn:
+    cur = conn.cursor()
+    cur.execute(query)
+    rows = cur.fetch_arrow_table().to_pylist()
+    cur.close()
+print(json.dumps(rows, default=str))
+"#;
+
+/// Runs one statement on the Flight SQL server at `uri` with the ADBC driver.
+pub fn flight_sql(uri: &str, mode: &str, secret: &str, query: &str) -> Output {
+    Command::new(venv_python())
+        .args(["-c", FLIGHT_SQL_CLIENT, uri, mode, secret, query])
+        .output()
+        .expect("start python")
+}
+
+/// A small synthesized country, ingested, with its planted duplicates written as `ganda`
+/// clusters straight from the synth truth (no dedup run): cases for the console's tests.
+pub fn store_with_planted_cases() -> TestStore {
+    let store = TestStore::new();
+    store.ok(&[
+        "synth",
+        "--people",
+        "40",
+        "--seed",
+        "11",
+        "--duplicate-rate",
+        "0.1",
+        "--bad-rate",
+        "0",
+        "--progress",
+        "quiet",
+    ]);
+    store.ok(&["ingest"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let lake_store = lake::Store::open_folder(store.path()).unwrap();
+    let clusters = rt
+        .block_on(evaluation::plant::plant_from_synth_truth(&lake_store))
+        .unwrap();
+    assert!(!clusters.is_empty(), "synth planted no fraud duplicate");
+    store
+}

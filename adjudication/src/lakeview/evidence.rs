@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use datafusion::prelude::SessionContext;
+use dedup::thresholds::Thresholds;
 use lake::delta::sql_literal;
 use lake::tables::enrollments::{self, EnrollmentRecord};
 use lake::tables::fingerprints::{self, FingerprintRecord};
@@ -40,6 +41,8 @@ pub struct EvidenceRecords {
     pub history: Vec<NikHistoryRecord>,
     /// Current identity status of the members.
     pub statuses: Vec<IdentityStatusRecord>,
+    /// The decision thresholds of the runs that scored the candidates, by run id.
+    pub thresholds: HashMap<String, Thresholds>,
 }
 
 /// One enrollment under a NIK of a case member, with its identity status and card job: what
@@ -125,6 +128,10 @@ pub async fn evidence_records(ctx: &SessionContext, members: &[String]) -> Resul
     .await?;
     let niks: Vec<&str> = enrollments.iter().map(|e| e.nik.as_str()).collect();
     let history = nik_history(ctx, &niks).await?;
+    let mut run_ids: Vec<&str> = candidates.iter().map(|c| c.run_id.as_str()).collect();
+    run_ids.sort_unstable();
+    run_ids.dedup();
+    let thresholds = run_thresholds(ctx, &run_ids).await?;
     Ok(EvidenceRecords {
         enrollments,
         fingers,
@@ -132,6 +139,62 @@ pub async fn evidence_records(ctx: &SessionContext, members: &[String]) -> Resul
         candidates,
         history,
         statuses,
+        thresholds,
+    })
+}
+
+/// The `match` threshold each dedup run flagged pairs at: the one its `runs` row records
+/// (`detail.thresholds`), else the one dedup sets for the gallery it searched (`seen`) at its
+/// default target FPIR. A run without a row (clusters planted by a test or a migration) gets
+/// the threshold for today's deduplicated gallery.
+async fn run_thresholds(
+    ctx: &SessionContext,
+    run_ids: &[&str],
+) -> Result<HashMap<String, Thresholds>> {
+    let mut out = HashMap::new();
+    if run_ids.is_empty() {
+        return Ok(out);
+    }
+    let defaults = dedup::DedupOptions::default();
+    let for_gallery =
+        |n: usize| dedup::thresholds::for_gallery(n, defaults.match_fpir, defaults.possible_fpir);
+    let sql = format!(
+        "SELECT run_id, seen, detail FROM runs WHERE run_id IN {}",
+        in_list(run_ids)
+    );
+    for batch in lake::query::collect(ctx, &sql).await? {
+        let c = Columns::new(&batch);
+        let (run_id, seen, detail) = (c.text("run_id")?, c.longs("seen")?, c.text("detail")?);
+        for r in 0..c.len() {
+            let recorded = detail.opt(r).and_then(|d| recorded_thresholds(&d));
+            let t = recorded.unwrap_or_else(|| for_gallery(seen.value(r).max(0) as usize));
+            out.insert(run_id.string(r), t);
+        }
+    }
+    if run_ids.iter().any(|id| !out.contains_key(*id)) {
+        let batches =
+            lake::query::collect(ctx, "SELECT count(*) AS n FROM identity_status").await?;
+        let n = batches
+            .first()
+            .and_then(|b| Columns::new(b).longs("n").ok())
+            .filter(|a| !a.is_empty())
+            .map_or(0, |a| a.value(0).max(0) as usize);
+        for id in run_ids {
+            out.entry(id.to_string()).or_insert_with(|| for_gallery(n));
+        }
+    }
+    Ok(out)
+}
+
+/// The thresholds a dedup run's `runs.detail` records (`{"thresholds": {"match_llr",
+/// "possible_llr", "gallery"}}`), if it does.
+fn recorded_thresholds(detail: &str) -> Option<Thresholds> {
+    let d = serde_json::from_str::<serde_json::Value>(detail).ok()?;
+    let t = d.get("thresholds")?;
+    Some(Thresholds {
+        match_llr: t.get("match_llr")?.as_f64()? as f32,
+        possible_llr: t.get("possible_llr")?.as_f64()? as f32,
+        gallery: t.get("gallery")?.as_u64()? as usize,
     })
 }
 
@@ -226,5 +289,21 @@ pub async fn image(
         "photo" => Ok((packet.photo_jpg, "image/jpeg")),
         "signature" => Ok((packet.signature_png, "image/png")),
         _ => Err(AdjudicationError::NotFound(format!("image {kind}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lake::run::StageReport;
+
+    #[test]
+    fn the_threshold_a_dedup_run_records_is_read_back() {
+        let mut summary = dedup::DedupSummary::default();
+        assert_eq!(recorded_thresholds(&summary.detail().to_string()), None);
+        let t = dedup::thresholds::for_gallery(250_000, 1e-4, 1e-2);
+        summary.thresholds = Some(t);
+        assert_eq!(recorded_thresholds(&summary.detail().to_string()), Some(t));
+        assert_eq!(recorded_thresholds("not json"), None);
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod decisions;
+pub mod overview;
 pub mod queue;
 pub mod rules;
 mod schema;

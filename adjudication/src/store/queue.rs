@@ -108,6 +108,29 @@ pub struct QueueFilter {
     /// Include pending-confirmation cases (default: yes).
     #[serde(default)]
     pub state: Option<String>,
+    /// Only cases opened on this day (`YYYY-MM-DD`, in the data center's zone), in any state
+    /// unless `state` says otherwise.
+    #[serde(default)]
+    pub opened: Option<String>,
+    /// Only cases whose decision became final on this day (`YYYY-MM-DD`, data center's
+    /// zone), in any state unless `state` says otherwise.
+    #[serde(default)]
+    pub decided: Option<String>,
+    /// Only cases waiting at least this many hours (SLA clock).
+    #[serde(default)]
+    pub min_age_h: Option<i64>,
+    /// Only cases waiting less than this many hours (SLA clock).
+    #[serde(default)]
+    pub max_age_h: Option<i64>,
+}
+
+/// The unix seconds `[start, end)` of a day (`YYYY-MM-DD`) in the data center's zone.
+pub fn day_bounds(day: &str) -> Result<(i64, i64)> {
+    let date = chrono::NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d")
+        .map_err(|_| AdjudicationError::BadRequest(format!("not a day (YYYY-MM-DD): {day:?}")))?;
+    let offset = i64::from(crate::present::Zone::DATA_CENTER.offset_hours()) * 3600;
+    let start = date.and_time(chrono::NaiveTime::MIN).and_utc().timestamp() - offset;
+    Ok((start, start + 86_400))
 }
 
 impl CaseStore {
@@ -169,11 +192,15 @@ impl CaseStore {
             "SELECT case_id, cluster_id, kind, province_code, regency_code, sla_since, state, claimed_by, claim_expires FROM cases WHERE 1 = 1",
         );
         let mut args: Vec<String> = Vec::new();
+        let opened = empty_to_none(filter.opened.clone());
+        let decided = empty_to_none(filter.decided.clone());
         match empty_to_none(filter.state.clone()) {
             Some(state) => {
                 args.push(state);
                 sql.push_str(&format!(" AND state = ?{}", args.len()));
             }
+            // A day's cases, opened or decided: whatever their state is now.
+            None if opened.is_some() || decided.is_some() => {}
             None => sql.push_str(&format!(
                 " AND state IN ('{}', '{}')",
                 CaseState::Open,
@@ -191,6 +218,26 @@ impl CaseStore {
         if let Some(k) = empty_to_none(filter.kind.clone()) {
             args.push(k);
             sql.push_str(&format!(" AND kind = ?{}", args.len()));
+        }
+        if let Some(day) = opened {
+            let (start, end) = day_bounds(&day)?;
+            sql.push_str(&format!(
+                " AND created_at >= {start} AND created_at < {end}"
+            ));
+        }
+        if let Some(day) = decided {
+            let (start, end) = day_bounds(&day)?;
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM decisions d WHERE d.case_id = cases.case_id AND d.state = 'final' \
+                 AND COALESCE(d.confirmed_at, d.decided_at) >= {start} AND COALESCE(d.confirmed_at, d.decided_at) < {end})"
+            ));
+        }
+        let t = now();
+        if let Some(h) = filter.min_age_h {
+            sql.push_str(&format!(" AND sla_since <= {}", t - h * 3600));
+        }
+        if let Some(h) = filter.max_age_h {
+            sql.push_str(&format!(" AND sla_since > {}", t - h * 3600));
         }
         sql.push_str(&format!(" ORDER BY sla_since, case_id LIMIT {limit}"));
         let mut stmt = conn.prepare(&sql)?;

@@ -98,6 +98,7 @@ pub(super) fn apply(conn: &Connection) -> Result<()> {
     migrate_roles(conn)?;
     conn.execute_batch(SCHEMA)?;
     add_audit_hash(conn)?;
+    add_user_language(conn)?;
     conn.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?1)",
         params![uuid::Uuid::new_v4().to_string()],
@@ -146,6 +147,20 @@ fn add_audit_hash(conn: &Connection) -> Result<()> {
     )?;
     if !has_hash {
         conn.execute_batch("ALTER TABLE audit ADD COLUMN hash TEXT")?;
+    }
+    Ok(())
+}
+
+/// Adds the users' chosen console language (`id`, `en`; null: the default) to a `users`
+/// table written before it existed.
+fn add_user_language(conn: &Connection) -> Result<()> {
+    let has_lang: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('users') WHERE name = 'lang')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_lang {
+        conn.execute_batch("ALTER TABLE users ADD COLUMN lang TEXT")?;
     }
     Ok(())
 }

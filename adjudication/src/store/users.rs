@@ -4,7 +4,7 @@
 //! user or resetting their password ends their sessions at once (console and Flight SQL
 //! alike, as both hold case store sessions); every change is audited in its transaction.
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::{audit, now, AuditAction, CaseStore};
@@ -23,6 +23,29 @@ pub struct User {
 }
 
 impl CaseStore {
+    /// Records the console language `username` chose (`id`, `en`), so that it follows them
+    /// to any browser they log in from.
+    pub fn set_language(&self, username: &str, lang: &str) -> Result<()> {
+        self.conn()?.execute(
+            "UPDATE users SET lang = ?2 WHERE username = ?1",
+            params![username, lang],
+        )?;
+        Ok(())
+    }
+
+    /// The console language `username` chose, if any.
+    pub fn language(&self, username: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT lang FROM users WHERE username = ?1",
+                params![username],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
     /// Adds a user with an argon2 hash of `password`. Fails with `Conflict` if the name exists.
     pub fn add_user(&self, username: &str, role: Role, password: &str) -> Result<()> {
         auth::check_username(username)?;

@@ -79,6 +79,7 @@ pub async fn run_action(
                 comment: input.comment.unwrap_or_default(),
             };
             let d = st.cases.decide(user, case_id, &decision, addr)?;
+            super::metrics::decided(&d);
             export_if_final(st, &d).await;
             serde_json::to_value(st.cases.decision(&d.decision_id)?)
         }
@@ -95,6 +96,7 @@ pub async fn run_action(
                 input.comment.as_deref().unwrap_or(""),
                 addr,
             )?;
+            super::metrics::confirmed(verdict);
             export_if_final(st, &d).await;
             serde_json::to_value(st.cases.decision(&d.decision_id)?)
         }

@@ -58,6 +58,9 @@ async fn login(st: web::Data<AppState>, req: HttpRequest, body: web::Json<Creden
     let (token, session) = auth::login(&st, &req, &body.username, &body.password).await?;
     let mut r = HttpResponse::Ok().json(session_json(&session));
     let _ = r.add_cookie(&auth::session_cookie(&st, &token));
+    if let Some(lang) = super::i18n::chosen_cookie(&st, &session.user.username) {
+        let _ = r.add_cookie(&lang);
+    }
     Ok(r)
 }
 

@@ -217,7 +217,8 @@ pub async fn login(
     let (token, session) = st
         .login_gate
         .run(move || cases.login(&user, &pass, &addr, seconds))
-        .await?;
+        .await
+        .inspect_err(super::metrics::login_refused)?;
     if !session.user.role.can_use_console() {
         st.cases.logout(&token)?;
         return Err(AdjudicationError::Forbidden(

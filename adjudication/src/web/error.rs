@@ -58,6 +58,28 @@ pub fn public_message(e: &AdjudicationError) -> String {
     }
 }
 
+impl PageError {
+    /// The error page in `lang` (none for the redirect to the login page): a heading and an
+    /// explanation for the status in the user's language, and the error's own detail.
+    pub fn page(&self, lang: super::i18n::Lang) -> Option<String> {
+        if let AdjudicationError::Unauthenticated(_) = self.0 {
+            return None;
+        }
+        let status = status_of(&self.0);
+        super::templates()
+            .get_template("error.html")
+            .and_then(|t| {
+                t.render(context! {
+                    lang => lang.code(),
+                    here => "%2Fqueue",
+                    status => status.as_u16(),
+                    message => public_message(&self.0),
+                })
+            })
+            .ok()
+    }
+}
+
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self.0 {
@@ -71,12 +93,11 @@ impl ResponseError for PageError {
             return super::pages::redirect("/login");
         }
         let status = status_of(&self.0);
-        let body = super::templates()
-            .get_template("error.html")
-            .and_then(|t| {
-                t.render(context! { status => status.as_u16(), message => public_message(&self.0) })
-            })
-            .unwrap_or_else(|_| "error".into());
+        // In the default language; [`super::i18n::localise_errors`] renders it again in the
+        // user's.
+        let body = self
+            .page(super::i18n::Lang::default())
+            .unwrap_or_else(|| "error".into());
         HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             .body(body)

@@ -1,8 +1,9 @@
 //! The console: server-rendered HTML pages for people ([`pages`]) and the same operations as
 //! JSON under `/api` ([`api`], described in `/api/openapi.yaml`), over one [`AppState`].
 //!
-//! Every page and API call except the login form, `/healthz` and the OpenAPI file needs a
-//! live session (an HTTP-only, SameSite=Strict cookie holding a random token), resolved by the
+//! Every page and API call except the login form, `/healthz`, `/metrics` ([`metrics`]) and
+//! the OpenAPI file needs a live session (an HTTP-only, SameSite=Strict cookie holding a
+//! random token), resolved by the
 //! [`auth::Authenticated`] extractor; every state-changing request also needs the session's
 //! CSRF token (form field `csrf`, or header `X-CSRF-Token`). Handlers are thin: they
 //! authenticate, call one shared function of [`view`] (which calls [`CaseStore`], whose
@@ -13,6 +14,9 @@ pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod i18n;
+pub mod metrics;
+pub mod overview;
 pub mod pages;
 mod sync;
 pub mod view;
@@ -61,6 +65,8 @@ pub struct ConsoleConfig {
     pub login_limits: LoginLimits,
     /// Where the client's address comes from behind the DC's reverse proxy (docs/security.md).
     pub client_address: auth::ClientAddress,
+    /// Who may scrape `/metrics` (docs/security.md).
+    pub metrics_access: metrics::MetricsAccess,
 }
 
 impl Default for ConsoleConfig {
@@ -74,6 +80,7 @@ impl Default for ConsoleConfig {
             sync_every: Duration::from_secs(300),
             login_limits: LoginLimits::default(),
             client_address: auth::ClientAddress::default(),
+            metrics_access: metrics::MetricsAccess::default(),
         }
     }
 }
@@ -107,22 +114,19 @@ pub(crate) fn templates() -> &'static Environment<'static> {
     static TEMPLATES: OnceLock<Environment<'static>> = OnceLock::new();
     TEMPLATES.get_or_init(|| {
         let mut env = Environment::new();
-        for (name, source) in [
-            ("base.html", include_str!("../../templates/base.html")),
-            ("login.html", include_str!("../../templates/login.html")),
-            ("queue.html", include_str!("../../templates/queue.html")),
-            ("case.html", include_str!("../../templates/case.html")),
-            ("audit.html", include_str!("../../templates/audit.html")),
-            ("error.html", include_str!("../../templates/error.html")),
-        ] {
+        for (name, source) in TEMPLATE_SOURCES {
             env.add_template(name, source)
                 .expect("embedded templates parse");
         }
-        env.add_filter("time", |secs: i64| {
-            store::to_time(secs)
-                .format("%Y-%m-%d %H:%M UTC")
-                .to_string()
+        // `t("id", arg=value)` and `|num(decimals)`: words and numbers in the page's
+        // language ([`i18n`]).
+        i18n::register(&mut env);
+        // A unix time in the zone of a province's sites (default: the data center's) and UTC.
+        env.add_filter("time", |secs: i64, province: Option<String>| {
+            crate::present::unix_time_in(secs, province.as_deref().unwrap_or(""))
         });
+        // A region code with its name.
+        env.add_filter("region", |code: String| crate::present::region(&code));
         // The vocabularies the forms offer, from their enums (never typed into a template).
         env.add_global(
             "outcomes",
@@ -140,6 +144,20 @@ pub(crate) fn templates() -> &'static Environment<'static> {
         env
     })
 }
+
+/// The console's templates (name, source), embedded in the binary.
+pub(crate) const TEMPLATE_SOURCES: [(&str, &str); 7] = [
+    ("base.html", include_str!("../../templates/base.html")),
+    ("login.html", include_str!("../../templates/login.html")),
+    ("queue.html", include_str!("../../templates/queue.html")),
+    ("case.html", include_str!("../../templates/case.html")),
+    ("audit.html", include_str!("../../templates/audit.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+    (
+        "overview.html",
+        include_str!("../../templates/overview.html"),
+    ),
+];
 
 /// The decision form's choices: each outcome of the lake's vocabulary with the words an
 /// adjudicator reads.
@@ -166,6 +184,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/healthz",
         web::get().to(|| async { HttpResponse::Ok().body("ok") }),
     );
+    metrics::routes(cfg);
     pages::routes(cfg);
     api::routes(cfg);
 }
@@ -207,6 +226,8 @@ pub async fn serve(store: lake::Store, case_db: &Path, config: ConsoleConfig) ->
             .app_data(web::FormConfig::default().limit(64 * 1024))
             .app_data(web::JsonConfig::default().limit(64 * 1024))
             .wrap(security_headers())
+            .wrap(middleware::from_fn(metrics::record_request))
+            .wrap(middleware::from_fn(i18n::localise_errors))
             .configure(routes)
     })
     .bind(&bind)

@@ -1,5 +1,6 @@
 //! The HTML console: login, queue, case page (with its action forms and images), audit page
-//! and CSV export, rendered from the view models of [`super::view`].
+//! and CSV export, rendered from the view models of [`super::view`] in the user's language
+//! ([`super::i18n`]); the supervisors' overview is in [`super::overview`].
 //!
 //! The one idea to hold in mind: after a form's action the browser is redirected (303) to a
 //! page that shows the result, so reloading never repeats an action.
@@ -14,13 +15,14 @@ use serde::Deserialize;
 use super::actions::{is_checked, run_action, ActionInput};
 use super::auth::{self, Authenticated};
 use super::error::{status_of, PageError};
+use super::i18n::PageLang;
 use super::view::{read_audit, view_case, AuditWindow};
 use super::{templates, AppState, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::AdjudicationError;
 use crate::store::{self, AuditAction, QueueFilter};
 
 /// What a page handler returns.
-type Page = std::result::Result<HttpResponse, PageError>;
+pub(super) type Page = std::result::Result<HttpResponse, PageError>;
 
 /// Registers the HTML routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -29,6 +31,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(login_submit))
         .route("/logout", web::post().to(logout_submit))
         .route("/queue", web::get().to(queue_page))
+        .route("/cases", web::get().to(cases_alias))
+        .route("/favicon.ico", web::get().to(favicon))
+        .route("/favicon.svg", web::get().to(favicon))
         .route("/cases/{case_id}", web::get().to(case_page))
         .route("/cases/{case_id}/{action}", web::post().to(case_action))
         .route(
@@ -37,6 +42,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/audit", web::get().to(audit_page))
         .route("/audit/export.csv", web::get().to(audit_export));
+    super::i18n::routes(cfg);
+    super::overview::routes(cfg);
 }
 
 /// A 303 redirect to `to`.
@@ -46,7 +53,30 @@ pub fn redirect(to: &str) -> HttpResponse {
         .finish()
 }
 
-fn render(name: &str, ctx: Value) -> Page {
+/// The console's icon: a white "t" (tunggal) on the header's blue.
+pub const FAVICON_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1f3a5f"/><text x="16" y="24" font-family="sans-serif" font-size="22" font-weight="bold" fill="#fff" text-anchor="middle">t</text></svg>"##;
+
+/// `/favicon.ico` and `/favicon.svg`: the icon (SVG, which browsers take for either), so no
+/// page's icon request fails.
+async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(FAVICON_SVG)
+}
+
+/// `/cases?…`: the queue under the name the overview's links may also use.
+async fn cases_alias(req: HttpRequest) -> HttpResponse {
+    match req.query_string() {
+        "" => redirect("/queue"),
+        q => redirect(&format!("/queue?{q}")),
+    }
+}
+
+/// Renders template `name` in the request's language: the context gets `lang` (what `t()`
+/// reads) and `here` (the page, for the language switch).
+pub(super) fn render(lang: &PageLang, name: &str, ctx: Value) -> Page {
+    let ctx = context! { lang => lang.lang.code(), here => lang.here_query(), ..ctx };
     let html = templates()
         .get_template(name)
         .map_err(AdjudicationError::from)?
@@ -65,12 +95,12 @@ struct LoginForm {
     csrf: String,
 }
 
-async fn login_form(st: web::Data<AppState>, who: Option<Authenticated>) -> Page {
+async fn login_form(st: web::Data<AppState>, who: Option<Authenticated>, lang: PageLang) -> Page {
     if who.is_some() {
         return Ok(redirect("/queue"));
     }
     let token = crate::auth::random_token();
-    let mut r = render("login.html", context! { csrf => token, error => "" })?;
+    let mut r = render(&lang, "login.html", context! { csrf => token, error => "" })?;
     let _ = r.add_cookie(&auth::login_csrf_cookie(&st, &token));
     Ok(r)
 }
@@ -79,6 +109,7 @@ async fn login_submit(
     st: web::Data<AppState>,
     req: HttpRequest,
     form: web::Form<LoginForm>,
+    lang: PageLang,
 ) -> Page {
     let expected = req.cookie(LOGIN_CSRF_COOKIE).map(|c| c.value().to_string());
     if !expected.is_some_and(|e| !e.is_empty() && crate::auth::tokens_equal(&e, &form.csrf)) {
@@ -88,18 +119,26 @@ async fn login_submit(
         .into());
     }
     match auth::login(&st, &req, &form.username, &form.password).await {
-        Ok((token, _)) => {
+        Ok((token, session)) => {
             let mut r = redirect("/queue");
             let _ = r.add_cookie(&auth::session_cookie(&st, &token));
+            if let Some(lang) = super::i18n::chosen_cookie(&st, &session.user.username) {
+                let _ = r.add_cookie(&lang);
+            }
             let _ = r.add_removal_cookie(&auth::removal_cookie(&st, LOGIN_CSRF_COOKIE));
             Ok(r)
         }
         Err(
             e @ (AdjudicationError::Unauthenticated(_) | AdjudicationError::TooManyAttempts(_)),
         ) => {
+            let error = match e {
+                AdjudicationError::TooManyAttempts(_) => "login-locked",
+                _ => "login-failed",
+            };
             let mut r = render(
+                &lang,
                 "login.html",
-                context! { csrf => form.csrf.clone(), error => e.to_string() },
+                context! { csrf => form.csrf.clone(), error => error },
             )?;
             *r.status_mut() = status_of(&e);
             Ok(r)
@@ -130,9 +169,11 @@ async fn queue_page(
     st: web::Data<AppState>,
     who: Authenticated,
     filter: web::Query<QueueFilter>,
+    lang: PageLang,
 ) -> Page {
     let cases = st.cases.queue(&filter, 500)?;
     render(
+        &lang,
         "queue.html",
         context! { session => who.session, cases => cases, filter => filter.into_inner(), now => store::now() },
     )
@@ -149,9 +190,11 @@ async fn case_page(
     who: Authenticated,
     path: web::Path<String>,
     q: web::Query<MsgQuery>,
+    lang: PageLang,
 ) -> Page {
     let view = view_case(&st, &who, &path.into_inner()).await?;
     render(
+        &lang,
         "case.html",
         context! {
             session => who.session,
@@ -253,9 +296,10 @@ impl AuditQuery {
     }
 }
 
-async fn audit_page(st: web::Data<AppState>, who: Authenticated) -> Page {
+async fn audit_page(st: web::Data<AppState>, who: Authenticated, lang: PageLang) -> Page {
     let entries = read_audit(&st, &who, &AuditWindow::Newest(500), AuditAction::AuditView)?;
     render(
+        &lang,
         "audit.html",
         context! { session => who.session, entries => entries },
     )

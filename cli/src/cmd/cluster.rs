@@ -22,6 +22,11 @@ pub struct SchedulerArgs {
     /// Tries per task, and re-runs per stage when map output is lost, before a job fails.
     #[arg(long, default_value_t = 4)]
     task_attempts: usize,
+
+    /// Serve Prometheus metrics at `http://ADDR/metrics` (off by default); whoever reaches
+    /// ADDR may scrape (docs/operations.md).
+    #[arg(long, value_name = "ADDR")]
+    metrics_bind: Option<SocketAddr>,
 }
 
 /// Flags of `tunggal executor`.
@@ -55,10 +60,32 @@ pub struct ExecutorArgs {
     /// that whoever reaches the scheduler cannot point the executors at another store).
     #[arg(long)]
     any_store: bool,
+
+    /// Serve Prometheus metrics at `http://ADDR/metrics` (off by default): search tasks run
+    /// and failed; whoever reaches ADDR may scrape (docs/operations.md).
+    #[arg(long, value_name = "ADDR")]
+    metrics_bind: Option<SocketAddr>,
+}
+
+/// Starts the `/metrics` listener of `component` when `bind` is given; kept until dropped.
+async fn metrics(
+    component: &'static str,
+    bind: Option<SocketAddr>,
+) -> Result<Option<lake::metrics::MetricsServer>> {
+    lake::metrics::record_start(component);
+    let Some(addr) = bind else {
+        return Ok(None);
+    };
+    let server = lake::metrics::serve(addr)
+        .await
+        .with_context(|| format!("cannot serve metrics on {addr}"))?;
+    tracing::info!(addr = %server.local_addr(), "{component}: metrics on /metrics");
+    Ok(Some(server))
 }
 
 /// Runs a scheduler until stopped.
 pub async fn run_scheduler(args: &SchedulerArgs) -> Result<()> {
+    let _metrics = metrics("scheduler", args.metrics_bind).await?;
     cluster::scheduler::run(cluster::scheduler::SchedulerSettings {
         bind: args.bind,
         executor_timeout: Duration::from_secs(args.executor_timeout),
@@ -75,6 +102,7 @@ pub async fn run_executor(store: &str, args: &ExecutorArgs) -> Result<()> {
         .rsplit_once(':')
         .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
         .with_context(|| format!("--scheduler {:?}: expected HOST:PORT", args.scheduler))?;
+    let _metrics = metrics("executor", args.metrics_bind).await?;
     let store = if args.any_store {
         None
     } else {

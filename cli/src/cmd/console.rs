@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 /// Where the case store lives: `--case-db`, `TUNGGAL_CASE_DB`, or beside a local store.
 #[derive(clap::Args, Debug, Clone)]
@@ -60,10 +60,31 @@ pub struct ConsoleArgs {
     /// (repeatable).
     #[arg(long = "trusted-proxy", value_name = "ADDR_OR_CIDR", value_parser = adjudication::web::auth::parse_trusted_proxy)]
     pub trusted_proxies: Vec<adjudication::web::auth::ProxyNet>,
+
+    /// A file holding the token a Prometheus scraper sends as `Authorization: Bearer TOKEN`
+    /// to read `/metrics` from another host. Without it, `/metrics` answers only clients on
+    /// this host (docs/security.md).
+    #[arg(long, value_name = "PATH", env = "TUNGGAL_METRICS_TOKEN_FILE")]
+    pub metrics_token_file: Option<PathBuf>,
 }
 
 /// Serves the console until interrupted.
 pub async fn run(store: &lake::Store, args: &ConsoleArgs) -> Result<()> {
+    let metrics_access = match &args.metrics_token_file {
+        Some(path) => {
+            let token = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the metrics token {}", path.display()))?;
+            if token.trim().len() < 16 {
+                anyhow::bail!(
+                    "the metrics token in {} is shorter than 16 characters",
+                    path.display()
+                );
+            }
+            adjudication::web::metrics::MetricsAccess::with_token(&token)
+        }
+        None => adjudication::web::metrics::MetricsAccess::default(),
+    };
+    lake::metrics::record_start("console");
     let config = adjudication::ConsoleConfig {
         bind: args.bind.clone(),
         secure_cookies: !args.insecure_cookies,
@@ -74,6 +95,7 @@ pub async fn run(store: &lake::Store, args: &ConsoleArgs) -> Result<()> {
             header: args.client_ip_header.clone(),
             trusted_proxies: args.trusted_proxies.clone(),
         },
+        metrics_access,
         ..Default::default()
     };
     adjudication::serve(store.clone(), &args.case_db.path(store), config).await?;

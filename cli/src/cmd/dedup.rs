@@ -46,9 +46,10 @@ pub struct DedupArgs {
 
     /// MiB of stored gallery per unit: a night is saved in partitions of up to this and the
     /// gallery searched in units of up to this, each one task on a cluster (smaller: more
-    /// tasks to spread). Runs compared with each other must use the same value.
-    #[arg(long, default_value_t = 1024)]
-    pub unit_mib: usize,
+    /// tasks to spread). Runs compared with each other, and `tunggal maintain`, must use the
+    /// same value. Fractions allowed (0.25 = 256 KiB, for tests of a small gallery).
+    #[arg(long, default_value_t = 1024.0)]
+    pub unit_mib: f64,
 
     /// Also search every batch by brute force and report what the index missed (slow).
     #[arg(long)]
@@ -103,7 +104,7 @@ impl DedupArgs {
             iris_depth: self.iris_depth,
             reject_llr: self.reject_llr,
             resident_bytes: (self.resident_gib.max(0.0) * (1u64 << 30) as f64) as usize,
-            unit_bytes: self.unit_mib.saturating_mul(1 << 20),
+            unit_bytes: mib_to_bytes(self.unit_mib),
             compare_brute_force: self.check_brute_force,
             progress_bar,
         }
@@ -119,4 +120,9 @@ pub async fn run(store: &lake::Store, args: &DedupCommandArgs) -> Result<()> {
     };
     println!("{summary}");
     Ok(())
+}
+
+/// Bytes of `mib` MiB (negative or NaN: 0), for the size flags given in MiB.
+pub fn mib_to_bytes(mib: f64) -> usize {
+    (mib.max(0.0) * (1u64 << 20) as f64) as usize
 }

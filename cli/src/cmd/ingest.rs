@@ -32,6 +32,12 @@ pub struct IngestArgs {
     /// its retirement (STATION_RETIRED otherwise).
     #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(0..=365))]
     pub retirement_grace_days: u32,
+
+    /// List all of landing/, not only the day folders of the re-scan window (the upload
+    /// delay + 2 days): finds objects dropped into old day folders. Costs a listing of every
+    /// packet ever uploaded; run it monthly and with a widened --max-upload-delay-days.
+    #[arg(long)]
+    pub full_scan: bool,
 }
 
 impl IngestArgs {
@@ -46,6 +52,7 @@ impl IngestArgs {
                 self.max_upload_delay_days,
                 self.retirement_grace_days,
             ),
+            scan: self.full_scan.then_some(ingest::LandingScan::Full),
             ..ingest::IngestOptions::default()
         }
     }

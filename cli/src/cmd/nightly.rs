@@ -8,10 +8,6 @@ use anyhow::Result;
 use super::dedup::DedupArgs;
 use super::ingest::IngestArgs;
 
-/// Exit status of a `tunggal nightly` that did not start because another night holds the
-/// lock (`EX_TEMPFAIL`): distinct from a failed night (1), so a wrapper can tell them apart.
-pub const LOCK_HELD_EXIT: i32 = 75;
-
 /// Flags of `tunggal nightly`.
 #[derive(clap::Args, Debug)]
 pub struct NightlyArgs {
@@ -39,30 +35,29 @@ pub struct NightlyArgs {
     /// When another night holds the lock, wait for it to end instead of exiting at once.
     #[arg(long)]
     wait_lock: bool,
+
+    /// Write the night's Prometheus metrics to this file (node-exporter's textfile
+    /// collector, e.g. `/var/lib/node-exporter/textfile/tunggal.prom`) after every stage and
+    /// at the end, also when a stage fails; replaced atomically. Families: docs/operations.md.
+    #[arg(long, env = "TUNGGAL_METRICS_FILE")]
+    metrics_file: Option<PathBuf>,
+
+    /// Skip the last stage, housekeeping (then run `tunggal maintain` yourself).
+    #[arg(long)]
+    no_maintain: bool,
+
+    /// Days of history the tables keep readable by time travel (see `tunggal maintain`).
+    #[arg(long, env = "TUNGGAL_RETAIN_DAYS", default_value_t = 35)]
+    retain_days: u32,
 }
 
 /// Runs the nightly stages in order (the `nightly` library) and prints one summary.
 ///
 /// Holds the nightly lock for the whole night: a second start exits with status
-/// [`LOCK_HELD_EXIT`] and a message naming the lock file and its holder, or waits with
+/// [`super::lock::LOCK_HELD_EXIT`] and a message naming the lock file and its holder, or waits with
 /// `--wait-lock`.
 pub async fn run(store: &lake::Store, args: &NightlyArgs) -> Result<()> {
-    let lock_path = nightly::lock::lock_path(store, args.lock_file.as_deref());
-    let lock = nightly::lock::NightlyLock::acquire(&lock_path, args.wait_lock, |pid| {
-        let holder = pid.map_or("pid unknown".to_string(), |pid| format!("pid {pid}"));
-        eprintln!(
-            "another nightly holds {} ({holder}); waiting for it to end",
-            lock_path.display()
-        );
-    });
-    let _lock = match lock {
-        Ok(lock) => lock,
-        Err(held @ nightly::lock::LockError::Held { .. }) => {
-            eprintln!("error: {held}");
-            std::process::exit(LOCK_HELD_EXIT);
-        }
-        Err(other) => return Err(other.into()),
-    };
+    let _lock = super::lock::hold(store, args.lock_file.as_deref(), args.wait_lock)?;
     let options = nightly::NightlyOptions {
         ingest: args.ingest.options(),
         dedup: args.dedup.options(!args.ingest.no_progress),
@@ -73,6 +68,14 @@ pub async fn run(store: &lake::Store, args: &NightlyArgs) -> Result<()> {
             fetch_concurrency: args.ingest.fetch_concurrency,
             ..Default::default()
         },
+        metrics_file: args.metrics_file.clone(),
+        maintain: (!args.no_maintain).then(|| nightly::maintain::MaintainOptions {
+            tables: lake::maintain::MaintainOptions {
+                retain: chrono::Duration::days(i64::from(args.retain_days)),
+                ..Default::default()
+            },
+            unit_bytes: super::dedup::mib_to_bytes(args.dedup.unit_mib),
+        }),
     };
     let summary = nightly::nightly(store, &options).await?;
     println!("{summary}");

@@ -65,6 +65,11 @@ pub struct ServeSqlArgs {
     /// The PEM private key of `--tls-cert`.
     #[arg(long, requires = "tls_cert", env = "TUNGGAL_SQL_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+
+    /// Serve Prometheus metrics at `http://ADDR/metrics` (off by default). Whoever reaches
+    /// ADDR may scrape: bind it to loopback or the management network (docs/operations.md).
+    #[arg(long, value_name = "ADDR", env = "TUNGGAL_SQL_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// Parses a byte count: a number with an optional `KiB`, `MiB` or `GiB` suffix.
@@ -203,11 +208,26 @@ pub async fn run(store: &lake::Store, args: &ServeSqlArgs) -> Result<()> {
     };
     let scheme = if tls.is_some() { "grpc+tls" } else { "grpc" };
     let server = sql::flight::serve(store.clone(), auth, limits, args.bind, tls).await?;
+    lake::metrics::record_start("serve-sql");
+    let metrics = match args.metrics_bind {
+        Some(addr) => Some(
+            lake::metrics::serve(addr)
+                .await
+                .with_context(|| format!("cannot serve metrics on {addr}"))?,
+        ),
+        None => None,
+    };
+    // One line (a start-up script reads the first): the addresses, chosen ports included.
+    let metrics_note = metrics
+        .as_ref()
+        .map(|m| format!("; metrics on http://{}/metrics", m.local_addr()))
+        .unwrap_or_default();
     println!(
-        "serve-sql: Arrow Flight SQL on {scheme}://{} (read-only)",
+        "serve-sql: Arrow Flight SQL on {scheme}://{} (read-only){metrics_note}",
         server.addr
     );
     tracing::info!(addr = %server.addr, "serve-sql listening");
     server.wait().await?;
+    drop(metrics);
     Ok(())
 }

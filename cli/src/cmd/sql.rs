@@ -10,9 +10,9 @@ use anyhow::{bail, Context, Result};
 /// Flags of `tunggal sql`.
 #[derive(clap::Args, Debug)]
 pub struct SqlArgs {
-    /// The SQL statement; tables: packets, enrollments, fingerprints, irises, runs,
-    /// match_candidates, clusters, identity_status, decisions, personalization_jobs, regions,
-    /// residents, stations. With no query, no -f and no --saved: the interactive shell.
+    /// The SQL statement (tables listed by `--help`). With no query, no -f and no --saved:
+    /// the interactive shell.
+    #[arg(long_help = query_help())]
     pub query: Option<String>,
 
     /// Run the statements of this file (separated by `;`) instead.
@@ -35,6 +35,25 @@ pub struct SqlArgs {
     /// Write the result to this file instead of standard output (required for parquet).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// The long help of the query argument, with every table a query can name: the lake tables
+/// from `lake::Table::ALL` (so a new table is listed without editing this), then the
+/// reference tables.
+fn query_help() -> String {
+    let mut lake: Vec<&str> = lake::Table::ALL.iter().map(|t| t.name()).collect();
+    lake.sort_unstable();
+    let reference = [
+        lake::reference::REGIONS,
+        lake::reference::RESIDENTS,
+        lake::reference::STATIONS,
+    ];
+    format!(
+        "The SQL statement. With no query, no -f and no --saved: the interactive shell.\n\n\
+         Lake tables: {}.\nReference tables: {}.",
+        lake.join(", "),
+        reference.join(", ")
+    )
 }
 
 /// Runs the query, file, saved query or shell and prints the result; a bad query is an error

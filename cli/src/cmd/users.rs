@@ -26,8 +26,11 @@ pub struct UsersArgs {
 #[derive(clap::Subcommand, Debug)]
 pub enum UsersCommand {
     /// Add a user; the password comes from TUNGGAL_PASSWORD or the first line of stdin.
+    ///
+    /// The user name is 1 to 64 letters, digits, '.', '-' or '_'; the password has at least
+    /// 10 characters.
     Add {
-        /// Login name.
+        /// Login name: 1 to 64 letters, digits, '.', '-' or '_'.
         username: String,
         /// adjudicator, supervisor, auditor or analyst (SQL only; docs/security.md).
         #[arg(long)]
@@ -39,6 +42,8 @@ pub enum UsersCommand {
         username: String,
     },
     /// Set a new password (TUNGGAL_PASSWORD or stdin), re-enable the user, end their sessions.
+    ///
+    /// The password has at least 10 characters.
     ResetPassword {
         /// Login name.
         username: String,
@@ -63,8 +68,26 @@ fn read_password() -> Result<String> {
     Ok(p)
 }
 
+/// An adjudication error as a person at a terminal reads it: the web layer's kinds ("bad
+/// request: …", "not found: …") are HTTP status names, meaningless here, so only their message
+/// is kept.
+fn plain(err: adjudication::AdjudicationError) -> anyhow::Error {
+    use adjudication::AdjudicationError as E;
+    match err {
+        E::BadRequest(m) | E::NotFound(m) | E::Conflict(m) | E::Forbidden(m) => anyhow::anyhow!(m),
+        other => other.into(),
+    }
+}
+
 /// Runs one account command.
 pub fn run(store: &lake::Store, args: &UsersArgs) -> Result<()> {
+    run_inner(store, args).map_err(|e| match e.downcast::<adjudication::AdjudicationError>() {
+        Ok(err) => plain(err),
+        Err(other) => other,
+    })
+}
+
+fn run_inner(store: &lake::Store, args: &UsersArgs) -> Result<()> {
     // Account changes are audited with the operating-system account that made them.
     let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     let cases = adjudication::CaseStore::open(&args.case_db.path(store))?

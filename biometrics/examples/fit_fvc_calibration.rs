@@ -1,10 +1,14 @@
-//! Fits the fingerprint [`biometrics::fusion::Calibration`] on the FVC genuine/impostor scores
-//! of a folder of `<finger>_<impression>.iso` records and prints the knots. The defaults now
-//! come from synthetic distributions (`cargo run --release -p synth --example
-//! fit_calibration`, which also runs this FVC2002 DB1_B fit as a cross-check).
+//! `fit_fvc_calibration DIR`: fits the fingerprint [`biometrics::fusion::Calibration`] on the
+//! FVC genuine/impostor scores of a folder of `<finger>_<impression>.iso` records and prints
+//! the knots (named apart from synth's `fit_calibration`: cargo warns when two examples of a
+//! workspace share a name, as their outputs would collide). The defaults now come from
+//! synthetic distributions (`cargo run --release -p synth --example fit_calibration`, which
+//! also runs this FVC2002 DB1_B fit as a cross-check).
 
 fn main() {
-    let dir = std::env::args().nth(1).expect("usage: fit_calibration DIR");
+    let dir = std::env::args()
+        .nth(1)
+        .expect("usage: fit_fvc_calibration DIR");
     let mut templates = Vec::new();
     for e in std::fs::read_dir(&dir).expect("readable folder").flatten() {
         let p = e.path();

@@ -1,0 +1,225 @@
+# The tunggal adjudication console, English (each user's choice; Bahasa Indonesia is the
+# default). Every message here must exist in id/console.ftl too.
+
+app-title = tunggal · uniqueness adjudication
+app-name = tunggal · adjudication
+lang-id = Bahasa Indonesia
+lang-en = English
+nav-queue = Case queue
+nav-overview = Overview
+nav-audit = Audit trail
+logout = Log out
+
+role-adjudicator = adjudicator
+role-supervisor = supervisor
+role-auditor = auditor
+role-analyst = analyst
+
+login-title = Log in
+login-username = User name
+login-password = Password
+login-submit = Log in
+login-failed = Wrong user name or password, or the account is disabled.
+login-locked = Too many failed logins; try again in 15 minutes.
+
+error-title = Error { $status }
+error-title-400 = The request is not valid.
+error-title-403 = You may not do this.
+error-title-404 = Not found.
+error-title-409 = Conflict: the case changed meanwhile (for example, someone else claimed it). Reload the case page.
+error-title-429 = Too many attempts; try again later.
+error-title-500 = Internal error; the operator's log has the details.
+error-detail = Detail
+back-to-queue = Back to the queue
+
+queue-title = Case queue
+province = Province
+regency = Regency/city
+region = Region
+kind = Kind
+kind-any = any
+kind-ganda = Duplicate (ganda): another NIK
+kind-nik_conflict = NIK conflict
+filter = Filter
+filter-province = Province { $region }.
+filter-regency = Regency/city { $region }.
+filter-opened = Cases opened on { $day } (any state).
+filter-decided = Cases whose decision became final on { $day }.
+filter-age = Waiting { $min }–{ $max } hours.
+filter-clear = Clear the filter
+queue-count = { $n ->
+    [one] { $n } case
+   *[other] { $n } cases
+}, oldest SLA clock first.
+queue-empty = No open cases.
+case = Case
+waiting-since = Waiting since
+age-hours = Age (h)
+hours = { $n } h
+state = State
+claimed-by = Claimed by
+records = Records
+
+state-open = Open
+state-pending_confirmation = Pending confirmation
+state-decided = Decided
+state-superseded = Superseded
+
+case-title = Case { $id }
+done-claim = Done: the case is claimed.
+done-release = Done: the claim is released.
+done-decide = Done: the decision is recorded.
+done-confirm = Done: the decision is confirmed.
+done-reject = Done: the decision is rejected and the case is back in the queue.
+until = until
+not-claimed = not claimed
+claim = Claim this case
+release = Release claim
+decide-title = Decide
+record-that-stands = the record that stands:
+fraud = Fraud
+fraud-note = duplicates and fraud flags need a second person's confirmation
+comment-required = Comment (required)
+comment = Comment
+decide-submit = Record decision
+pending-title = Decision waiting for confirmation
+stands = stands
+by = By
+confirm = Confirm
+reject = Reject (back to the queue)
+
+outcome = Outcome
+outcome-duplicate = Duplicate
+outcome-different_persons = Different persons
+outcome-reenrollment = Legitimate re-enrollment
+outcome-refer_back = Referred back for clarification
+outcome-choice-duplicate = Same person: duplicate
+outcome-choice-different_persons = Different persons (false match: all proceed to personalization)
+outcome-choice-reenrollment = Same person: legitimate re-enrollment
+outcome-choice-refer_back = Refer back to the service point for clarification
+
+records-title = Records
+status = Status
+status-tunggal = Unique (tunggal)
+status-ganda = Duplicate (ganda)
+status-reenrollment = Re-enrollment
+status-nik_conflict = NIK conflict
+status-cleared = Cleared by adjudication
+status-duplicate = Duplicate (decided)
+status-referred = Referred back for clarification
+photo = Photo
+signature = Signature
+
+field-nik = NIK
+field-kk = KK number
+field-name = Name
+field-birth-place = Place of birth
+field-birth-date = Date of birth
+field-sex = Sex
+field-blood-type = Blood type
+field-address = Address
+field-rt = RT
+field-rw = RW
+field-village = Village
+field-district = District
+field-regency = Regency/city
+field-province = Province
+field-religion = Religion
+field-marital = Marital status
+field-occupation = Occupation
+field-citizenship = Citizenship
+field-site = Capture site
+field-station = Capture station
+field-operator = Operator NIK
+field-capture-started = Capture started
+field-capture-finished = Capture finished
+field-finger-scanner = Finger scanner
+field-camera = Camera
+
+pair-title = Biometrics { $a } ↔ { $b }
+fused-score = Nightly search fused score (LLR)
+threshold-match = duplicate threshold ≥ { $threshold } (gallery of { $gallery } people)
+band-match = at or above the threshold: suspected duplicate
+band-possible = below the threshold: possible duplicate, recorded only
+score-parts = Fingers { $fingers }, irises { $irises }
+relation-same_nik = same NIK
+relation-different_nik = different NIK
+swapped = swapped finger positions:
+fingers-title = Fingers ({ $a } rows × { $b } columns)
+fingers-legend = Bold: the log-likelihood ratio (LLR) each comparison added to the nightly search's fused score, the number the case was flagged on; below it, the matcher's raw similarity. LLR > 0 is evidence for the same person, < 0 against;
+fingers-legend-strong = are strong (20 times likelier or more)
+fingers-legend-weak = weak; cells without an LLR were not part of the score.
+and = and
+finger-1 = R thumb
+finger-2 = R index
+finger-3 = R middle
+finger-4 = R ring
+finger-5 = R little
+finger-6 = L thumb
+finger-7 = L index
+finger-8 = L middle
+finger-9 = L ring
+finger-10 = L little
+irises-title = Irises
+eye = Eye
+eye-right = right
+eye-left = left
+iris-llr = LLR (nightly)
+iris-hd = Hamming distance (share of bits differing)
+iris-threshold = Strong evidence of the same eye at
+iris-bits = Bits compared
+iris-legend = Hamming distance: the share of the compared bits that differ, at the best rotation; 0 is identical, about 0.5 is a different eye. The threshold depends on how many bits were compared (Daugman's normalisation) and is where the nightly search's iris calibration gives an LLR of +3.
+no-iris = no iris in both records
+overlay-title = Best finger pairs: minutiae overlay
+overlay-legend = Grey: minutiae; red: paired by the matcher; blue lines join the pairs (darker = larger share of the score).
+overlay-caption = similarity { $similarity }, { $pairs } paired minutiae
+
+history-title = NIK history
+history-enrollment = Enrollment
+history-captured = Captured
+history-card = Personalization (card export)
+this-case = this case
+
+decisions-title = Decisions
+when = When
+dstate-pending = Pending confirmation
+dstate-final = Final
+dstate-rejected = Rejected
+second-person = Second person
+exported = Exported
+yes = yes
+no = no
+none-yet = none yet
+
+audit-title = Audit trail
+audit-newest = The newest { $n } entries.
+audit-export = Export everything as CSV
+audit-api = also
+audit-when = When
+audit-who = Who
+audit-action = Action
+audit-case = Case
+audit-target = Target
+audit-detail = Detail
+audit-from = From
+
+overview-title = Overview
+overview-totals = { $open } open cases; { $breaches } enrollments past the { $hours }-hour SLA without a uniqueness result.
+map-title = Open cases and SLA breaches by province
+map-desc = Map of Indonesia: a province's colour is its number of open cases, a red circle its enrollments without a uniqueness result after { $hours } hours.
+map-open = { $n } open cases
+map-breaches = { $n } past the SLA
+map-legend-open = Open cases:
+map-legend-breaches = past the { $hours }-hour SLA
+open-cases = Open cases
+sla-breaches = Past the { $hours }-hour SLA
+sla-source = SLA breaches: enrollments whose capture finished more than { $hours } hours ago and that have no uniqueness result yet (no identity_status row), read from the lake.
+overview-nothing = No open cases and no SLA breaches.
+per-day-title = Cases opened and decided per day (14 days)
+chart-opened = { $n } opened
+chart-decided = { $n } decided
+chart-legend-opened = opened
+chart-legend-decided = decided (final)
+per-day-note = Days in { $zone }. Click a bar for that day's cases.
+age-title = Age of the open queue
+age-note = Since capture (the SLA clock); red: past { $hours } hours. Click a bar for its cases.

@@ -1,0 +1,292 @@
+//! `tunggal maintain` (issue 19, housekeeping): the lake tables compacted, vacuumed and
+//! checkpointed and the stored gallery compacted into unit partitions, without changing any
+//! answer: the same rows in every table, and later nights decide exactly what they decide on
+//! an uncompacted copy. Killed at any commit and run again, it ends exactly where an
+//! uninterrupted run ends. A second run finds nothing to do.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::{days, move_day, outcome, TestStore};
+
+/// A country of several small nights.
+const SYNTH: &[&str] = &[
+    "synth",
+    "--people",
+    "360",
+    "--seed",
+    "29",
+    "--days",
+    "6",
+    "--duplicate-rate",
+    "0.08",
+    "--bad-rate",
+    "0",
+    "--progress",
+    "quiet",
+];
+
+/// Stored gallery per unit: a night of this country stores ~1.4 MB, so four nights make two
+/// units, the first closed (compacted), the last open.
+const UNIT_MIB: &str = "3.2";
+
+/// A night without its housekeeping stage (the test runs `maintain` itself).
+fn night(store: &TestStore) {
+    store.ok(&[
+        "nightly",
+        "--no-progress",
+        "--no-maintain",
+        "--unit-mib",
+        UNIT_MIB,
+    ]);
+}
+
+fn maintain(store: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["maintain", "--unit-mib", UNIT_MIB];
+    args.extend(extra);
+    common::run(store, &args)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if entry.file_name() != "nightly.lock" {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The stored gallery: object name → bytes.
+fn gallery(store: &Path) -> BTreeMap<String, Vec<u8>> {
+    common::files_under(&store.join("dedup/segments"))
+        .into_iter()
+        .map(|p| {
+            let name = p
+                .strip_prefix(store)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect()
+}
+
+/// Every row of every table a night writes (less `runs`, which maintain itself writes),
+/// sorted, as CSV.
+fn tables(store: &TestStore) -> Vec<String> {
+    [
+        "packets",
+        "enrollments",
+        "fingerprints",
+        "irises",
+        "match_candidates",
+        "clusters",
+        "identity_status",
+        "personalization_jobs",
+    ]
+    .iter()
+    .map(|t| {
+        let csv = store.ok(&["sql", &format!("SELECT * FROM {t}"), "--format", "csv"]);
+        let mut lines: Vec<&str> = csv.lines().collect();
+        lines.sort_unstable();
+        lines.join("\n")
+    })
+    .collect()
+}
+
+/// Parquet files in a table's folder: the current version's and the removed ones kept for
+/// time travel.
+fn parquet_files(store: &Path, table: &str) -> usize {
+    common::files_under(&store.join("lake").join(table))
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .count()
+}
+
+fn last_maintain(store: &TestStore) -> serde_json::Value {
+    let rows = store.query(
+        "SELECT detail FROM runs WHERE stage = 'maintain' AND status = 'succeeded' \
+         ORDER BY finished DESC LIMIT 1",
+    );
+    serde_json::from_str(&rows[0]["detail"]).expect("maintain's detail is JSON")
+}
+
+fn units_written(detail: &serde_json::Value) -> u64 {
+    detail["gallery"]["units_written"].as_u64().unwrap()
+}
+
+/// Four nights on a store whose last two days are held aside.
+fn four_nights() -> (TestStore, tempfile::TempDir, Vec<String>) {
+    let store = TestStore::new();
+    store.ok(SYNTH);
+    let aside = tempfile::tempdir().unwrap();
+    let all = days(store.path());
+    for d in &all[1..] {
+        move_day(store.path(), aside.path(), d, false);
+    }
+    night(&store);
+    for d in &all[1..4] {
+        move_day(store.path(), aside.path(), d, true);
+        night(&store);
+    }
+    (store, aside, all[4..].to_vec())
+}
+
+#[test]
+fn maintenance_changes_no_answer_and_a_second_run_finds_nothing_to_do() {
+    let (store, aside, later) = four_nights();
+    let plain = TestStore::new();
+    copy_dir(store.path(), plain.path());
+    let rows_before = tables(&store);
+    let stored_before = gallery(store.path()).len();
+
+    let out = maintain(store.path(), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let detail = last_maintain(&store);
+    let g = &detail["gallery"];
+    assert!(units_written(&detail) >= 1, "nothing compacted: {detail}");
+    assert!(
+        g["partitions_after"].as_u64() < g["partitions_before"].as_u64(),
+        "{detail}"
+    );
+    let segs = |s: &Path| gallery(s).keys().filter(|k| k.ends_with(".seg")).count();
+    assert!(segs(store.path()) < stored_before, "{detail}");
+    let compacted: u64 = detail["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["files_compacted"].as_u64().unwrap())
+        .sum();
+    assert!(compacted > 0, "four nights left no small files: {detail}");
+    let checkpoints = detail["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["checkpointed"].as_bool() == Some(true))
+        .count();
+    assert!(checkpoints >= 8, "{detail}");
+    assert!(store
+        .path()
+        .join("lake/identity_status/_delta_log/_last_checkpoint")
+        .exists());
+    assert_eq!(
+        tables(&store),
+        rows_before,
+        "maintain changed a table's rows"
+    );
+
+    // Again: nothing left to compact in the gallery or the tables (but `runs`, where the
+    // first maintain recorded itself).
+    let again = maintain(store.path(), &[]);
+    assert!(again.status.success());
+    let detail = last_maintain(&store);
+    assert_eq!(units_written(&detail), 0, "{detail}");
+    for t in detail["tables"].as_array().unwrap() {
+        if t["table"] != "runs" {
+            assert_eq!(t["files_compacted"], 0, "{t}");
+            assert_eq!(t["checkpointed"], false, "{t}");
+        }
+    }
+    assert_eq!(tables(&store), rows_before);
+
+    // The next nights decide on the compacted store exactly what they decide on the copy
+    // that was never compacted.
+    let plain_aside = tempfile::tempdir().unwrap();
+    copy_dir(aside.path(), plain_aside.path());
+    for d in &later {
+        move_day(store.path(), aside.path(), d, true);
+        move_day(plain.path(), plain_aside.path(), d, true);
+        night(&store);
+        night(&plain);
+    }
+    assert_eq!(outcome(&store), outcome(&plain));
+
+    // A zero retention vacuums the files compaction removed; the rows stay.
+    let files_before = parquet_files(store.path(), "enrollments");
+    let out = maintain(store.path(), &["--retain-days", "0"]);
+    assert!(out.status.success());
+    let detail = last_maintain(&store);
+    let vacuumed: u64 = detail["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["files_vacuumed"].as_u64().unwrap())
+        .sum();
+    assert!(vacuumed > 0, "{detail}");
+    assert!(parquet_files(store.path(), "enrollments") < files_before);
+    assert_eq!(outcome(&store), outcome(&plain));
+
+    // A night ends with housekeeping unless told not to.
+    let summary = store.ok(&["nightly", "--no-progress", "--unit-mib", UNIT_MIB]);
+    assert!(summary.contains("export, maintain"), "{summary}");
+    let runs = store
+        .query("SELECT count(*) AS n FROM runs WHERE stage = 'maintain' AND status = 'succeeded'");
+    assert_eq!(runs[0]["n"], "4");
+}
+
+#[test]
+fn maintenance_killed_at_any_commit_ends_where_an_uninterrupted_run_ends() {
+    let (store, _aside, _) = four_nights();
+    let reference = TestStore::new();
+    copy_dir(store.path(), reference.path());
+    let out = maintain(reference.path(), &[]);
+    assert!(out.status.success());
+    let want_gallery = gallery(reference.path());
+    let want_rows = tables(&reference);
+    assert!(units_written(&last_maintain(&reference)) >= 1);
+
+    // Kill it after each commit in turn (the run's own row, the gallery's unit partitions
+    // and manifests, the first tables' compactions), run it again, compare.
+    let mut killed = 0;
+    for after in 1..=6 {
+        let crashed = TestStore::new();
+        copy_dir(store.path(), crashed.path());
+        let args = ["maintain", "--unit-mib", UNIT_MIB];
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunggal"))
+            .arg("--store")
+            .arg(crashed.path())
+            .args(args)
+            .env_remove("TUNGGAL_STORE")
+            .env("TUNGGAL_FAULT_ABORT_AFTER_COMMITS", after.to_string())
+            .output()
+            .unwrap();
+        if out.status.success() {
+            break;
+        }
+        killed += 1;
+        let rerun = maintain(crashed.path(), &[]);
+        assert!(
+            rerun.status.success(),
+            "after a kill at commit {after}: {}",
+            String::from_utf8_lossy(&rerun.stderr)
+        );
+        assert_eq!(
+            gallery(crashed.path()),
+            want_gallery,
+            "gallery after a kill at commit {after}"
+        );
+        assert_eq!(
+            tables(&crashed),
+            want_rows,
+            "rows after a kill at commit {after}"
+        );
+        let interrupted = crashed.query(
+            "SELECT count(*) AS n FROM runs WHERE stage = 'maintain' AND status = 'interrupted'",
+        );
+        assert!(
+            after < 2 || interrupted[0]["n"] == "1",
+            "the killed run is not recorded as interrupted"
+        );
+    }
+    assert!(killed >= 4, "only {killed} kill points reached");
+}
