@@ -197,6 +197,14 @@ fn tunggal_toml_refuses_secrets_and_unknown_keys() {
     .unwrap();
     let out = tunggal(work, &["--store", "no-store-here", "sql", "SELECT 1"], &[]);
     refused_for_no_store(&out, "no-store-here");
+    // So is the path of a token's file, although the flag's name says "token".
+    std::fs::write(
+        work.join("tunggal.toml"),
+        "[console]\nmetrics_token_file = \"/etc/tunggal/secrets/metrics.token\"\n",
+    )
+    .unwrap();
+    let out = tunggal(work, &["--store", "no-store-here", "sql", "SELECT 1"], &[]);
+    refused_for_no_store(&out, "no-store-here");
 }
 
 #[test]

@@ -281,3 +281,38 @@ fn status_refuses_a_path_without_a_store_and_creates_nothing() {
         "status wrote into a folder that is not a store"
     );
 }
+
+/// A night whose signing key cannot be read fails at export, and the failure is a `runs`
+/// row that status shows (the key is checked inside the stage, not before it is recorded).
+#[test]
+fn a_night_without_its_signing_key_shows_as_a_failed_export() {
+    let store = TestStore::new();
+    store.ok(&[
+        "synth",
+        "--people",
+        "20",
+        "--seed",
+        "23",
+        "--days",
+        "1",
+        "--bad-rate",
+        "0",
+        "--progress",
+        "quiet",
+    ]);
+    let out = store.run(&[
+        "nightly",
+        "--no-progress",
+        "--signing-key",
+        "/no/such/dc-signing.key",
+    ]);
+    assert!(!out.status.success(), "a night without its key succeeded");
+    let out = status(store.path(), &[]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("export: last run failed"), "{stdout}");
+    let failed =
+        store.query("SELECT detail FROM runs WHERE stage = 'export' AND status = 'failed'");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0]["detail"].contains("no/such"), "{failed:?}");
+}

@@ -224,9 +224,12 @@ fn refuse_secret(arg: &clap::Arg, name: &str, values: &[String]) -> Result<()> {
         .map(|v| v.to_lowercase())
         .collect::<Vec<_>>()
         .join(" ");
-    if SECRET_WORDS
-        .iter()
-        .any(|w| name.contains(w) || value_names.contains(w))
+    // `--metrics-token-file PATH` names where a secret lives, not the secret: a path is fine.
+    let names_a_path = name.ends_with("-file");
+    if !names_a_path
+        && SECRET_WORDS
+            .iter()
+            .any(|w| name.contains(w) || value_names.contains(w))
     {
         bail!(
             "--{name} is a secret: give it by environment{by_env} or a file path, never in \

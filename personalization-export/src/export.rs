@@ -74,8 +74,10 @@ impl Default for ExportOptions {
 /// nothing new writes nothing) and to kill at any point (see the module docs).
 pub async fn export(store: &Store, options: &ExportOptions) -> Result<ExportSummary> {
     let started = Instant::now();
-    let key = keys::resolve(options.signing_key.as_deref(), store)?;
     lake::run::run_stage(store, Stage::Export, async |run| {
+        // Inside the stage: a missing or unusable key is a failed export run in `runs`
+        // (which `tunggal status` shows), not a night that silently skipped its record.
+        let key = keys::resolve(options.signing_key.as_deref(), store)?;
         info!(run_id = %run.run_id, key_id = key.key_id(), "export started");
         let mut summary = ExportSummary {
             run_id: run.run_id.clone(),
