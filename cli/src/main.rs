@@ -98,7 +98,7 @@ enum Command {
     Dedup(cmd::dedup::DedupCommandArgs),
     /// Write signed personalization jobs per regency/city; `export check DIR` verifies one.
     Export(cmd::export::ExportArgs),
-    /// 1:1 check of the two index fingers against a card's chip at pickup: berhasil or gagal.
+    /// 1:1 check of the fingers a card names against its chip at pickup: berhasil, gagal, or ulangi (recapture).
     Verify(cmd::verify::VerifyArgs),
     /// Run DataFusion SQL over the lake tables: a query, -f FILE, --saved NAME, or the shell.
     Sql(cmd::sql::SqlArgs),

@@ -43,6 +43,14 @@ pub struct SynthConfig {
     pub duplicate_rate: f64,
     /// Share of packets that are bad, spread evenly over the planted reasons.
     pub bad_rate: f64,
+    /// Share of packets that are persons enrolled in an earlier batch of the store enrolling
+    /// again under a new NIK of this batch (same fingers, new capture): must end `ganda`
+    /// against the gallery. 0 (the default) plants none; limited by the earlier enrollees.
+    pub cross_batch_duplicate_rate: f64,
+    /// Share of packets that are another person (new biometrics) enrolling under the NIK and
+    /// biodata of a resident an earlier batch enrolled: must end `nik_conflict`. 0 (default)
+    /// plants none; limited by the earlier enrollees.
+    pub hijack_rate: f64,
     /// Progress reporting.
     pub progress: ProgressMode,
     /// Uploads in flight at once.
@@ -61,6 +69,8 @@ impl SynthConfig {
             until: now.duration_trunc(Duration::hours(1)).unwrap_or(now),
             duplicate_rate: 0.01,
             bad_rate: 0.01,
+            cross_batch_duplicate_rate: 0.0,
+            hijack_rate: 0.0,
             progress: ProgressMode::Auto,
             upload_concurrency: 32,
         }
@@ -74,6 +84,11 @@ impl SynthConfig {
             self.until.with_timezone(&wib).date_naive()
                 - Duration::days(i64::from(self.days.max(1)) - 1)
         })
+    }
+
+    /// Whether this batch plants anything against earlier batches of the store.
+    pub fn plants_across_batches(&self) -> bool {
+        self.cross_batch_duplicate_rate > 0.0 || self.hijack_rate > 0.0
     }
 
     /// Rejects values that cannot produce a sensible batch.
@@ -91,6 +106,11 @@ impl SynthConfig {
         for (name, r) in [
             ("--duplicate-rate", self.duplicate_rate),
             ("--bad-rate", self.bad_rate),
+            (
+                "--cross-batch-duplicate-rate",
+                self.cross_batch_duplicate_rate,
+            ),
+            ("--hijack-rate", self.hijack_rate),
         ] {
             if !(0.0..=0.5).contains(&r) || r.is_nan() {
                 return Err(SynthError::Config(format!(
@@ -119,7 +139,7 @@ impl SynthConfig {
 
     /// Six hex digits identifying the batch, used in station ids and person ids.
     pub fn tag(&self) -> String {
-        let key = format!(
+        let mut key = format!(
             "{}|{}|{}|{}|{}|{}",
             self.seed,
             self.first_day(),
@@ -128,6 +148,14 @@ impl SynthConfig {
             self.duplicate_rate,
             self.bad_rate
         );
+        // Cross-batch plants enter the key only when asked for, so batches without them keep
+        // the names (and bytes) they always had.
+        if self.plants_across_batches() {
+            key.push_str(&format!(
+                "|x{}|h{}",
+                self.cross_batch_duplicate_rate, self.hijack_rate
+            ));
+        }
         hex::encode(&Sha256::digest(key.as_bytes())[..3])
     }
 }

@@ -5,7 +5,10 @@
 //!
 //! Entry point: [`run`] with a [`SynthConfig`] writes one batch into an object store; the
 //! same config always writes the same bytes, and a new config adds a new batch next to the
-//! existing ones (NIKs never collide with the store's SIAK extract). Store layout:
+//! existing ones (NIKs never collide with the store's SIAK extract). With cross-batch rates
+//! above 0 the new batch also plants persons of earlier batches enrolling again under a new
+//! NIK and NIK hijacks of earlier enrollees ([`earlier`]), for a later night to catch.
+//! Store layout:
 //! - `reference/siak/<batch>.csv`, `reference/stations/<batch>.csv` (see `reference`),
 //! - `landing/<site>/<yyyy-mm-dd>/<packet_id>.zip` (see `docs/packet-format.md`),
 //! - `synth-truth/enrollees/<batch>.csv` ([`truth`]), `synth-truth/batches/<batch>.json`.
@@ -19,6 +22,7 @@ pub mod assemble;
 pub mod biometric;
 pub mod capture;
 pub mod config;
+pub mod earlier;
 pub mod finger;
 pub mod geography;
 pub mod ids;

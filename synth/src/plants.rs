@@ -39,6 +39,12 @@ pub enum Plant {
     MissingFingers,
     /// Every capture of the packet at poor quality.
     PoorCapture,
+    /// A person enrolled in an earlier batch of the store enrolling again under a new NIK of
+    /// this batch (same fingers, new capture): must be caught against the gallery.
+    CrossBatchDuplicate,
+    /// Another person (own biometrics) enrolling under the NIK and biodata of a resident an
+    /// earlier batch enrolled: must end `nik_conflict`.
+    NikHijack,
     /// A packet that ingest must reject with this reason.
     Bad(ReasonCode),
 }
@@ -59,6 +65,8 @@ impl Plant {
             Plant::Family => "family",
             Plant::MissingFingers => "missing_fingers",
             Plant::PoorCapture => "poor_capture",
+            Plant::CrossBatchDuplicate => "cross_batch_duplicate",
+            Plant::NikHijack => "nik_hijack",
             Plant::Bad(_) => "bad",
         }
     }

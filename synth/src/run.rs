@@ -4,12 +4,13 @@
 
 use crate::assemble::assemble;
 use crate::config::{ProgressMode, SynthConfig};
+use crate::earlier;
 use crate::ids::IdAllocator;
 use crate::progress::Progress;
 use crate::store::{self, at};
 use crate::summary::SynthSummary;
 use crate::truth::{self, TruthRow};
-use crate::world::{Identity, World};
+use crate::world::World;
 use crate::SynthError;
 use object_store::path::Path;
 use object_store::ObjectStore;
@@ -30,10 +31,17 @@ pub async fn run(
     let started = Instant::now();
     let batch = config.batch_id();
     let (niks, kks) = store::existing_ids(store, root, &batch).await?;
+    let earlier = if config.plants_across_batches() {
+        earlier::load(store, root, &batch).await?
+    } else {
+        Vec::new()
+    };
     let cfg = config.clone();
-    let world = tokio::task::spawn_blocking(move || World::plan(&cfg, IdAllocator::new(niks, kks)))
-        .await
-        .map_err(|e| SynthError::Task(e.to_string()))??;
+    let world = tokio::task::spawn_blocking(move || {
+        World::plan_across(&cfg, IdAllocator::new(niks, kks), &earlier)
+    })
+    .await
+    .map_err(|e| SynthError::Task(e.to_string()))??;
     let world = Arc::new(world);
     tracing::info!(
         batch = %world.batch,
@@ -93,7 +101,15 @@ pub async fn run(
     progress.finish();
 
     let rows = truth_rows(&world);
-    let truth_csv = truth::to_csv(&rows)?;
+    let truth_csv = if config.plants_across_batches() {
+        let wide: Vec<_> = rows
+            .into_iter()
+            .zip(world.packets.iter().map(|p| p.earlier.clone()))
+            .collect();
+        truth::to_csv_cross_batch(&wide)?
+    } else {
+        truth::to_csv(&rows)?
+    };
     store::put(store, &at(root, &truth::enrollees_path(&batch)), truth_csv).await?;
     let summary = SynthSummary::of(&world, bytes_written, started.elapsed());
     let json = serde_json::to_vec_pretty(&summary.to_json())?;
@@ -110,10 +126,7 @@ pub fn truth_rows(world: &World) -> Vec<TruthRow> {
             object_path: world.object_path(p),
             packet_id: p.packet_id.clone(),
             person_id: world.persons[p.person].id.clone(),
-            nik: match &p.identity {
-                Identity::Siak(r) => world.population.residents[*r].nik.to_string(),
-                Identity::Ghost(g) => g.nik.to_string(),
-            },
+            nik: world.resident_of(p).nik.to_string(),
             case: p.case.to_string(),
         })
         .collect()

@@ -10,10 +10,12 @@
 use crate::biometric::Lineage;
 use crate::capture::CaptureQuality;
 use crate::config::SynthConfig;
+use crate::earlier::EarlierEnrollee;
 use crate::geography;
 use crate::ids::IdAllocator;
 use crate::plants::{Plant, BAD_KINDS};
 use crate::population::{Generator, Population};
+use crate::truth::EarlierRef;
 use crate::SynthError;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use packet::{Eye, MissingReason, ReasonCode};
@@ -55,6 +57,8 @@ pub enum Identity {
     Siak(usize),
     /// A resident record with a NIK that is not in SIAK.
     Ghost(Box<Resident>),
+    /// A resident of an earlier batch's SIAK extract (a hijacked NIK).
+    Earlier(Box<Resident>),
 }
 
 /// Which station signs a packet.
@@ -89,6 +93,8 @@ pub struct PlannedPacket {
     pub capture_seed: u64,
     /// For a re-upload: the index of the packet whose bytes are copied.
     pub copy_of: Option<usize>,
+    /// For a cross-batch plant: the earlier enrollment it is planted against.
+    pub earlier: Option<EarlierRef>,
 }
 
 /// A registered station and the secrets that stay inside synth.
@@ -194,11 +200,32 @@ pub fn derive_seed(seed: u64, label: &str, index: u64) -> u64 {
 
 impl World {
     /// Plans a batch, avoiding NIKs and KK numbers taken by `ids` (the existing extract).
-    pub fn plan(config: &SynthConfig, mut ids: IdAllocator) -> Result<World, SynthError> {
+    pub fn plan(config: &SynthConfig, ids: IdAllocator) -> Result<World, SynthError> {
+        World::plan_across(config, ids, &[])
+    }
+
+    /// Plans a batch like [`World::plan`], planting cross-batch duplicates and NIK hijacks
+    /// against `earlier` enrollments as the config's rates ask (each target used once).
+    pub fn plan_across(
+        config: &SynthConfig,
+        mut ids: IdAllocator,
+        earlier: &[EarlierEnrollee],
+    ) -> Result<World, SynthError> {
         config.validate()?;
         let tag = config.tag();
         let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(config.seed, "world", 0));
-        let counts = Counts::for_batch(config.people, config.duplicate_rate, config.bad_rate);
+        let budget = config.people.saturating_sub(1);
+        let cross = share(config.people, config.cross_batch_duplicate_rate)
+            .min(earlier.len())
+            .min(budget);
+        let hijacks = share(config.people, config.hijack_rate)
+            .min(earlier.len() - cross)
+            .min(budget - cross);
+        let counts = Counts::for_batch(
+            config.people - cross - hijacks,
+            config.duplicate_rate,
+            config.bad_rate,
+        );
         let start = config.first_day();
         let days = config.days;
 
@@ -273,6 +300,7 @@ impl World {
                 quality,
                 capture_seed: 0,
                 copy_of: None,
+                earlier: None,
             });
         };
 
@@ -424,6 +452,46 @@ impl World {
                 plan_packet(&mut packets, p, identity, Plant::Bad(code), day, q);
             }
         }
+        // Cross-batch plants, from a stream of their own (batches without them draw nothing).
+        if cross + hijacks > 0 {
+            let mut xrng = ChaCha8Rng::seed_from_u64(derive_seed(config.seed, "cross-batch", 0));
+            let mut targets: Vec<&EarlierEnrollee> = earlier.iter().collect();
+            targets.shuffle(&mut xrng);
+            for (k, target) in targets.into_iter().take(cross + hijacks).enumerate() {
+                let victim = &target.resident;
+                let age = victim.age_on(start) + xrng.gen_range(0..4);
+                let own = gen.loner(&mut population, victim.sex, age.max(17), &mut xrng)?;
+                let (p, identity, case) = if k < cross {
+                    // The earlier person again, under a new identity of this batch's SIAK.
+                    persons.push(Person {
+                        id: target.reference.earlier_person_id.clone(),
+                        resident: own,
+                        lineage: target.lineage,
+                        missing_fingers: Vec::new(),
+                        missing_eyes: Vec::new(),
+                    });
+                    (
+                        persons.len() - 1,
+                        Identity::Siak(own),
+                        Plant::CrossBatchDuplicate,
+                    )
+                } else {
+                    // Someone else presenting the earlier resident's NIK and biodata.
+                    let p = new_person(&mut persons, own, None);
+                    (
+                        p,
+                        Identity::Earlier(Box::new(victim.clone())),
+                        Plant::NikHijack,
+                    )
+                };
+                let day = xrng.gen_range(0..days);
+                let q = regular(&mut xrng);
+                plan_packet(&mut packets, p, identity, case, day, q);
+                if let Some(last) = packets.last_mut() {
+                    last.earlier = Some(target.reference.clone());
+                }
+            }
+        }
         drop(gen);
 
         // Landing order: shuffled; re-uploads of an original go last.
@@ -456,7 +524,7 @@ impl World {
             p.capture_seed = derive_seed(config.seed, "capture", i as u64);
             p.site = match &p.identity {
                 Identity::Siak(r) => population.residents[*r].district_code.clone(),
-                Identity::Ghost(g) => g.district_code.clone(),
+                Identity::Ghost(g) | Identity::Earlier(g) => g.district_code.clone(),
             };
         }
         for i in 0..packets.len() {
@@ -488,7 +556,7 @@ impl World {
     pub fn resident_of<'a>(&'a self, p: &'a PlannedPacket) -> &'a Resident {
         match &p.identity {
             Identity::Siak(r) => &self.population.residents[*r],
-            Identity::Ghost(g) => g,
+            Identity::Ghost(g) | Identity::Earlier(g) => g,
         }
     }
 
@@ -696,6 +764,78 @@ mod tests {
         let big = Counts::for_batch(100_000, 0.01, 0.01);
         assert_eq!(big.fraud, 1000);
         assert_eq!(big.bad_each, 77);
+    }
+
+    #[test]
+    fn cross_batch_plants_target_earlier_enrollees_and_change_nothing_at_rate_zero() {
+        let mut first = SynthConfig::new(60, 3);
+        first.start = NaiveDate::from_ymd_opt(2026, 11, 1);
+        first.until = "2026-11-20T00:00:00Z".parse().unwrap();
+        let a = World::plan(&first, IdAllocator::default()).unwrap();
+        let earlier: Vec<EarlierEnrollee> = a
+            .packets
+            .iter()
+            .filter(|p| p.case == Plant::Unique)
+            .map(|p| EarlierEnrollee {
+                reference: EarlierRef {
+                    earlier_batch: a.batch.clone(),
+                    earlier_packet_id: p.packet_id.clone(),
+                    earlier_person_id: a.persons[p.person].id.clone(),
+                },
+                lineage: a.persons[p.person].lineage,
+                resident: a.resident_of(p).clone(),
+            })
+            .collect();
+        let ids = || {
+            IdAllocator::new(
+                a.population.residents.iter().map(|r| r.nik).collect(),
+                a.population.residents.iter().map(|r| r.kk_number).collect(),
+            )
+        };
+        let mut second = first.clone();
+        second.seed = 4;
+        second.start = NaiveDate::from_ymd_opt(2026, 11, 10);
+        let plain = World::plan(&second, ids()).unwrap();
+        let same = World::plan_across(&second, ids(), &earlier).unwrap();
+        assert_eq!(
+            plain.batch, same.batch,
+            "rates 0: earlier batches change nothing"
+        );
+        assert_eq!(plain.packets.len(), same.packets.len());
+        assert!(same.packets.iter().all(|p| p.earlier.is_none()));
+
+        second.cross_batch_duplicate_rate = 0.1;
+        second.hijack_rate = 0.05;
+        assert_ne!(second.batch_id(), plain.batch);
+        let b = World::plan_across(&second, ids(), &earlier).unwrap();
+        assert_eq!(b.packets.len(), 60);
+        let of = |case| b.packets.iter().filter(move |p| p.case == case);
+        assert_eq!(of(Plant::CrossBatchDuplicate).count(), 6);
+        assert_eq!(of(Plant::NikHijack).count(), 3);
+        let by_packet: std::collections::HashMap<_, _> = earlier
+            .iter()
+            .map(|e| (e.reference.earlier_packet_id.clone(), e))
+            .collect();
+        for p in of(Plant::CrossBatchDuplicate) {
+            let e = by_packet[&p.earlier.as_ref().unwrap().earlier_packet_id];
+            assert_eq!(b.persons[p.person].lineage, e.lineage, "same fingers");
+            assert_eq!(b.persons[p.person].id, e.reference.earlier_person_id);
+            assert_ne!(b.resident_of(p).nik, e.resident.nik, "a new NIK");
+            assert!(b
+                .population
+                .residents
+                .iter()
+                .any(|r| r.nik == b.resident_of(p).nik));
+        }
+        for p in of(Plant::NikHijack) {
+            let e = by_packet[&p.earlier.as_ref().unwrap().earlier_packet_id];
+            assert_ne!(b.persons[p.person].lineage, e.lineage, "someone else");
+            assert_eq!(
+                b.resident_of(p),
+                &e.resident,
+                "the earlier resident's biodata"
+            );
+        }
     }
 
     #[test]

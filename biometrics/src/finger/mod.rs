@@ -6,6 +6,7 @@
 //! pairs by their geometric compatibility (LSS-R) and consolidates them into one similarity in
 //! [0, 1]; [`explain`] returns the same score with the minutia pairing it came from.
 
+pub mod capture_quality;
 mod codec;
 mod consolidate;
 mod cylinder;

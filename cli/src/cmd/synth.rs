@@ -1,5 +1,5 @@
 //! `tunggal synth`: write a synthetic batch (SIAK extract, station registry, landing packets,
-//! ground truth) into the object store. Thin glue over [`synth::run`].
+//! ground truth) into the object store. Thin glue over [`synth::run()`].
 
 use synth::object_store::path::Path;
 use synth::{NaiveDate, ProgressMode, SynthConfig};
@@ -29,6 +29,15 @@ pub struct SynthArgs {
     /// Share of packets that are bad, spread over the planted reject reasons.
     #[arg(long, default_value_t = 0.01)]
     pub bad_rate: f64,
+    /// Share of packets that are persons an earlier batch in the store enrolled, enrolling
+    /// again under a new NIK of this batch (same fingers, new capture): `ganda` against the
+    /// gallery. Needs an earlier batch; 0 plants none and keeps earlier behaviour and bytes.
+    #[arg(long, default_value_t = 0.0)]
+    pub cross_batch_duplicate_rate: f64,
+    /// Share of packets that are someone else enrolling under the NIK and biodata of a
+    /// resident an earlier batch enrolled: `nik_conflict`. 0 plants none.
+    #[arg(long, default_value_t = 0.0)]
+    pub hijack_rate: f64,
     /// Progress display: auto (bar on a terminal, log lines otherwise), bar, log or quiet.
     #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
     pub progress: ProgressArg,
@@ -62,6 +71,8 @@ impl SynthArgs {
         c.start = self.start;
         c.duplicate_rate = self.duplicate_rate;
         c.bad_rate = self.bad_rate;
+        c.cross_batch_duplicate_rate = self.cross_batch_duplicate_rate;
+        c.hijack_rate = self.hijack_rate;
         c.upload_concurrency = self.upload_concurrency;
         c.progress = match self.progress {
             ProgressArg::Auto => ProgressMode::Auto,

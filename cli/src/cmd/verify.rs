@@ -1,15 +1,21 @@
 //! `tunggal verify`: the 1:1 check at card pickup. Prints `berhasil` or `gagal` with the
-//! scores; exit 0 berhasil, 1 gagal, 2 bad input (with the reason).
+//! scores; exit 0 berhasil, 1 gagal, 2 bad input (with the reason), 3 `ulangi`: a live capture
+//! is too poor to decide on (too few minutiae, low quality, too small an area; see
+//! [`biometrics::finger::capture_quality`]) and the operator recaptures it. An `ulangi` is not
+//! a failed attempt: nothing was matched.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
+use biometrics::finger::capture_quality::{capture_quality, PoorCapture};
+use biometrics::iso19794;
 use clap::Args;
-use personalization_export::card::CardRecord;
+use personalization_export::card::{CardRecord, ChipFinger};
 use personalization_export::{keys, verify};
 
 /// Flags of `tunggal verify`.
 #[derive(Args, Debug)]
+#[command(after_help = EXIT_CODES)]
 pub struct VerifyArgs {
     /// The card record read from the chip (a `cards/<enrollment_id>.json` of a job).
     #[arg(long)]
@@ -30,25 +36,77 @@ pub struct VerifyArgs {
     pub target_fmr: f64,
 }
 
+/// The exit codes, as `tunggal verify --help` lists them.
+const EXIT_CODES: &str = "Exit codes: 0 berhasil (the card holder); 1 gagal (not the card \
+holder); 2 bad input (a tampered or unknown card, an unreadable capture); 3 ulangi (a live \
+capture too poor to decide on: too few minutiae, low quality or too small an area; recapture \
+that finger, it is not a failed attempt).";
+
 /// Exit code of a pass.
 pub const BERHASIL: i32 = 0;
 /// Exit code of a fail.
 pub const GAGAL: i32 = 1;
 /// Exit code of bad input.
 pub const BAD_INPUT: i32 = 2;
+/// Exit code of a live capture too poor to decide on: recapture (*ulangi*), not a fail.
+pub const ULANGI: i32 = 3;
+
+/// What `verify` concluded: a verdict, or a request to recapture.
+enum Decision {
+    /// The captures were matched: berhasil or gagal.
+    Matched(verify::VerifyOutcome),
+    /// At least one live capture is too poor to decide on: per finger (ISO position), why.
+    Recapture(Vec<(u8, Vec<PoorCapture>)>),
+}
+
+/// Indonesian and English names of an ISO finger position (1 right thumb … 10 left little).
+fn finger_names(position: u8) -> (String, String) {
+    let (jari, finger) = match (position.max(1) - 1) % 5 {
+        0 => ("ibu jari", "thumb"),
+        1 => ("jari telunjuk", "index finger"),
+        2 => ("jari tengah", "middle finger"),
+        3 => ("jari manis", "ring finger"),
+        _ => ("jari kelingking", "little finger"),
+    };
+    let (sisi, side) = if position <= 5 {
+        ("kanan", "right")
+    } else {
+        ("kiri", "left")
+    };
+    (format!("{jari} {sisi}"), format!("{side} {finger}"))
+}
+
+/// The `ulangi` report: per poor finger, its reasons in Bahasa Indonesia and in English.
+fn recapture_text(poor: &[(u8, Vec<PoorCapture>)]) -> String {
+    let mut out = String::from("ulangi");
+    for (position, problems) in poor {
+        let (jari, finger) = finger_names(*position);
+        for p in problems {
+            out += &format!(
+                "\n  {jari}: {} — ulangi perekaman\n    {finger}: {p} — recapture",
+                p.alasan()
+            );
+        }
+    }
+    out
+}
 
 /// Runs `tunggal verify` and returns the process exit code. The store is not consulted:
 /// the card is trusted only through the keyring (`_store_location` is kept for the common
 /// verb signature).
 pub async fn run(_store_location: &str, args: &VerifyArgs) -> i32 {
     match decide(args) {
-        Ok(outcome) => {
+        Ok(Decision::Matched(outcome)) => {
             println!("{outcome}");
             if outcome.passed {
                 BERHASIL
             } else {
                 GAGAL
             }
+        }
+        Ok(Decision::Recapture(poor)) => {
+            println!("{}", recapture_text(&poor));
+            ULANGI
         }
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -66,7 +124,19 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| anyhow!("{what} {}: {e}", path.display()))
 }
 
-fn decide(args: &VerifyArgs) -> Result<verify::VerifyOutcome> {
+/// Assesses one live capture for the chip finger it is compared with: `None` when the capture
+/// is not a readable record of that finger (the matcher's checks then report the bad input),
+/// else its problems (empty when it is good enough to match).
+fn assess(chip: &ChipFinger, live: &[u8]) -> Option<Vec<PoorCapture>> {
+    let record = iso19794::parse(live).ok()?;
+    let view = record.views.first()?;
+    if view.position != 0 && view.position != chip.position {
+        return None;
+    }
+    Some(capture_quality(view, record.res_x, record.res_y).problems)
+}
+
+fn decide(args: &VerifyArgs) -> Result<Decision> {
     if !(args.target_fmr > 0.0 && args.target_fmr < 1.0) {
         return Err(anyhow!("--target-fmr must be between 0 and 1"));
     }
@@ -87,10 +157,27 @@ fn decide(args: &VerifyArgs) -> Result<verify::VerifyOutcome> {
         .map_err(|e| anyhow!("{}: {e}", args.card.display()))?;
     let right = read(&args.right_index, "--right-index")?;
     let left = read(&args.left_index, "--left-index")?;
-    Ok(verify::verify_card(
+    let mut poor = Vec::new();
+    let mut all_readable = true;
+    for (chip, live) in [
+        (&record.card.chip.right_finger, &right),
+        (&record.card.chip.left_finger, &left),
+    ] {
+        let Some(chip) = chip else { continue };
+        match assess(chip, live) {
+            None => all_readable = false,
+            Some(problems) if !problems.is_empty() => poor.push((chip.position, problems)),
+            Some(_) => {}
+        }
+    }
+    // Bad input wins over a recapture: an unreadable capture is reported as such below.
+    if all_readable && !poor.is_empty() {
+        return Ok(Decision::Recapture(poor));
+    }
+    Ok(Decision::Matched(verify::verify_card(
         &record.card,
         Some(&right),
         Some(&left),
         args.target_fmr,
-    )?)
+    )?))
 }
