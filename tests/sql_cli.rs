@@ -157,6 +157,8 @@ fn sla_compliance_counts_results_within_24_hours_per_site_and_day() {
                     close(num(r, "compliance"), c[2] as f64 / c[1] as f64, 1e-9),
                     "{r:?}"
                 );
+                let pct = (1000.0 * c[2] as f64 / c[1] as f64).round() / 10.0;
+                assert!(close(num(r, "compliance_pct"), pct, 1e-9), "{r:?}");
             }
             ((r["site"].clone(), r["day"].clone()), c)
         })

@@ -73,7 +73,7 @@ impl fmt::Display for IngestSummary {
         writeln!(f, "ingest run {}", self.run_id)?;
         writeln!(
             f,
-            "  objects in landing/ {:>8}   already recorded {:>8}   new {:>8}",
+            "  listed in landing/  {:>8}   already recorded {:>8}   new {:>8}",
             self.seen, self.already_recorded, self.processed
         )?;
         writeln!(f, "  accepted {:>8}", self.accepted)?;

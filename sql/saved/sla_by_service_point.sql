@@ -10,6 +10,7 @@
 -- column late: results committed more than 24 hours after capture_finished
 -- column pending: enrollments still without a result
 -- column compliance: within_sla / deduplicated (null when nothing is deduplicated yet)
+-- column compliance_pct: compliance in percent, one decimal (98.5), for people to read
 -- column max_hours: longest capture -> result time of the day, in hours
 -- The packets side is cut down to its id, site and day folder before the joins: the hash joins
 -- then carry two short strings per row instead of the whole landing path. The region filter
@@ -63,6 +64,7 @@ SELECT d.site,
        d.late,
        d.pending,
        CAST(d.within_sla AS DOUBLE) / NULLIF(d.deduplicated, 0) AS compliance,
+       round(100.0 * CAST(d.within_sla AS DOUBLE) / NULLIF(d.deduplicated, 0), 1) AS compliance_pct,
        round(d.max_seconds / 3600.0, 2) AS max_hours
 FROM days d
 LEFT JOIN regions g ON g.code = d.site

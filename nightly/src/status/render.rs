@@ -88,7 +88,7 @@ impl Status {
             .map(|t| format!(", oldest landed {}", when(t)))
             .unwrap_or_default();
         out.push_str(&format!(
-            "  landed, not yet ingested     {:>10}  of {} objects in landing/{oldest}\n",
+            "  landed, not yet ingested     {:>10}  of {} objects listed in landing/{oldest}\n",
             thousands(b.landed_not_ingested),
             thousands(b.landing_objects)
         ));
