@@ -1,6 +1,7 @@
 //! The same night on a real S3-compatible server (moto on 127.0.0.1, started here): synth,
 //! ingest and sql through `--store s3://…` give exactly the verdicts of a local folder run,
-//! and re-running ingest on the bucket changes nothing.
+//! and re-running ingest on the bucket changes nothing; housekeeping on the bucket changes no
+//! verdict.
 
 mod common;
 #[path = "support/s3_server.rs"]
@@ -74,5 +75,33 @@ fn ingest_on_s3_gives_the_verdicts_of_a_local_run_and_reruns_change_nothing() {
     assert_eq!(
         tunggal(&server, bucket, &["sql", counts, "--format", "csv"]),
         local.ok(&["sql", counts, "--format", "csv"])
+    );
+
+    // Housekeeping on the bucket (small files compacted with chunks of 16, checkpoints,
+    // vacuum through our object store) changes no verdict.
+    let housekept = tunggal(&server, bucket, &["maintain", "--retain-days", "0"]);
+    assert!(housekept.contains("small files compacted"), "{housekept}");
+    let detail = tunggal(
+        &server,
+        bucket,
+        &[
+            "sql",
+            "SELECT detail FROM runs WHERE stage = 'maintain' AND status = 'succeeded'",
+            "--format",
+            "json",
+        ],
+    );
+    let rows: serde_json::Value = serde_json::from_str(&detail).unwrap();
+    let detail: serde_json::Value =
+        serde_json::from_str(rows[0]["detail"].as_str().unwrap()).unwrap();
+    let tables = detail["tables"].as_array().unwrap();
+    let packets = tables.iter().find(|t| t["table"] == "packets").unwrap();
+    assert!(packets["files_compacted"].as_u64().unwrap() > 1, "{packets}");
+    assert!(packets["files_vacuumed"].as_u64().unwrap() > 1, "{packets}");
+    assert_eq!(packets["checkpointed"], true, "{packets}");
+    assert_eq!(
+        tunggal(&server, bucket, &["sql", VERDICTS, "--format", "csv"]),
+        on_disk,
+        "maintain changed a verdict on S3"
     );
 }
