@@ -96,7 +96,10 @@ fn ingest_on_s3_gives_the_verdicts_of_a_local_run_and_reruns_change_nothing() {
         serde_json::from_str(rows[0]["detail"].as_str().unwrap()).unwrap();
     let tables = detail["tables"].as_array().unwrap();
     let packets = tables.iter().find(|t| t["table"] == "packets").unwrap();
-    assert!(packets["files_compacted"].as_u64().unwrap() > 1, "{packets}");
+    assert!(
+        packets["files_compacted"].as_u64().unwrap() > 1,
+        "{packets}"
+    );
     assert!(packets["files_vacuumed"].as_u64().unwrap() > 1, "{packets}");
     assert_eq!(packets["checkpointed"], true, "{packets}");
     assert_eq!(

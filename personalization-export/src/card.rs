@@ -184,11 +184,13 @@ pub struct Chip {
     /// The signature image (PNG), base64.
     #[serde(with = "b64")]
     pub signature_png: Vec<u8>,
-    /// Right-hand verification finger: the right index (ISO position 2), or the first present
-    /// of right thumb (1), middle (3), ring (4), little (5); `null` when none was captured.
+    /// Right-hand verification finger: the right index (ISO position 2), or, when the index
+    /// is missing or its enrollment capture too poor to verify against, the first good one
+    /// of right thumb (1), middle (3), ring (4), little (5) ([`choose_finger`]); `null` when
+    /// none was captured. Its `position` says which finger the counter must capture.
     pub right_finger: Option<ChipFinger>,
     /// Left-hand verification finger: the left index (7), or left thumb (6), middle (8), ring
-    /// (9), little (10); `null` when none was captured.
+    /// (9), little (10), chosen the same way; `null` when none was captured.
     pub left_finger: Option<ChipFinger>,
 }
 
@@ -208,23 +210,44 @@ pub const RIGHT_FINGER_ORDER: [u8; 5] = [2, 1, 3, 4, 5];
 /// Preference order of the left-hand verification finger (index first).
 pub const LEFT_FINGER_ORDER: [u8; 5] = [7, 6, 8, 9, 10];
 
+/// The verification finger of one hand: the first finger of `order` whose enrollment capture
+/// is good enough to verify against (the same gate the pickup counter applies to a live
+/// capture, `biometrics::finger::capture_quality`: a card whose finger would itself be
+/// refused as too poor would send its holder back every time); when none is, the first
+/// captured one; `None` when the hand has no finger.
+pub fn choose_finger(
+    fingers: &std::collections::BTreeMap<u8, packet::FingerTemplate>,
+    order: &[u8],
+) -> Option<ChipFinger> {
+    let good = |t: &packet::FingerTemplate| {
+        t.record.views.first().is_some_and(|view| {
+            biometrics::finger::capture_quality::capture_quality(
+                view,
+                t.record.res_x,
+                t.record.res_y,
+            )
+            .is_acceptable()
+        })
+    };
+    let captured = || order.iter().filter_map(|p| fingers.get(p).map(|t| (*p, t)));
+    let (position, template) = captured()
+        .find(|(_, t)| good(t))
+        .or_else(|| captured().next())?;
+    Some(ChipFinger {
+        position,
+        iso19794_2: template.bytes.clone(),
+    })
+}
+
 impl Chip {
     /// The chip content of a packet.
     pub fn from_packet(packet: &packet::Packet) -> Chip {
-        let pick = |order: &[u8]| {
-            order.iter().find_map(|p| {
-                packet.fingers.get(p).map(|t| ChipFinger {
-                    position: *p,
-                    iso19794_2: t.bytes.clone(),
-                })
-            })
-        };
         Chip {
             biodata: packet.biodata.clone(),
             photo_jpg: packet.photo_jpg.clone(),
             signature_png: packet.signature_png.clone(),
-            right_finger: pick(&RIGHT_FINGER_ORDER),
-            left_finger: pick(&LEFT_FINGER_ORDER),
+            right_finger: choose_finger(&packet.fingers, &RIGHT_FINGER_ORDER),
+            left_finger: choose_finger(&packet.fingers, &LEFT_FINGER_ORDER),
         }
     }
 }
@@ -374,6 +397,51 @@ mod b64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fvc(name: &str) -> Vec<u8> {
+        let root = match std::env::var_os("TUNGGAL_SHARED_DATA") {
+            Some(p) => std::path::PathBuf::from(p),
+            None => std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+        };
+        std::fs::read(root.join("fvc2002/DB1_B").join(name)).unwrap()
+    }
+
+    fn template(bytes: Vec<u8>, keep: Option<usize>) -> packet::FingerTemplate {
+        let mut record = biometrics::iso19794::parse(&bytes).unwrap();
+        if let Some(keep) = keep {
+            record.views[0].minutiae.truncate(keep);
+        }
+        packet::FingerTemplate {
+            bytes: record.to_bytes(),
+            record,
+        }
+    }
+
+    #[test]
+    fn a_poor_or_missing_index_gives_way_to_the_first_good_finger_of_the_hand() {
+        use std::collections::BTreeMap;
+        let good = || template(fvc("101_1.iso"), None);
+        let poor = || template(fvc("102_1.iso"), Some(6));
+        let pos = |f: &BTreeMap<u8, packet::FingerTemplate>| {
+            choose_finger(f, &RIGHT_FINGER_ORDER).map(|c| c.position)
+        };
+        // The index when it is good.
+        let fingers = BTreeMap::from([(2, good()), (1, good())]);
+        assert_eq!(pos(&fingers), Some(2));
+        // A poor index: the thumb; a missing index and a poor thumb: the middle finger.
+        let fingers = BTreeMap::from([(2, poor()), (1, good()), (3, good())]);
+        assert_eq!(pos(&fingers), Some(1));
+        let fingers = BTreeMap::from([(1, poor()), (3, good())]);
+        assert_eq!(pos(&fingers), Some(3));
+        // Only poor ones: the first captured (a card must carry some finger if it can).
+        let fingers = BTreeMap::from([(4, poor()), (2, poor())]);
+        assert_eq!(pos(&fingers), Some(2));
+        assert_eq!(pos(&BTreeMap::new()), None);
+        // The chip carries the chosen finger's bytes as captured.
+        let fingers = BTreeMap::from([(2, poor()), (1, good())]);
+        let chosen = choose_finger(&fingers, &RIGHT_FINGER_ORDER).unwrap();
+        assert_eq!(chosen.iso19794_2, fingers[&1].bytes);
+    }
 
     #[test]
     fn place_of_issue_drops_the_regency_prefix() {
