@@ -58,19 +58,7 @@ fn an_adjudicator_decides_in_the_browser_and_a_second_one_confirms() {
         ("budi", "adjudicator"),
         ("sari", "supervisor"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_tunggal"))
-            .arg("--store")
-            .arg(store.path())
-            .args(["users", "add", user, "--role", role])
-            .env("TUNGGAL_PASSWORD", PASSWORD)
-            .env_remove("TUNGGAL_CASE_DB")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::add_user(&store, user, role, PASSWORD);
     }
 
     let (_console, base) = start_console(&store);

@@ -196,19 +196,7 @@ fn json(answer: &Answer) -> serde_json::Value {
 /// duplicates as `ganda` clusters, and an adjudicator.
 fn store_with_cases() -> TestStore {
     let store = common::store_with_planted_cases();
-    let out = Command::new(env!("CARGO_BIN_EXE_tunggal"))
-        .arg("--store")
-        .arg(store.path())
-        .args(["users", "add", "sulastri", "--role", "adjudicator"])
-        .env("TUNGGAL_PASSWORD", PASSWORD)
-        .env_remove("TUNGGAL_CASE_DB")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::add_user(&store, "sulastri", "adjudicator", PASSWORD);
     store
 }
 

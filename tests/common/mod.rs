@@ -309,3 +309,22 @@ pub fn store_with_planted_cases() -> TestStore {
     assert!(!clusters.is_empty(), "synth planted no fraud duplicate");
     store
 }
+
+/// Adds a console user with `tunggal users add` (the password from `TUNGGAL_PASSWORD`, as an
+/// administrator's script gives it); panics with stderr unless it succeeds.
+pub fn add_user(store: &TestStore, user: &str, role: &str, password: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tunggal"))
+        .arg("--store")
+        .arg(store.path())
+        .args(["users", "add", user, "--role", role])
+        .env("TUNGGAL_PASSWORD", password)
+        .env_remove("TUNGGAL_CASE_DB")
+        .env_remove("TUNGGAL_STORE")
+        .output()
+        .expect("start tunggal");
+    assert!(
+        out.status.success(),
+        "users add {user}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -140,27 +140,25 @@ fn migrate_roles(conn: &Connection) -> Result<()> {
 /// Adds the hash chain's column to an `audit` table written before it existed (its older rows
 /// keep no hash: the chain starts after them).
 fn add_audit_hash(conn: &Connection) -> Result<()> {
-    let has_hash: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('audit') WHERE name = 'hash')",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_hash {
-        conn.execute_batch("ALTER TABLE audit ADD COLUMN hash TEXT")?;
-    }
-    Ok(())
+    add_column(conn, "audit", "hash", "TEXT")
 }
 
 /// Adds the users' chosen console language (`id`, `en`; null: the default) to a `users`
 /// table written before it existed.
 fn add_user_language(conn: &Connection) -> Result<()> {
-    let has_lang: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('users') WHERE name = 'lang')",
-        [],
+    add_column(conn, "users", "lang", "TEXT")
+}
+
+/// Adds `column` (of SQL type `decl`) to `table` unless it is there: how a file written by an
+/// earlier version gains a column (SQLite's `ADD COLUMN` has no `IF NOT EXISTS`).
+fn add_column(conn: &Connection, table: &str, column: &str, decl: &str) -> Result<()> {
+    let present: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+        params![table, column],
         |r| r.get(0),
     )?;
-    if !has_lang {
-        conn.execute_batch("ALTER TABLE users ADD COLUMN lang TEXT")?;
+    if !present {
+        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
     }
     Ok(())
 }
