@@ -79,7 +79,19 @@ fn ingest_on_s3_gives_the_verdicts_of_a_local_run_and_reruns_change_nothing() {
 
     // Housekeeping on the bucket (small files compacted with chunks of 16, checkpoints,
     // vacuum through our object store) changes no verdict.
-    let housekept = tunggal(&server, bucket, &["maintain", "--retain-days", "0"]);
+    let lock = tempfile::tempdir().unwrap();
+    let lock_file = lock.path().join("nightly.lock");
+    let housekept = tunggal(
+        &server,
+        bucket,
+        &[
+            "maintain",
+            "--retain-days",
+            "0",
+            "--lock-file",
+            lock_file.to_str().unwrap(),
+        ],
+    );
     assert!(housekept.contains("small files compacted"), "{housekept}");
     let detail = tunggal(
         &server,
