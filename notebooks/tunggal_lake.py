@@ -41,6 +41,10 @@ from deltalake import DeltaTable
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SAVED_DIR = REPO / "sql" / "saved"
 
+# Views over the lake tables, as tunggal registers them (lake/views/<name>.sql).
+LAKE_VIEWS = ["identity_status", "clusters"]
+VIEWS_DIR = REPO / "lake" / "views"
+
 LAKE_TABLES = [
     "packets",
     "enrollments",
@@ -48,8 +52,7 @@ LAKE_TABLES = [
     "irises",
     "runs",
     "match_candidates",
-    "clusters",
-    "identity_status",
+    "status_history",
     "decisions",
     "personalization_jobs",
     "audit",
@@ -106,6 +109,9 @@ def context(store: pathlib.Path | None = None) -> SessionContext:
         folder = root / "lake" / table
         if (folder / "_delta_log").is_dir():
             ctx.register_dataset(table, DeltaTable(str(folder)).to_pyarrow_dataset())
+    if (root / "lake" / "status_history" / "_delta_log").is_dir():
+        for view in LAKE_VIEWS:
+            ctx.sql(f"CREATE VIEW {view} AS {(VIEWS_DIR / f'{view}.sql').read_text()}")
     residents = _read_csv_folder(
         root / "reference" / "siak",
         {"birth_date": pa.date32(), "rt": pa.int32(), "rw": pa.int32()},

@@ -87,6 +87,10 @@ def duckdb_connection(store: pathlib.Path):
             if files:
                 listing = ", ".join("'" + f.replace("file://", "") + "'" for f in files)
                 con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listing}])")
+    for view in lake.LAKE_VIEWS:
+        # DuckDB spells the ordered aggregate `first(x ORDER BY …)`.
+        sql = (lake.VIEWS_DIR / f"{view}.sql").read_text().replace("first_value(", "first(")
+        con.execute(f"CREATE VIEW {view} AS {sql}")
     ctx = lake.context(store)
     for ref in ["residents", "regions", "stations"]:
         arrow_table = ctx.sql(f"SELECT * FROM {ref}").to_arrow_table()

@@ -14,7 +14,7 @@ without synthesizing and ingesting a million packets (ingest runs at ~250 packet
     .venv/bin/python scripts/bench-sql.py --store /work/tmp-sqlbench/x202
 
 `scale` writes a new store whose lake tables hold K copies of every row of the source's
-non-biometric tables (packets, enrollments, identity_status, clusters, match_candidates,
+non-biometric tables (packets, enrollments, status_history, match_candidates,
 decisions, personalization_jobs, audit), and whose SIAK extract holds K copies of every
 resident. Copy 0 is the source row as it is; in copy c >= 1 every key is rewritten the same
 way in every table, so joins stay consistent and keys stay unique:
@@ -33,6 +33,18 @@ per run with its counters multiplied by K. `fingerprints` and `irises` are linke
 (no saved query reads them), and `landing/`, `synth-truth/`, `adjudication/` and `exports/`
 are not copied: the scaled store is for SQL, not for another nightly run or the console.
 
+With `--night-capable` the scaled store can also take another night (scripts/bench-night.py):
+the store marker is copied; the gallery partitions `dedup/segments/<run>/<n>.seg` are linked
+K times, copy c as `<run>/<n + 1000 c>-unit.seg`, a sealed unit partition of one source with
+its manifest (unit partitions of the source and their manifests are shifted likewise), so a
+night searches a gallery of the scaled size (the templates and enrollment ids inside
+are the source's: every copy is the same persons again, which a night of new persons cannot
+tell from K times as many); and `landing/` is linked only for the day folders of ingest's
+re-scan window (the last 32 days): older objects are never listed, and the scaled `packets`
+rows of copies c >= 1 name objects that do not exist, which ingest never asks for. The
+reference tables are not written: the night's `tunggal reference load` (or ingest's) takes
+the scaled SIAK extract once, as a fresh deployment would.
+
 Each table is written in `--files` appends (default 32: a few dozen Parquet files per table,
 one Delta commit each, as a store compacted now and then would hold), with the source
 table's exact Delta schema and configuration; the SIAK extract in 8 CSV files.
@@ -41,9 +53,11 @@ table's exact Delta schema and configuration; the SIAK extract in 8 CSV files.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -67,8 +81,7 @@ NAMESPACE = uuid.UUID("6f1b6a52-7c1e-4d3a-9a57-5ca1e1a4e000")
 DOMAINS = {
     "enrollments": {"enrollment_id": "E", "packet_id": "P", "nik": "NIK", "kk_number": "KK"},
     "packets": {"packet_id": "P", "enrollment_id": "E"},
-    "identity_status": {"enrollment_id": "E", "cluster_id": "C"},
-    "clusters": {"cluster_id": "C", "enrollment_id": "E"},
+    "status_history": {"enrollment_id": "E", "cluster_id": "C", "decision_id": "D"},
     "match_candidates": {"probe_id": "E", "candidate_id": "E"},
     "decisions": {"decision_id": "D", "case_id": "CASE", "cluster_id": "C", "enrollment_id": "E"},
     "personalization_jobs": {"enrollment_id": "E", "job_id": "J"},
@@ -391,11 +404,93 @@ def cmd_scale(args):
           f"in {resident_files} files")
     if (src / "reference" / "stations").is_dir():
         shutil.copytree(src / "reference" / "stations", dst / "reference" / "stations")
+    if args.night_capable:
+        link_night_state(src, dst, copies, args.landing_days, tables["enrollments"].num_rows)
     (dst / "scale-lake.json").write_text(json.dumps(
-        {"source": str(src.resolve()), "copies": copies, "files": files}, indent=2) + "\n")
+        {"source": str(src.resolve()), "copies": copies, "files": files,
+         "night_capable": bool(args.night_capable)}, indent=2) + "\n")
     print(f"wrote {dst} in {time.time() - started:.0f} s")
-    if not check(src, dst, copies):
+    if not args.no_check and not check(src, dst, copies):
         sys.exit(1)
+
+
+# ----------------------------------------------------------------------- night-capable
+
+# Partition numbers of copy c are shifted by c times this (the source's must be below it).
+PARTITION_STRIDE = 1000
+PARTITION_NAME = re.compile(r"^(\d+)(-unit)?\.(seg|json)$")
+
+
+def shifted_partition(path: str, c: int) -> str:
+    """`dedup/segments/<run>/<n>[-unit].<ext>` of copy `c`: the number shifted by c x 1000."""
+    folder, _, name = path.rpartition("/")
+    match = PARTITION_NAME.match(name)
+    if match is None:
+        raise ValueError(f"unexpected gallery object {path}")
+    n = int(match.group(1))
+    if n >= PARTITION_STRIDE:
+        sys.exit(f"{path}: partition numbers from {PARTITION_STRIDE} up are not supported")
+    shifted = f"{n + c * PARTITION_STRIDE:05d}{match.group(2) or ''}.{match.group(3)}"
+    return f"{folder}/{shifted}" if folder else shifted
+
+
+def link_night_state(src: pathlib.Path, dst: pathlib.Path, copies: int, landing_days: int,
+                     enrolled: int):
+    """What a night needs beyond the tables (see the module docs): marker, gallery, recent
+    landing. Hard links: no bytes are copied, and tunggal replaces objects, never edits them."""
+    marker = src / "tunggal-store.txt"
+    if marker.is_file():
+        shutil.copy2(marker, dst / marker.name)
+    segments = src / "dedup" / "segments"
+    files = [f for f in sorted(segments.rglob("*")) if f.is_file()] if segments.is_dir() else []
+    plain = [f for f in files if f.suffix == ".seg" and not f.stem.endswith("-unit")]
+    # Informational in a manifest (no search reads it): the source's enrollments per partition.
+    members = max(1, enrolled // max(1, len(plain)))
+    for f in files:
+        rel = f.relative_to(segments).as_posix()
+        for c in range(copies):
+            target = dst / "dedup" / "segments" / shifted_partition(rel, c)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if f.suffix == ".json" and c > 0:
+                manifest = json.loads(f.read_text())
+                manifest["sources"] = [
+                    f"{s.rpartition('/')[0]}/{shifted_partition(s.rpartition('/')[2], c)}"
+                    for s in manifest["sources"]]
+                target.write_text(json.dumps(manifest))
+            elif f in plain:
+                # Every copy of a plain partition (copy 0 too) is stored as a sealed unit
+                # partition of one source (the same bytes: compaction's merge of one partition
+                # is the partition), so `tunggal maintain` does not merge the copies into
+                # gigabytes of new units, as it would once for a gallery that never had
+                # housekeeping, and the night's own partition never joins a copy (whether it
+                # would depends on where its random run id sorts). The manifest names the
+                # plain path, which does not exist in the scaled store.
+                unit = target.with_name(target.stem + "-unit.seg")
+                os.link(f, unit)
+                manifest = {"sources": [f"dedup/segments/{shifted_partition(rel, c)}"],
+                            "members": members}
+                unit.with_suffix(".json").write_text(json.dumps(manifest, indent=2))
+            else:
+                os.link(f, target)
+    print(f"  gallery: {len(plain)} partition(s) x {copies}, as sealed units of one partition "
+          f"(hard links)")
+    oldest = (datetime.date.today() - datetime.timedelta(days=landing_days)).isoformat()
+    kept = skipped = 0
+    landing = src / "landing"
+    for site in sorted(landing.iterdir()) if landing.is_dir() else []:
+        for day in sorted(site.iterdir()) if site.is_dir() else [site]:
+            if day.is_dir() and re.fullmatch(r"\d{4}-\d{2}-\d{2}", day.name) and day.name < oldest:
+                skipped += 1
+                continue
+            target = dst / day.relative_to(src)
+            if day.is_dir():
+                shutil.copytree(day, target, copy_function=os.link)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.link(day, target)
+            kept += 1
+    print(f"  landing: {kept} day folders of the last {landing_days} days linked, "
+          f"{skipped} older ones left out")
 
 
 # --------------------------------------------------------------------------------- check
@@ -497,6 +592,14 @@ def main():
     scale.add_argument("dest")
     scale.add_argument("--copies", type=int, required=True)
     scale.add_argument("--files", type=int, default=32, help="Parquet files per table (default 32)")
+    scale.add_argument("--no-check", action="store_true",
+                       help="skip the self-check (run `check` later)")
+    scale.add_argument("--night-capable", action="store_true",
+                       help="also link the gallery K times and the recent landing/ folders, so "
+                            "the store can take another night (scripts/bench-night.py)")
+    scale.add_argument("--landing-days", type=int, default=32,
+                       help="with --night-capable: day folders of landing/ linked (default 32, "
+                            "ingest's re-scan window for the default upload delay)")
     chk = sub.add_parser("check", help="check a scaled store against its source")
     chk.add_argument("source")
     chk.add_argument("dest")

@@ -233,12 +233,19 @@ fn snapshot(store: &TestStore) -> (BTreeMap<String, (String, String)>, usize, us
 #[test]
 fn rerunning_dedup_changes_nothing_and_a_killed_run_finishes_on_rerun() {
     let reference = TestStore::new();
+    // A fixed past day: the default (the day ending now) moves captures that would lie after
+    // the current hour back a day, so stores synthesized in different hours would differ.
+    let start = (chrono::Utc::now() - chrono::Duration::days(2))
+        .date_naive()
+        .to_string();
     let synth = [
         "synth",
         "--people",
         "150",
         "--seed",
         "3",
+        "--start",
+        &start,
         "--days",
         "1",
         "--duplicate-rate",

@@ -157,3 +157,40 @@ fn fvc_protocol_on_every_database_meets_the_accuracy_goal() {
         );
     }
 }
+
+/// The EER line of `eval fvc`'s report, in percent.
+fn eer(report: &str) -> f64 {
+    report
+        .lines()
+        .find(|l| l.starts_with("EER"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.trim_end_matches('%').parse().ok())
+        .unwrap_or_else(|| panic!("no EER in {report}"))
+}
+
+#[test]
+fn a_synthetic_fvc2004_like_database_is_harder_than_live_scan_captures() {
+    let store = TestStore::new();
+    let run = |distortion: &str| {
+        store.ok(&[
+            "eval",
+            "fvc",
+            "--synthetic",
+            "24",
+            "--distortion",
+            distortion,
+            "--seed",
+            "11",
+        ])
+    };
+    let live = run("live-scan");
+    assert!(live.contains("192 templates"), "{live}");
+    assert!(live.contains("comparisons genuine         672"), "{live}");
+    let hard = run("fvc2004");
+    assert!(
+        eer(&hard) > eer(&live),
+        "distortion should cost accuracy:\n{live}\n{hard}"
+    );
+    // the same seed gives the same database, so the same report
+    assert_eq!(run("fvc2004"), hard);
+}

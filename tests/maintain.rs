@@ -86,6 +86,7 @@ fn tables(store: &TestStore) -> Vec<String> {
         "fingerprints",
         "irises",
         "match_candidates",
+        "status_history",
         "clusters",
         "identity_status",
         "personalization_jobs",
@@ -177,7 +178,7 @@ fn maintenance_changes_no_answer_and_a_second_run_finds_nothing_to_do() {
     assert!(checkpoints >= 8, "{detail}");
     assert!(store
         .path()
-        .join("lake/identity_status/_delta_log/_last_checkpoint")
+        .join("lake/status_history/_delta_log/_last_checkpoint")
         .exists());
     assert_eq!(
         tables(&store),

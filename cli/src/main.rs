@@ -92,6 +92,9 @@ enum Command {
     Nightly(cmd::nightly::NightlyArgs),
     /// Housekeeping: compact, vacuum and checkpoint the lake tables, compact the gallery.
     Maintain(cmd::maintain::MaintainArgs),
+    /// Reference data: `reference load` takes new SIAK extracts and station registry files
+    /// into the lake's reference tables, once each.
+    Reference(cmd::reference::ReferenceArgs),
     /// The store's state on one screen: last runs, backlog, SLA; exit 0 healthy, 1 attention.
     Status(cmd::status::StatusArgs),
     /// 1:N deduplication of every enrollment not yet searched: statuses and clusters.
@@ -166,10 +169,14 @@ fn run(cli: Cli) -> Result<()> {
                     Command::Ingest(args) => cmd::ingest::run(&store, args).await,
                     Command::Nightly(args) => cmd::nightly::run(&store, args).await,
                     Command::Maintain(args) => cmd::maintain::run(&store, args).await,
+                    Command::Reference(args) => cmd::reference::run(&store, args).await,
                     Command::Dedup(args) => cmd::dedup::run(&store, args).await,
                     Command::Export(args) => cmd::export::run(&store, args).await,
                     Command::Verify(_) => unreachable!("handled above"),
                     Command::Status(_) => unreachable!("handled above"),
+                    Command::Eval(cmd::fingerprint::EvalCommand::Pickup(args)) => {
+                        cmd::eval_pickup::run(&store, args).await
+                    }
                     Command::Eval(_) => cmd::eval_dedup::run(&store).await,
                     Command::Sql(args) => {
                         keep_freed_memory();

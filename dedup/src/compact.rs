@@ -44,24 +44,11 @@ pub struct CompactSummary {
     pub bytes_written: u64,
 }
 
-/// The runs whose partitions count: every run named as some enrollment's `first_run_id` in
-/// `identity_status` (the commit point, see the crate docs).
+/// The runs whose partitions count: every run that reached its commit
+/// ([`crate::load::committed_runs`]).
 pub async fn committed_runs(store: &Store) -> Result<HashSet<String>> {
-    if lake::delta::open_existing(store, lake::Table::IdentityStatus)
-        .await?
-        .is_none()
-    {
-        return Ok(HashSet::new());
-    }
     let ctx = lake::lake_context(store).await?;
-    Ok(lake::query::texts(
-        &ctx,
-        "SELECT DISTINCT first_run_id FROM identity_status",
-        "first_run_id",
-    )
-    .await?
-    .into_iter()
-    .collect())
+    crate::load::committed_runs(&ctx).await
 }
 
 /// Compacts the stored gallery of `store` into unit partitions of up to `unit_bytes` stored

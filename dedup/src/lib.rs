@@ -4,8 +4,9 @@
 //! `reenrollment`, `nik_conflict`, or an adjudicator's outcome).
 //!
 //! - [`dedup`]: one run — recover from a crashed run, search new enrollments batch by batch
-//!   against the persisted gallery partitions, write `match_candidates`, then derive
-//!   `identity_status` and `clusters` anew in one commit each.
+//!   against the persisted gallery partitions, write `match_candidates`, then derive the
+//!   statuses and clusters of what the night touched and append the changed ones to
+//!   `status_history` in one commit (read as the views `identity_status` and `clusters`).
 //! - [`search`]: one batch of probes against the gallery, this run's earlier batches and
 //!   itself (the index's rank and compare passes).
 //! - [`status`]: the pure rules from match edges, NIKs and decisions to statuses and clusters.
@@ -15,13 +16,17 @@
 //! - [`load`]: what a run reads from the lake (enrollments, statuses, clusters, match edges,
 //!   templates); public so that evaluations (the `evaluation` crate) read them the same way.
 //!
-//! The one idea to hold in mind: `identity_status` is the commit point. An enrollment is
+//! - [`neighbourhood`]: which enrollments a night can change, found by joins, so a night
+//!   costs what it brings.
+//!
+//! The one idea to hold in mind: `status_history` is the commit point. An enrollment is
 //! deduplicated exactly when it has a row there; candidates and gallery partitions of a run
 //! that never reached that commit are removed by the next run, which redoes the work.
 
 pub mod compact;
 mod error;
 pub mod load;
+pub mod neighbourhood;
 mod options;
 mod progress;
 mod record;

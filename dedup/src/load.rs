@@ -1,19 +1,18 @@
 //! Reading what a run needs from the lake: the enrollments (id, NIK, capture time), the
 //! current statuses, decisions, match edges, and the templates of a batch of probes.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use arrow::array::{RecordBatch, StringArray};
+use arrow::array::RecordBatch;
 use arrow::datatypes::DataType;
 use biometrics::finger::FingerTemplate;
 use biometrics::fusion::PersonTemplate;
 use biometrics::iris::IrisCode;
 use chrono::{DateTime, Utc};
-use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use lake::tables::identity_status::{self, IdentityStatusRecord};
 use lake::tables::read::Columns;
+use lake::tables::status_history::{self, StatusHistoryRecord};
 use lake::tables::{clusters, decisions};
 use lake::vocabulary::{Band, Effect, Outcome};
 use rayon::prelude::*;
@@ -38,14 +37,24 @@ pub async fn collect(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>
 
 /// Every accepted enrollment, oldest capture first (ties by id).
 pub async fn enrollees(ctx: &SessionContext) -> Result<Vec<Enrollee>> {
-    let batches = collect(
+    enrollees_of(
         ctx,
         "SELECT enrollment_id, nik, capture_finished FROM enrollments \
          ORDER BY capture_finished, enrollment_id",
     )
-    .await?;
+    .await
+}
+
+/// Registers `ids` as the one-column table `name` (`id`) ([`lake::query::register_texts`]):
+/// queries join against it to read only the rows of a night's enrollments.
+pub fn register_ids(ctx: &SessionContext, name: &str, ids: &[String]) -> Result<()> {
+    Ok(lake::query::register_texts(ctx, name, "id", ids)?)
+}
+
+/// Reads `(enrollment_id, nik, capture_finished)` rows of a query into enrollees.
+async fn enrollees_of(ctx: &SessionContext, sql: &str) -> Result<Vec<Enrollee>> {
     let mut out = Vec::new();
-    for b in &batches {
+    for b in &collect(ctx, sql).await? {
         let c = Columns::new(b);
         let (ids, niks) = (c.text("enrollment_id")?, c.text("nik")?);
         let at = c.times("capture_finished")?;
@@ -56,6 +65,139 @@ pub async fn enrollees(ctx: &SessionContext) -> Result<Vec<Enrollee>> {
         }));
     }
     Ok(out)
+}
+
+/// Enrollments without a status yet (never searched, or held back or interrupted before
+/// their run's commit), oldest capture first: the probes of a run.
+pub async fn pending(ctx: &SessionContext) -> Result<Vec<Enrollee>> {
+    enrollees_of(
+        ctx,
+        "SELECT e.enrollment_id, e.nik, e.capture_finished FROM enrollments e \
+         WHERE NOT EXISTS (SELECT 1 FROM status_history h WHERE h.enrollment_id = e.enrollment_id) \
+         ORDER BY e.capture_finished, e.enrollment_id",
+    )
+    .await
+}
+
+/// Enrollments that have a status: the gallery a run's probes are searched against.
+pub async fn gallery_size(ctx: &SessionContext) -> Result<u64> {
+    count(
+        ctx,
+        "SELECT count(DISTINCT enrollment_id) AS n FROM status_history",
+    )
+    .await
+}
+
+/// The first column of the first row of `sql`, a count.
+async fn count(ctx: &SessionContext, sql: &str) -> Result<u64> {
+    let batches = collect(ctx, sql).await?;
+    let Some(b) = batches.iter().find(|b| b.num_rows() > 0) else {
+        return Ok(0);
+    };
+    let n = arrow::compute::cast(b.column(0), &DataType::Int64)?;
+    let n = n
+        .as_any()
+        .downcast_ref::<arrow::array::Int64Array>()
+        .map_or(0, |a| a.value(0));
+    Ok(n.max(0) as u64)
+}
+
+/// The runs that reached their commit: those that wrote `status_history` rows. Candidates
+/// and gallery partitions of any other run are leftovers of an interrupted one.
+pub async fn committed_runs(ctx: &SessionContext) -> Result<HashSet<String>> {
+    Ok(lake::query::texts(
+        ctx,
+        "SELECT DISTINCT written_by FROM status_history",
+        "written_by",
+    )
+    .await?
+    .into_iter()
+    .collect())
+}
+
+/// The NIK of each of `ids` that is enrolled.
+pub async fn niks(ctx: &SessionContext, ids: &[String]) -> Result<HashMap<String, String>> {
+    register_ids(ctx, "dedup_nik_of", ids)?;
+    let batches = collect(
+        ctx,
+        "SELECT e.enrollment_id, e.nik FROM enrollments e \
+         JOIN dedup_nik_of w ON e.enrollment_id = w.id",
+    )
+    .await?;
+    ctx.deregister_table("dedup_nik_of")?;
+    let mut out = HashMap::new();
+    for b in &batches {
+        let c = Columns::new(b);
+        let (ids, niks) = (c.text("enrollment_id")?, c.text("nik")?);
+        out.extend((0..c.len()).map(|r| (ids.string(r), niks.string(r))));
+    }
+    Ok(out)
+}
+
+/// Current enrollments by status, and `(clusters, clustered enrollments)`: the totals a
+/// run reports after its commit.
+pub async fn totals(ctx: &SessionContext) -> Result<(BTreeMap<String, u64>, (u64, u64))> {
+    let mut by_status = BTreeMap::new();
+    for b in &collect(
+        ctx,
+        "SELECT status, count(*) AS n FROM identity_status GROUP BY status",
+    )
+    .await?
+    {
+        let c = Columns::new(b);
+        let status = c.text("status")?;
+        let n = c.longs("n")?;
+        by_status.extend((0..c.len()).map(|r| (status.string(r), n.value(r).max(0) as u64)));
+    }
+    let clusters = count(ctx, "SELECT count(DISTINCT cluster_id) FROM clusters").await?;
+    let members = count(ctx, "SELECT count(*) FROM clusters").await?;
+    Ok((by_status, (clusters, members)))
+}
+
+/// The `status_history` rows of `ids` (every state each has had).
+pub async fn history_of(ctx: &SessionContext, ids: &[String]) -> Result<Vec<StatusHistoryRecord>> {
+    register_ids(ctx, "dedup_history_of", ids)?;
+    let rows = lake::query::rows(
+        ctx,
+        "SELECT h.* FROM status_history h JOIN dedup_history_of w ON h.enrollment_id = w.id",
+        status_history::from_batch,
+    )
+    .await?;
+    ctx.deregister_table("dedup_history_of")?;
+    Ok(rows)
+}
+
+/// The latest decision of each of `ids` that has one (as [`decisions`]).
+pub async fn decisions_of(
+    ctx: &SessionContext,
+    ids: &[String],
+) -> Result<HashMap<String, AppliedDecision>> {
+    register_ids(ctx, "dedup_decisions_of", ids)?;
+    let rows = lake::query::rows(
+        ctx,
+        "SELECT d.* FROM decisions d JOIN dedup_decisions_of w ON d.enrollment_id = w.id \
+         ORDER BY d.decided_time, d.decision_id",
+        decisions::from_batch,
+    )
+    .await?;
+    ctx.deregister_table("dedup_decisions_of")?;
+    Ok(latest_decisions(rows))
+}
+
+/// Enrollments whose latest decision is not the one their current status applies: the
+/// decisions that arrived since the last run.
+pub async fn decisions_not_applied(ctx: &SessionContext) -> Result<Vec<String>> {
+    Ok(lake::query::texts(
+        ctx,
+        "SELECT d.enrollment_id FROM \
+         (SELECT enrollment_id, decision_id, row_number() OVER (PARTITION BY enrollment_id \
+          ORDER BY decided_time DESC, decision_id DESC) AS n FROM decisions) AS d \
+         JOIN identity_status s ON s.enrollment_id = d.enrollment_id \
+         WHERE d.n = 1 AND s.decision_id IS DISTINCT FROM d.decision_id \
+         ORDER BY d.enrollment_id",
+        "enrollment_id",
+    )
+    .await?)
 }
 
 /// The current `identity_status` rows by enrollment id.
@@ -100,8 +242,12 @@ pub async fn decisions(ctx: &SessionContext) -> Result<HashMap<String, AppliedDe
         decisions::from_batch,
     )
     .await?;
-    Ok(rows
-        .into_iter()
+    Ok(latest_decisions(rows))
+}
+
+/// The last of each enrollment's decisions, given in decision order.
+fn latest_decisions(rows: Vec<decisions::DecisionRecord>) -> HashMap<String, AppliedDecision> {
+    rows.into_iter()
         .map(|d| {
             let decision = AppliedDecision {
                 decision_id: d.decision_id,
@@ -110,7 +256,7 @@ pub async fn decisions(ctx: &SessionContext) -> Result<HashMap<String, AppliedDe
             };
             (d.enrollment_id, decision)
         })
-        .collect())
+        .collect()
 }
 
 /// Every `match`-band edge recorded so far: `(probe, candidate)`.
@@ -175,17 +321,7 @@ pub struct Templates {
 /// template that does not decode holds its whole enrollment back rather than failing the run
 /// or searching the person with a part missing.
 pub async fn templates(ctx: &SessionContext, ids: &[String]) -> Result<Templates> {
-    let wanted = RecordBatch::try_new(
-        Arc::new(arrow::datatypes::Schema::new(vec![
-            arrow::datatypes::Field::new("id", DataType::Utf8, false),
-        ])),
-        vec![Arc::new(StringArray::from_iter_values(ids.iter()))],
-    )?;
-    ctx.deregister_table("dedup_wanted")?;
-    ctx.register_table(
-        "dedup_wanted",
-        Arc::new(MemTable::try_new(wanted.schema(), vec![vec![wanted]])?),
-    )?;
+    register_ids(ctx, "dedup_wanted", ids)?;
     let fingers = collect(
         ctx,
         "SELECT f.enrollment_id, f.position, f.prepared FROM fingerprints f \

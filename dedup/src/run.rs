@@ -6,24 +6,29 @@
 //!    searched against every persisted gallery partition, against the earlier batches of this
 //!    run, and within itself; the scored pairs are appended to `match_candidates`, and the
 //!    batch is persisted as a new gallery partition.
-//! 3. Derive statuses and clusters from all edges, NIKs and decisions ([`crate::status`]);
-//!    overwrite `identity_status` (the commit point), then `clusters`.
+//! 3. Derive statuses and clusters ([`crate::status`]) for the enrollments the night touches
+//!    ([`crate::neighbourhood`]: its probes, the clusters they join or merge, the enrollments
+//!    whose decisions arrived) and append the states that changed to `status_history` in one
+//!    commit, the run's commit point.
 //!
 //! Step 3 runs even when there are no new probes, so adjudicators' decisions reach the
-//! statuses on the next night, and a run killed between the two overwrites is healed.
+//! statuses on the next night.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use biometrics::fusion::PersonTemplate;
 use biometrics::index::{Partition, ProbeSet, SearchParams};
-use chrono::Utc;
-use lake::tables::{clusters, identity_status, match_candidates, Table};
+use chrono::{DateTime, Utc};
+use lake::tables::identity_status::IdentityStatusRecord;
+use lake::tables::status_history::{self, StatusHistoryRecord};
+use lake::tables::{match_candidates, Table};
 use lake::vocabulary::{Band, Stage};
 use lake::{delta, Store};
 
 use crate::error::Result;
 use crate::load::{self, Enrollee};
+use crate::neighbourhood;
 use crate::options::DedupOptions;
 use crate::progress::Progress;
 use crate::record::{self, Pair};
@@ -65,8 +70,7 @@ async fn execute(
         ..Default::default()
     };
     let ctx = lake::lake_context(store).await?;
-    let previous = load::statuses(&ctx).await?;
-    let committed: HashSet<String> = previous.values().map(|s| s.first_run_id.clone()).collect();
+    let committed = load::committed_runs(&ctx).await?;
 
     // 1. Recover from runs that never committed.
     let stale_runs: Vec<String> = load::candidate_runs(&ctx)
@@ -94,22 +98,15 @@ async fn execute(
 
     // 2. Search.
     let ctx = lake::lake_context(store).await?;
-    let enrollees = load::enrollees(&ctx).await?;
-    let nik_of: HashMap<&str, &str> = enrollees
-        .iter()
-        .map(|e| (e.enrollment_id.as_str(), e.nik.as_str()))
-        .collect();
-    let pending: Vec<&Enrollee> = enrollees
-        .iter()
-        .filter(|e| !previous.contains_key(&e.enrollment_id))
-        .collect();
+    let pending = load::pending(&ctx).await?;
+    let gallery_size = load::gallery_size(&ctx).await? as usize;
     summary.probes = pending.len() as u64;
-    summary.gallery = previous.len() as u64;
+    summary.gallery = gallery_size as u64;
     summary.partitions = gallery_paths.len() as u64;
     let stored_sizes = segments::sizes(store, &gallery_paths).await?;
     summary.partition_bytes = stored_sizes.iter().sum();
     let t = thresholds::for_gallery(
-        previous.len() + pending.len(),
+        gallery_size + pending.len(),
         options.match_fpir,
         options.possible_fpir,
     );
@@ -123,7 +120,7 @@ async fn execute(
     };
     tracing::info!(
         probes = pending.len(),
-        gallery = previous.len(),
+        gallery = gallery_size,
         partitions = gallery_paths.len(),
         "dedup starting"
     );
@@ -205,6 +202,13 @@ async fn execute(
         )
         .await?;
 
+        let mut involved: Vec<String> = found
+            .iter()
+            .flat_map(|f| [f.probe_id.clone(), f.candidate_id.clone()])
+            .collect();
+        involved.sort();
+        involved.dedup();
+        let nik_of = load::niks(&ctx, &involved).await?;
         let now = Utc::now();
         let rows: Vec<_> = found
             .iter()
@@ -215,8 +219,7 @@ async fn execute(
                         probe_id: &f.probe_id,
                         candidate_id: &f.candidate_id,
                         source: f.source,
-                        same_nik: nik_of.get(f.probe_id.as_str())
-                            == nik_of.get(f.candidate_id.as_str()),
+                        same_nik: nik_of.get(&f.probe_id) == nik_of.get(&f.candidate_id),
                         score: &f.score,
                         created: now,
                     },
@@ -253,52 +256,68 @@ async fn execute(
     }
     summary.brute_force = brute.map(|b| (b.pairs, b.missed));
 
-    // 3. Statuses and clusters.
+    // 3. Statuses and clusters of what the night touches.
     let ctx = lake::lake_context(store).await?;
-    let edges = load::match_edges(&ctx).await?;
-    let decisions = load::decisions(&ctx).await?;
-    let previous_clusters = load::clusters(&ctx).await?;
-    // Held-back enrollments get no status: the next run searches them again.
     let held: HashSet<&str> = summary
         .held_back
         .iter()
         .map(|h| h.enrollment_id.as_str())
         .collect();
-    let searched: Vec<Enrollee> = enrollees
+    let searched: Vec<Enrollee> = pending
         .iter()
         .filter(|e| !held.contains(e.enrollment_id.as_str()))
         .cloned()
         .collect();
+    let touched = neighbourhood::gather(&ctx, &searched).await?;
+    let previous: HashMap<String, IdentityStatusRecord> = touched
+        .previous
+        .iter()
+        .map(|(id, h)| (id.clone(), h.status.clone()))
+        .collect();
+    let previous_clusters: HashMap<String, (String, DateTime<Utc>)> = touched
+        .previous
+        .values()
+        .filter_map(|h| h.cluster_row())
+        .map(|c| (c.enrollment_id, (c.cluster_id, c.created)))
+        .collect();
+    let now = Utc::now();
     let derived = status::derive(&StatusInputs {
-        enrollees: &searched,
-        edges: &edges,
-        decisions: &decisions,
+        enrollees: &touched.enrollees,
+        edges: &touched.edges,
+        decisions: &touched.decisions,
         previous: &previous,
         previous_clusters: &previous_clusters,
         run_id,
-        now: Utc::now(),
+        now,
     });
-    delta::overwrite(
-        store,
-        Table::IdentityStatus,
-        vec![identity_status::to_batch(&derived.statuses)?],
+    let changed: Vec<StatusHistoryRecord> = status_history::rows_for(
+        &derived.statuses,
+        &derived.clusters,
+        |id| touched.decisions.get(id).map(|d| d.decision_id.clone()),
+        now,
+        run_id,
     )
-    .await?;
-    delta::overwrite(
-        store,
-        Table::Clusters,
-        vec![clusters::to_batch(&derived.clusters)?],
-    )
-    .await?;
-    for s in &derived.statuses {
-        *summary.by_status.entry(s.status.to_string()).or_default() += 1;
+    .into_iter()
+    .filter(|row| {
+        touched
+            .previous
+            .get(&row.status.enrollment_id)
+            .is_none_or(|p| !row.same_state(p))
+    })
+    .collect();
+    summary.states_written = changed.len() as u64;
+    summary.touched = touched.enrollees.len() as u64;
+    if !changed.is_empty() {
+        delta::append(
+            store,
+            Table::StatusHistory,
+            vec![status_history::to_batch(&changed)?],
+            None,
+        )
+        .await?;
     }
-    let cluster_ids: HashSet<&str> = derived
-        .clusters
-        .iter()
-        .map(|c| c.cluster_id.as_str())
-        .collect();
-    summary.clusters = (cluster_ids.len() as u64, derived.clusters.len() as u64);
+    let ctx = lake::lake_context(store).await?;
+    (summary.by_status, summary.clusters) = load::totals(&ctx).await?;
     summary.elapsed = started.elapsed();
     Ok(summary)
 }

@@ -10,8 +10,8 @@
 //! its own), so a run reads one object per unit instead of every night's. A unit partition
 //! counts once its manifest (`<first source>-unit.json`, the sources it replaces) exists;
 //! from then its sources are leftovers. A run's
-//! partitions count only once its `identity_status` commit names it as some enrollment's
-//! `first_run_id`; partitions of a run that died before that commit are deleted by the next
+//! partitions count only once its `status_history` commit names it as `written_by`
+//! ([`crate::load::committed_runs`]); partitions of a run that died before that commit are deleted by the next
 //! run, which searches those probes again.
 
 use std::collections::{HashMap, HashSet};

@@ -40,6 +40,11 @@ pub struct DedupSummary {
     pub by_status: BTreeMap<String, u64>,
     /// Clusters and their members after the run.
     pub clusters: (u64, u64),
+    /// Enrollments whose status and cluster the run derived again: its probes, the clusters
+    /// they join or merge, the enrollments whose decisions arrived.
+    pub touched: u64,
+    /// Of those, the states that changed and were appended to `status_history`.
+    pub states_written: u64,
     /// Enrollments not searched because a stored template does not decode (no status yet;
     /// the next run tries again).
     pub held_back: Vec<crate::load::HeldBack>,
@@ -148,6 +153,11 @@ impl fmt::Display for DedupSummary {
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
         writeln!(f, "  identity status: {}", statuses.join(", "))?;
+        writeln!(
+            f,
+            "  statuses derived again for {} enrollments, {} changed",
+            self.touched, self.states_written
+        )?;
         writeln!(
             f,
             "  clusters: {} ({} enrollments)",

@@ -44,6 +44,10 @@ pub enum EvalError {
     /// The store holds nothing to measure (the message says what to do).
     #[error("{0}")]
     NothingToMeasure(String),
+    /// `tunggal eval pickup` cannot run as asked: a bad option, an unreadable card record, or
+    /// verify refusing a synthetic capture as bad input (a bug to report).
+    #[error("eval pickup: {0}")]
+    Pickup(String),
     /// The benchmark cannot run as asked (e.g. its cache folder is unusable, or the store
     /// holds nothing to measure).
     #[error("bench: {0}")]

@@ -184,7 +184,7 @@ pub async fn evaluate(store: &Store) -> Result<DedupEval> {
             Some((id.clone(), case.clone(), mate.to_string()))
         })
         .collect();
-    let committed: HashSet<String> = statuses.values().map(|s| s.first_run_id.clone()).collect();
+    let committed: HashSet<String> = load::committed_runs(&ctx).await?;
     ev.missed_pairs = diagnose::explain(store, &ctx, &to_explain, &committed).await?;
     let defaults = DedupOptions::default();
     ev.match_llr =

@@ -13,6 +13,8 @@
 //!   on a Ballista cluster in one run.
 //! - [`bench_ingest`]: `tunggal bench ingest`, ingest throughput beside merely reading the
 //!   same bytes.
+//! - [`pickup`]: `tunggal eval pickup`, card pickup (`tunggal verify`'s decision) as a citizen
+//!   at the counter experiences it: FNMR at the first attempt and within three, FMR.
 //! - [`plant`]: duplicate clusters written straight from the truth, for console tests and
 //!   demonstrations without a dedup run.
 
@@ -22,6 +24,7 @@ pub mod bench_ingest;
 pub mod diagnose;
 mod error;
 pub mod eval_dedup;
+pub mod pickup;
 pub mod plant;
 pub mod truth;
 

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::Utc;
 use dedup::status::cluster_id_for;
 use lake::tables::enrollments::enrollment_id_for;
-use lake::tables::{clusters, identity_status, match_candidates};
+use lake::tables::{clusters, identity_status, match_candidates, status_history};
 use lake::vocabulary::{Band, CandidateSource, IdentityStatus, Relation};
 use lake::{Store, Table};
 use synth::truth::TruthRow;
@@ -117,16 +117,11 @@ pub async fn plant_clusters(store: &Store, planted: &[PlantedCluster]) -> Result
             });
         }
     }
+    let history = status_history::rows_for(&status_rows, &cluster_rows, |_| None, now, &run_id);
     lake::delta::overwrite(
         store,
-        Table::Clusters,
-        vec![clusters::to_batch(&cluster_rows)?],
-    )
-    .await?;
-    lake::delta::overwrite(
-        store,
-        Table::IdentityStatus,
-        vec![identity_status::to_batch(&status_rows)?],
+        Table::StatusHistory,
+        vec![status_history::to_batch(&history)?],
     )
     .await?;
     lake::delta::append(

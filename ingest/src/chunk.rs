@@ -28,6 +28,18 @@ pub struct ChunkRows {
     pub enrollments: Vec<EnrollmentRows>,
 }
 
+/// The SHA-256 hashes and packet ids of a chunk's objects: what the ledger must know about
+/// before [`decide`] ([`Ledger::learn`]).
+pub fn keys(checked: &[Checked]) -> (Vec<String>, Vec<String>) {
+    let hashes = checked.iter().map(|c| c.sha256.clone()).collect();
+    let ids = checked
+        .iter()
+        .filter_map(|c| c.verdict.as_ref().ok())
+        .map(|p| p.manifest.packet_id.clone())
+        .collect();
+    (hashes, ids)
+}
+
 /// Decides the `packets` row of each checked object, in order, consulting and updating the
 /// ledger so that a second copy of a packet (earlier run, or earlier in this run) is a
 /// `DUPLICATE_PACKET`.

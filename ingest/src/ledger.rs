@@ -1,9 +1,12 @@
-//! The ledger: what `packets` already records, read once at the start of a run.
+//! The ledger: what `packets` already records about the objects a run is looking at.
 //!
 //! It answers the two questions of exactly-once ingest: "is this object already recorded?"
 //! (then skip it) and "was the same packet already accepted at another path?" (then it is a
-//! `DUPLICATE_PACKET`). The run adds each committed chunk to it, so duplicates within one
-//! run are found too.
+//! `DUPLICATE_PACKET`). At national scale `packets` holds hundreds of millions of rows, so
+//! the ledger never reads it whole: [`Ledger::load`] asks only about the paths this run
+//! listed, and [`Ledger::learn`] only about the hashes and packet ids of the chunk in hand,
+//! each by a join against the table. The run adds each committed chunk to it, so duplicates
+//! within one run are found too.
 
 use std::collections::{HashMap, HashSet};
 
@@ -14,7 +17,8 @@ use lake::vocabulary::PacketStatus;
 
 use crate::error::IngestError;
 
-/// Recorded object paths, and the accepted packets by packet id and by SHA-256.
+/// Recorded object paths, and the accepted packets by packet id and by SHA-256 — of the
+/// objects asked about so far.
 #[derive(Debug, Default)]
 pub struct Ledger {
     recorded: HashSet<String>,
@@ -22,33 +26,69 @@ pub struct Ledger {
     accepted_hashes: HashMap<String, String>,
 }
 
+/// Registers `values` as the one-column table `name` (`v`).
+fn register_values(ctx: &SessionContext, name: &str, values: &[String]) -> Result<(), IngestError> {
+    Ok(lake::query::register_texts(ctx, name, "v", values)?)
+}
+
 impl Ledger {
-    /// Reads `packets` through `ctx` (a context from [`lake::lake_context`]).
-    pub async fn load(ctx: &SessionContext) -> Result<Ledger, IngestError> {
+    /// Which of `listed` (object paths) `packets` already records, read through `ctx` (a
+    /// context from [`lake::lake_context`]).
+    pub async fn load(ctx: &SessionContext, listed: &[String]) -> Result<Ledger, IngestError> {
+        register_values(ctx, "ingest_listed", listed)?;
+        let found = lake::query::texts(
+            ctx,
+            "SELECT p.object_path FROM packets p JOIN ingest_listed l ON p.object_path = l.v",
+            "object_path",
+        )
+        .await;
+        ctx.deregister_table("ingest_listed")
+            .map_err(lake::LakeError::from)?;
+        Ok(Ledger {
+            recorded: found?.into_iter().collect(),
+            ..Ledger::default()
+        })
+    }
+
+    /// Learns the accepted packets in `packets` that have one of `hashes` (SHA-256) or
+    /// `packet_ids`: what [`Ledger::duplicate_of`] needs for a chunk holding those.
+    pub async fn learn(
+        &mut self,
+        ctx: &SessionContext,
+        hashes: &[String],
+        packet_ids: &[String],
+    ) -> Result<(), IngestError> {
+        register_values(ctx, "ingest_hashes", hashes)?;
+        register_values(ctx, "ingest_packet_ids", packet_ids)?;
+        let accepted = lake::delta::sql_literal(PacketStatus::Accepted.as_str());
         let batches = lake::query::collect(
             ctx,
-            "SELECT object_path, packet_id, sha256, status FROM packets",
+            &format!(
+                "SELECT p.object_path, p.packet_id, p.sha256 FROM packets p \
+                 JOIN ingest_hashes h ON p.sha256 = h.v WHERE p.status = {accepted} \
+                 UNION ALL \
+                 SELECT p.object_path, p.packet_id, p.sha256 FROM packets p \
+                 JOIN ingest_packet_ids i ON p.packet_id = i.v WHERE p.status = {accepted}"
+            ),
         )
-        .await?;
-        let mut ledger = Ledger::default();
-        for batch in &batches {
+        .await;
+        ctx.deregister_table("ingest_hashes")
+            .map_err(lake::LakeError::from)?;
+        ctx.deregister_table("ingest_packet_ids")
+            .map_err(lake::LakeError::from)?;
+        for batch in &batches? {
             let c = Columns::new(batch);
             let (paths, ids) = (c.text("object_path")?, c.text("packet_id")?);
-            let (hashes, statuses) = (c.text("sha256")?, c.text("status")?);
+            let hashes = c.text("sha256")?;
             for i in 0..c.len() {
                 let path = paths.string(i);
-                if statuses.parse::<PacketStatus>(i)? == PacketStatus::Accepted {
-                    if let Some(id) = ids.opt(i) {
-                        ledger.accepted_ids.insert(id, path.clone());
-                    }
-                    ledger
-                        .accepted_hashes
-                        .insert(hashes.string(i), path.clone());
+                if let Some(id) = ids.opt(i) {
+                    self.accepted_ids.entry(id).or_insert_with(|| path.clone());
                 }
-                ledger.recorded.insert(path);
+                self.accepted_hashes.entry(hashes.string(i)).or_insert(path);
             }
         }
-        Ok(ledger)
+        Ok(())
     }
 
     /// Whether `packets` already has a row for this object path.

@@ -1,5 +1,9 @@
-//! The run: recover, read the ledger, list `landing/`, then fetch → validate → commit chunk
-//! after chunk.
+//! The run: load new reference files, recover, read the ledger, list `landing/`, then fetch →
+//! validate → commit chunk after chunk.
+//!
+//! Validation of a chunk is two passes on the rayon pool around one query: open every packet
+//! (bytes, hashes, structure), ask `resident_history` for the chunk's NIKs, then run the
+//! registry checks (see `registry`).
 //!
 //! Fetching and validating overlap: a producer task fetches the next chunk (with bounded
 //! concurrency) while the current one is validated on the rayon pool and committed. At most
@@ -10,7 +14,6 @@
 //! read with a ranged request of at most limit + 1 bytes, so one that grew after the listing
 //! cannot take more memory either.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
@@ -26,7 +29,7 @@ use crate::ledger::Ledger;
 use crate::options::IngestOptions;
 use crate::progress::Progress;
 use crate::recovery;
-use crate::registry::Registry;
+use crate::registry::RegistryTables;
 use crate::summary::IngestSummary;
 use crate::validate::{self, Landed};
 
@@ -40,17 +43,21 @@ pub async fn run(
     run_id: &str,
 ) -> Result<IngestSummary, IngestError> {
     let started = Instant::now();
+    // New SIAK extracts and station registry files first (a no-op when `tunggal reference
+    // load` or an earlier run took them): the checks below read the tables, never the CSV.
+    let reference = lake::reference::load(store).await?;
+    if !reference.files_loaded.is_empty() {
+        tracing::info!(
+            files = reference.files_loaded.len(),
+            residents_appended = reference.residents_appended,
+            stations_appended = reference.stations_appended,
+            "reference files loaded before ingest"
+        );
+    }
     let ctx = lake::lake_context(store).await?;
     let orphans_removed = recovery::remove_orphans(store, &ctx).await?;
-    let mut ledger = Ledger::load(&ctx).await?;
-    let registry = Arc::new(Registry::load(store).await?);
-    let (stations, residents) = registry.sizes();
-    tracing::info!(
-        stations,
-        residents,
-        recorded = ledger.len(),
-        "ingest starting"
-    );
+    let registry_tables = RegistryTables::open(&ctx).await?;
+    tracing::info!(stations = registry_tables.stations(), "ingest starting");
 
     let scan = options
         .scan
@@ -65,6 +72,13 @@ pub async fn run(
     );
     let listing = listed.objects;
     let seen = listing.len();
+    let paths: Vec<String> = listing.iter().map(|m| m.location.to_string()).collect();
+    let mut ledger = Ledger::load(&ctx, &paths).await?;
+    tracing::info!(
+        listed = seen,
+        already_recorded = ledger.len(),
+        "ledger read for the listed objects"
+    );
     let pending: Vec<ObjectMeta> = listing
         .into_iter()
         .filter(|m| !ledger.is_recorded(m.location.as_ref()))
@@ -99,19 +113,33 @@ pub async fn run(
         let landed = fetched?;
         let count = landed.len();
         summary.bytes += landed.iter().map(|l| l.size as u64).sum::<u64>();
+        let limits = options.limits;
+        let opened = tokio::task::spawn_blocking(move || {
+            landed
+                .into_par_iter()
+                .map(|l| validate::open(l, &limits))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| IngestError::Worker(e.to_string()))?;
+        let niks = opened
+            .iter()
+            .filter_map(|o| o.nik().map(str::to_string))
+            .collect();
+        let registry = registry_tables.for_niks(niks).await?;
         let checked = {
-            let registry = registry.clone();
-            let limits = options.limits;
             let window = options.window;
             tokio::task::spawn_blocking(move || {
-                landed
+                opened
                     .into_par_iter()
-                    .map(|l| validate::check(l, &registry, &limits, &window))
+                    .map(|o| validate::finish(o, &registry, &window))
                     .collect::<Vec<_>>()
             })
             .await
             .map_err(|e| IngestError::Worker(e.to_string()))?
         };
+        let (hashes, packet_ids) = chunk::keys(&checked);
+        ledger.learn(&ctx, &hashes, &packet_ids).await?;
         let rows = chunk::decide(checked, &mut ledger, run_id);
         chunk::commit(store, &rows).await?;
         for row in &rows.packets {

@@ -40,11 +40,15 @@ pub async fn remove_orphans(store: &Store, ctx: &SessionContext) -> Result<usize
 
 /// Enrollment ids present in `table` but named by no accepted `packets` row.
 async fn orphan_ids(ctx: &SessionContext, table: Table) -> Result<Vec<String>, IngestError> {
+    // Only a run that did not succeed can leave orphans, so only its rows are looked at:
+    // the anti join then holds the rows of a chunk or two, not the country's.
     let sql = format!(
         "SELECT DISTINCT t.enrollment_id FROM {} t \
-         LEFT ANTI JOIN (SELECT enrollment_id FROM packets WHERE enrollment_id IS NOT NULL) p \
-         ON t.enrollment_id = p.enrollment_id",
-        table.name()
+         WHERE t.run_id IN (SELECT run_id FROM runs WHERE stage = {} AND status <> {}) \
+         AND NOT EXISTS (SELECT 1 FROM packets p WHERE p.enrollment_id = t.enrollment_id)",
+        table.name(),
+        lake::delta::sql_literal(lake::vocabulary::Stage::Ingest.as_str()),
+        lake::delta::sql_literal(lake::vocabulary::RunStatus::Succeeded.as_str()),
     );
     let mut ids = lake::query::texts(ctx, &sql, "enrollment_id").await?;
     ids.sort();

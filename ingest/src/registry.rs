@@ -1,22 +1,65 @@
 //! The registries a packet is checked against: stations (who may sign) and SIAK residents
-//! (who exists), loaded once per run from `reference/` in the store and indexed for lookup.
+//! (who exists), read from the lake's reference tables (`station_history`,
+//! `resident_history`; see `lake::reference`).
 //!
-//! A station id must appear in exactly one registry row across all files of
-//! `reference/stations/`: if two rows (in one file or in two) name the same station, which
-//! key and which site to trust is ambiguous, so the run stops with a registry error instead
-//! of letting the file that happens to be read last win.
+//! The run first takes any reference file not loaded yet into those tables
+//! (`lake::reference::load`, the same load as `tunggal reference load`), so a store where only
+//! the CSV files exist is checked against them as before. Stations are few and read whole at
+//! the start ([`RegistryTables`]); residents are asked for by the NIKs of each chunk
+//! ([`RegistryTables::for_niks`]), so a run never holds the 270 million rows of SIAK.
+//!
+//! A station given twice among the files of one load is a registry error (which key and which
+//! site to trust is ambiguous); a station given again by a file loaded later is its new
+//! version (a retirement, a new key), kept as history.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use datafusion::prelude::SessionContext;
 use reference::{Resident, Station};
 
 use crate::error::IngestError;
 
-/// Stations by `station_id` and residents by NIK, as of the start of the run.
+/// Stations by `station_id` and residents by NIK: the registry a chunk is checked against.
 #[derive(Debug, Default)]
 pub struct Registry {
-    stations: HashMap<String, Station>,
+    stations: Arc<HashMap<String, Station>>,
     residents: HashMap<String, Resident>,
+}
+
+/// The reference tables as of the start of the run: the current stations, and a session over
+/// `resident_history` to ask residents by NIK.
+pub struct RegistryTables {
+    ctx: SessionContext,
+    stations: Arc<HashMap<String, Station>>,
+}
+
+impl RegistryTables {
+    /// Reads the current station registry through `ctx` (a session with the lake tables
+    /// registered, e.g. `lake::lake_context`), keeping `ctx` for the residents.
+    pub async fn open(ctx: &SessionContext) -> Result<RegistryTables, IngestError> {
+        let stations = lake::reference::current_stations(ctx).await?;
+        Ok(RegistryTables {
+            ctx: ctx.clone(),
+            stations: Arc::new(stations),
+        })
+    }
+
+    /// Number of current stations, for the run log.
+    pub fn stations(&self) -> usize {
+        self.stations.len()
+    }
+
+    /// The registry of one chunk: every current station and the current SIAK rows of `niks`.
+    pub async fn for_niks(&self, mut niks: Vec<String>) -> Result<Registry, IngestError> {
+        niks.sort_unstable();
+        niks.dedup();
+        let residents = lake::reference::current_residents(&self.ctx, &niks).await?;
+        Ok(Registry {
+            stations: self.stations.clone(),
+            residents,
+        })
+    }
 }
 
 /// Two registry rows name the same station.
@@ -35,28 +78,6 @@ pub struct DuplicateStation {
 }
 
 impl Registry {
-    /// Loads the station registry and the SIAK extract from the store; fails on a station
-    /// registered more than once.
-    pub async fn load(store: &lake::Store) -> Result<Registry, IngestError> {
-        let mut files = Vec::new();
-        for meta in store.list(reference::stations::STORE_PREFIX).await? {
-            let path = meta.location.to_string();
-            if !path.ends_with(".csv") {
-                continue;
-            }
-            let bytes = store.get(&path).await?;
-            let rows = reference::stations::read_csv(bytes.as_ref()).map_err(|e| {
-                lake::LakeError::Reference {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                }
-            })?;
-            files.push((path, rows));
-        }
-        let residents = lake::reference::load_residents(store).await?;
-        Ok(Registry::new(files, residents)?)
-    }
-
     /// Indexes stations (grouped by the file they came from, for the error) and residents
     /// (a later resident row wins on a repeated NIK).
     pub fn new(
@@ -79,7 +100,7 @@ impl Registry {
             }
         }
         Ok(Registry {
-            stations,
+            stations: Arc::new(stations),
             residents: residents
                 .into_iter()
                 .map(|r| (r.nik.as_str().to_string(), r))
@@ -97,7 +118,7 @@ impl Registry {
         self.residents.get(nik)
     }
 
-    /// Number of stations and residents, for the run log.
+    /// Number of stations and residents held, for tests and logs.
     pub fn sizes(&self) -> (usize, usize) {
         (self.stations.len(), self.residents.len())
     }

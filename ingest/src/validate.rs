@@ -57,16 +57,45 @@ pub struct Checked {
     pub prepared: BTreeMap<u8, Vec<u8>>,
 }
 
-/// Runs every check on one landed object. An object over the packet size limit is rejected
-/// `PACKET_TOO_LARGE` from its size alone; its `sha256` is empty since it was never read.
+/// A landed object after the byte-level checks ([`open`]), before the registry checks
+/// ([`finish`]): the registry of a chunk is read for the NIKs of its opened packets.
+#[derive(Debug)]
+pub struct Opened {
+    /// Path relative to the store root.
+    pub path: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// Last-modified time in the store.
+    pub received: DateTime<Utc>,
+    /// Lowercase hex SHA-256 of the whole object (empty when it was never read).
+    pub sha256: String,
+    /// The parsed packet, or why its bytes were refused.
+    pub verdict: Result<Box<Packet>, Rejection>,
+}
+
+impl Opened {
+    /// The NIK the packet's biodata names, when its bytes were accepted.
+    pub fn nik(&self) -> Option<&str> {
+        self.verdict.as_ref().ok().map(|p| p.biodata.nik.as_str())
+    }
+}
+
+/// Runs every check on one landed object: [`open`], then [`finish`].
 pub fn check(
     landed: Landed,
     registry: &Registry,
     limits: &Limits,
     window: &CaptureWindow,
 ) -> Checked {
+    finish(open(landed, limits), registry, window)
+}
+
+/// The byte-level checks of one landed object ([`packet::open`]). An object over the packet
+/// size limit is rejected `PACKET_TOO_LARGE` from its size alone; its `sha256` is empty since
+/// it was never read. The bytes are dropped here.
+pub fn open(landed: Landed, limits: &Limits) -> Opened {
     if landed.size as u64 > limits.max_packet_bytes {
-        return Checked {
+        return Opened {
             verdict: Err(Rejection::new(
                 ReasonCode::PacketTooLarge,
                 format!(
@@ -78,16 +107,35 @@ pub fn check(
             size: landed.size,
             received: landed.received,
             sha256: String::new(),
-            prepared: BTreeMap::new(),
         };
     }
-    let verdict = packet::open(&landed.bytes, limits).and_then(|p| {
-        registry_checks(&p, &landed.path, landed.received, registry, window).map(|()| Box::new(p))
-    });
+    let verdict = packet::open(&landed.bytes, limits).map(Box::new);
     let sha256 = match &verdict {
         Ok(p) => p.sha256_hex(),
         Err(_) => hex::encode(Sha256::digest(&landed.bytes)),
     };
+    Opened {
+        path: landed.path,
+        size: landed.size,
+        received: landed.received,
+        sha256,
+        verdict,
+    }
+}
+
+/// The registry checks of an opened object ([`registry_checks`]), then the matcher's prepared
+/// form of each finger of an accepted packet. `registry` holds the residents of the object's
+/// NIK (it may hold more).
+pub fn finish(opened: Opened, registry: &Registry, window: &CaptureWindow) -> Checked {
+    let Opened {
+        path,
+        size,
+        received,
+        sha256,
+        verdict,
+    } = opened;
+    let verdict =
+        verdict.and_then(|p| registry_checks(&p, &path, received, registry, window).map(|()| p));
     let prepared = match &verdict {
         Ok(p) => p
             .fingers
@@ -101,9 +149,9 @@ pub fn check(
         Err(_) => BTreeMap::new(),
     };
     Checked {
-        path: landed.path,
-        size: landed.size,
-        received: landed.received,
+        path,
+        size,
+        received,
         sha256,
         verdict,
         prepared,

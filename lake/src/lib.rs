@@ -14,7 +14,8 @@
 //! - [`metrics`]: the process's Prometheus recorder, scraped at `/metrics` or written to a
 //!   node-exporter textfile; the stage runner records every stage's duration and counts.
 //! - [`maintain`]: housekeeping of the tables (compaction, vacuum, checkpoints).
-//! - [`run`]: the stage runner: every stage's run recorded in `runs` under one policy.
+//! - [`run`]: the stage runner: every stage's run recorded in `runs` under one policy, with
+//!   its object-store traffic ([`store_io`]).
 //! - [`query`]: the SQL sessions over the lake, and reading query results into rows.
 //! - [`reference`]: regions, SIAK residents and stations as rows and tables.
 //! - [`sql_context`]: a DataFusion session with all of the above registered by name, lake
@@ -25,7 +26,6 @@
 
 pub mod delta;
 mod error;
-pub mod lazy_table;
 pub mod maintain;
 pub mod metrics;
 pub mod query;
@@ -33,6 +33,7 @@ pub mod reference;
 pub mod run;
 pub mod snapshot_scan;
 mod store;
+pub mod store_io;
 pub mod tables;
 pub mod vocabulary;
 

@@ -114,6 +114,31 @@ pub fn record_stage(stage: Stage, status: RunStatus, elapsed: Duration, counts: 
     }
 }
 
+/// Records a stage run's object-store traffic ([`crate::store_io`]):
+/// `tunggal_stage_store_requests_total{stage,op}` (`list`, `get`, `put`, `other`),
+/// `tunggal_stage_store_bytes_total{stage,direction}` (`read`, `written`) and
+/// `tunggal_stage_objects_listed_total{stage}` — a night whose listings grow with the
+/// country shows here first.
+pub fn record_stage_io(stage: Stage, io: &crate::store_io::IoTotals) {
+    handle();
+    let stage = stage.as_str();
+    for (op, n) in [
+        ("list", io.list_requests),
+        ("get", io.get_requests),
+        ("put", io.put_requests),
+        ("other", io.other_requests),
+    ] {
+        metrics::counter!("tunggal_stage_store_requests_total", "stage" => stage, "op" => op)
+            .increment(n);
+    }
+    for (direction, n) in [("read", io.bytes_read), ("written", io.bytes_written)] {
+        metrics::counter!("tunggal_stage_store_bytes_total", "stage" => stage, "direction" => direction)
+            .increment(n);
+    }
+    metrics::counter!("tunggal_stage_objects_listed_total", "stage" => stage)
+        .increment(io.objects_listed);
+}
+
 /// Records that a long-running `component` (`console`, `serve-sql`, `scheduler`,
 /// `executor`) started: `tunggal_build_info{component,version}` = 1 (the version a dashboard
 /// shows, and an `up`-style series that exists as soon as the process serves) and

@@ -18,21 +18,21 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::delta;
 use crate::error::{LakeError, Result};
-use crate::lazy_table::LazyTable;
 use crate::reference;
 use crate::snapshot_scan;
 use crate::store::Store;
 use crate::tables::Table;
 
 /// A session with every lake table (`packets`, `enrollments`, `fingerprints`, `irises`,
-/// `runs`, `match_candidates`, `clusters`, `identity_status`, `decisions`,
-/// `personalization_jobs`, `audit`) and the reference tables (`regions`, `residents`,
-/// `stations`) registered, configured by [`analyst_config`] for the analysts' queries.
+/// `runs`, `match_candidates`, `status_history`, `decisions`, `personalization_jobs`,
+/// `audit`, `resident_history`, `station_history`, `reference_loads`), the views
+/// `identity_status`, `clusters`, `residents` and `stations` over them, and `regions`
+/// registered, configured by [`analyst_config`] for the analysts' queries.
 ///
 /// Lake tables are read as the Parquet files of the snapshot current at opening
-/// ([`snapshot_scan`]; deltalake's provider where that would not be faithful); reference
-/// tables are held in memory with the string types the lake tables have (`Utf8View`), split
-/// across the cores.
+/// ([`snapshot_scan`]; deltalake's provider where that would not be faithful); `regions` is
+/// held in memory with the string types the lake tables have (`Utf8View`), split across the
+/// cores.
 pub async fn sql_context(store: &Store) -> Result<SessionContext> {
     sql_context_in(store, Arc::new(RuntimeEnv::default())).await
 }
@@ -43,32 +43,8 @@ pub async fn sql_context_in(store: &Store, runtime: Arc<RuntimeEnv>) -> Result<S
     let ctx = SessionContext::new_with_config_rt(analyst_config(), runtime);
     register_lake_tables(&ctx, store, true).await?;
     register_batch(&ctx, reference::REGIONS, reference::regions_batch()?)?;
-    // The registries are CSV files in the store (the SIAK extract: millions of rows): read
-    // only when a query first scans them.
-    let residents_store = store.clone();
-    register_lazy(
-        &ctx,
-        reference::RESIDENTS,
-        reference::residents_schema(),
-        Arc::new(move || {
-            let store = residents_store.clone();
-            Box::pin(async move {
-                reference::residents_batch(&reference::load_residents(&store).await?)
-            })
-        }),
-    )?;
-    let stations_store = store.clone();
-    register_lazy(
-        &ctx,
-        reference::STATIONS,
-        reference::stations_schema(),
-        Arc::new(move || {
-            let store = stations_store.clone();
-            Box::pin(
-                async move { reference::stations_batch(&reference::load_stations(&store).await?) },
-            )
-        }),
-    )?;
+    // `residents` and `stations` are views over the reference history tables, registered
+    // with the lake tables (`tables::VIEWS`): opening a session reads no reference rows.
     Ok(ctx)
 }
 
@@ -126,6 +102,34 @@ pub async fn texts(ctx: &SessionContext, sql: &str, column: &str) -> Result<Vec<
     Ok(out)
 }
 
+/// Registers `values` as the one-column in-memory table `name` (column `column`, strings),
+/// replacing an earlier one of that name: a night's ids, paths or hashes that a query joins
+/// against a lake table, so the query reads only their rows and memory follows the night.
+pub fn register_texts(
+    ctx: &SessionContext,
+    name: &str,
+    column: &str,
+    values: &[String],
+) -> Result<()> {
+    let schema = Arc::new(Schema::new(vec![arrow::datatypes::Field::new(
+        column,
+        DataType::Utf8,
+        false,
+    )]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(arrow::array::StringArray::from_iter_values(
+            values.iter(),
+        ))],
+    )?;
+    ctx.deregister_table(name)?;
+    ctx.register_table(
+        name,
+        Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
+    )?;
+    Ok(())
+}
+
 /// Registers every lake table of `store` in `ctx`: through [`snapshot_scan`] when
 /// `snapshot_files` and the table allows it, else through deltalake's provider; a table that
 /// does not exist yet as an empty in-memory table with its schema.
@@ -134,6 +138,17 @@ async fn register_lake_tables(
     store: &Store,
     snapshot_files: bool,
 ) -> Result<()> {
+    // Files read by the session (snapshot scans name them under the store's `file://` or
+    // `s3://bucket`) go through the store's own counted backend, so a stage's `io` counts
+    // the Parquet it reads ([`crate::store_io`]), not only our own requests.
+    let root = store.url();
+    let base = url::Url::parse(&root[..url::Position::BeforePath]).map_err(|e| {
+        LakeError::InvalidLocation {
+            location: root.to_string(),
+            reason: e.to_string(),
+        }
+    })?;
+    ctx.register_object_store(&base, store.backend().clone());
     for table in Table::ALL {
         let provider: Arc<dyn TableProvider> = match delta::open_existing(store, table).await? {
             Some(delta_table) => {
@@ -155,6 +170,10 @@ async fn register_lake_tables(
         };
         ctx.register_table(table.name(), provider)?;
     }
+    for (name, sql) in crate::tables::VIEWS {
+        let view = ctx.sql(sql).await?.into_view();
+        ctx.register_table(name, view)?;
+    }
     Ok(())
 }
 
@@ -163,26 +182,6 @@ async fn register_lake_tables(
 /// one partition per target partition, each in batches of the session's batch size.
 fn register_batch(ctx: &SessionContext, name: &str, batch: RecordBatch) -> Result<()> {
     let table = in_partitions(with_view_strings(batch)?, &ctx.copied_config())?;
-    ctx.register_table(name, Arc::new(table))?;
-    Ok(())
-}
-
-/// Registers a table of `schema` (strings as `Utf8View` once loaded) whose rows `load` reads
-/// on the first scan ([`LazyTable`]).
-fn register_lazy(
-    ctx: &SessionContext,
-    name: &str,
-    schema: arrow::datatypes::SchemaRef,
-    load: crate::lazy_table::Loader,
-) -> Result<()> {
-    let table = LazyTable::new(
-        view_schema(&schema),
-        Arc::new(move || {
-            let load = load.clone();
-            Box::pin(async move { with_view_strings(load().await?) })
-        }),
-        Arc::new(|batch, state| in_partitions(batch, state.config())),
-    );
     ctx.register_table(name, Arc::new(table))?;
     Ok(())
 }

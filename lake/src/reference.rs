@@ -1,65 +1,384 @@
 //! Reference data as tables: regions (embedded in the `reference` crate), SIAK residents and
-//! the station registry (CSV extracts under `reference/` in the store).
+//! the station registry (CSV files under `reference/` in the store, loaded into lake tables).
 //!
-//! Ingest checks packets against [`load_residents`] and [`load_stations`]; SQL sees the same
-//! rows as the tables `regions`, `residents` and `stations`, built by the `*_batch`
-//! functions. The extract files are the source of truth: nothing here is cached across runs,
-//! so a new extract is seen by the next run.
+//! The CSV files are what Dukcapil and the station office deliver; [`load`] takes each new
+//! file once into `resident_history` / `station_history` (appending only rows that are new or
+//! changed) and records it in `reference_loads` by path and SHA-256, so loading again changes
+//! nothing. Ingest and SQL read the tables: [`current_stations`] and [`current_residents`]
+//! (by NIK, so a run never holds the whole registry), and the views `residents` and `stations`
+//! over the latest rows. `regions` is built in memory by [`regions_batch`].
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use chrono::{DateTime, Utc};
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{col, lit, SessionContext};
 use reference::{Resident, Station};
+use sha2::{Digest, Sha256};
 
+use crate::delta;
 use crate::error::{LakeError, Result};
 use crate::store::Store;
 use crate::tables::columns::{
     dates, ints, opt_strings, opt_timestamps, strings, text, timestamp, timestamps,
 };
+use crate::tables::read::from_batches;
+use crate::tables::reference_loads::{self, ReferenceLoadRecord};
+use crate::tables::resident_history::{self, ResidentHistoryRecord};
+use crate::tables::station_history::{self, StationHistoryRecord};
+use crate::tables::Table;
 
 /// SQL name of the region-code table.
 pub const REGIONS: &str = "regions";
-/// SQL name of the SIAK resident table.
+/// SQL name of the view of current SIAK residents (over `resident_history`).
 pub const RESIDENTS: &str = "residents";
-/// SQL name of the station registry table.
+/// SQL name of the view of the current station registry (over `station_history`).
 pub const STATIONS: &str = "stations";
 
-/// Reads every SIAK extract file under `reference/siak/` (the union is the registry).
-pub async fn load_residents(store: &Store) -> Result<Vec<Resident>> {
-    load_csv_folder(store, reference::siak::STORE_PREFIX, |bytes| {
-        reference::siak::read_csv(bytes)
-    })
-    .await
+/// NIKs asked for in one query by [`current_residents`] (one IN-list).
+const NIKS_PER_QUERY: usize = 4096;
+
+/// What one [`load`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadSummary {
+    /// The load's id (`reference_loads.load_id`); empty when there was nothing to load.
+    pub load_id: String,
+    /// Object paths of the files taken, SIAK extracts first, each kind in path order.
+    pub files_loaded: Vec<String>,
+    /// Files already loaded with the same bytes, skipped.
+    pub files_skipped: usize,
+    /// Resident rows in the files taken.
+    pub residents_read: usize,
+    /// Rows appended to `resident_history` (new residents and corrections).
+    pub residents_appended: usize,
+    /// Station rows in the files taken.
+    pub stations_read: usize,
+    /// Rows appended to `station_history` (new stations, retirements, other changes).
+    pub stations_appended: usize,
 }
 
-/// Reads every station registry file under `reference/stations/`.
-pub async fn load_stations(store: &Store) -> Result<Vec<Station>> {
-    load_csv_folder(store, reference::stations::STORE_PREFIX, |bytes| {
-        reference::stations::read_csv(bytes)
-    })
-    .await
+impl std::fmt::Display for LoadSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "reference load: {} file(s) loaded, {} already loaded; residents: {} read, {} \
+             appended; stations: {} read, {} appended",
+            self.files_loaded.len(),
+            self.files_skipped,
+            self.residents_read,
+            self.residents_appended,
+            self.stations_read,
+            self.stations_appended
+        )
+    }
 }
 
-async fn load_csv_folder<T>(
+/// A reference file not loaded yet, parsed.
+struct Pending<T> {
+    path: String,
+    sha256: String,
+    size: i64,
+    modified: DateTime<Utc>,
+    rows: Vec<T>,
+}
+
+/// The files loaded before: (path, SHA-256) pairs, and each path's (size, last-modified) as
+/// listed when loaded.
+#[derive(Default)]
+struct Done {
+    hashes: HashSet<(String, String)>,
+    listed: HashSet<(String, i64, DateTime<Utc>)>,
+}
+
+/// Takes every reference file not loaded yet (by path and SHA-256) into the lake: SIAK
+/// extracts under `reference/siak/` into `resident_history`, registry files under
+/// `reference/stations/` into `station_history`, then the files into `reference_loads`.
+///
+/// Files are taken in path order, a later file winning for a NIK given by two files of one
+/// load. A station given by two rows of one load (in one file or in two) is ambiguous (which
+/// key to trust?): the load fails and takes nothing. A row is appended only when it differs
+/// from the current row of its NIK or station, so a file already loaded, or a load re-run
+/// after a crash, appends nothing; each table gets at most one commit, `reference_loads` last
+/// (the commit point). Holds the new files' rows in memory, never the whole registry.
+pub async fn load(store: &Store) -> Result<LoadSummary> {
+    let ctx = reference_context(store).await?;
+    let mut done = Done::default();
+    for r in from_batches(
+        &crate::query::collect(&ctx, "SELECT * FROM reference_loads").await?,
+        reference_loads::from_batch,
+    )? {
+        done.listed.insert((r.path.clone(), r.size, r.modified));
+        done.hashes.insert((r.path, r.sha256));
+    }
+    let mut summary = LoadSummary::default();
+    let siak = pending(
+        store,
+        reference::siak::STORE_PREFIX,
+        &done,
+        &mut summary,
+        |b| reference::siak::read_csv(b),
+    )
+    .await?;
+    let stations = pending(
+        store,
+        reference::stations::STORE_PREFIX,
+        &done,
+        &mut summary,
+        |b| reference::stations::read_csv(b),
+    )
+    .await?;
+    if siak.is_empty() && stations.is_empty() {
+        return Ok(summary);
+    }
+    let loaded = now_micros();
+    summary.load_id = uuid::Uuid::new_v4().to_string();
+
+    // Residents: the last row of each NIK across the new files, kept when it changes the
+    // current row.
+    let mut newest: HashMap<String, (usize, &Resident)> = HashMap::new();
+    for (file, p) in siak.iter().enumerate() {
+        summary.residents_read += p.rows.len();
+        for r in &p.rows {
+            newest.insert(r.nik.as_str().to_string(), (file, r));
+        }
+    }
+    let niks: Vec<String> = newest.keys().cloned().collect();
+    let current = current_residents(&ctx, &niks).await?;
+    let mut resident_rows = Vec::new();
+    let mut appended_by_file = vec![0i64; siak.len()];
+    for (nik, (file, resident)) in &newest {
+        if current.get(nik) != Some(*resident) {
+            appended_by_file[*file] += 1;
+            resident_rows.push(ResidentHistoryRecord {
+                resident: (*resident).clone(),
+                extract: siak[*file].path.clone(),
+                loaded,
+            });
+        }
+    }
+    // In NIK order: each file of the table then covers a narrow NIK range, so the lookups by
+    // NIK ([`current_residents`]) skip most files by their statistics.
+    resident_rows.sort_by(|a, b| a.resident.nik.as_str().cmp(b.resident.nik.as_str()));
+    summary.residents_appended = resident_rows.len();
+
+    // Stations: one row per station across the new files, else the load is ambiguous.
+    let mut given: HashMap<&str, (usize, &Station)> = HashMap::new();
+    for (file, p) in stations.iter().enumerate() {
+        summary.stations_read += p.rows.len();
+        for s in &p.rows {
+            if let Some((first, _)) = given.insert(&s.station_id, (file, s)) {
+                return Err(LakeError::Reference {
+                    path: p.path.clone(),
+                    reason: format!(
+                        "station {:?} is registered more than once in the files of this load \
+                         (also in {}); fix the registry and run again",
+                        s.station_id, stations[first].path
+                    ),
+                });
+            }
+        }
+    }
+    let current = current_stations(&ctx).await?;
+    let mut station_rows = Vec::new();
+    let mut station_appended_by_file = vec![0i64; stations.len()];
+    for (id, (file, station)) in &given {
+        if current.get(*id) != Some(*station) {
+            station_appended_by_file[*file] += 1;
+            station_rows.push(StationHistoryRecord {
+                station: (*station).clone(),
+                extract: stations[*file].path.clone(),
+                loaded,
+            });
+        }
+    }
+    station_rows.sort_by(|a, b| a.station.station_id.cmp(&b.station.station_id));
+    summary.stations_appended = station_rows.len();
+
+    if !resident_rows.is_empty() {
+        let batch = resident_history::to_batch(&resident_rows)?;
+        delta::append(store, Table::ResidentHistory, vec![batch], None).await?;
+    }
+    if !station_rows.is_empty() {
+        let batch = station_history::to_batch(&station_rows)?;
+        delta::append(store, Table::StationHistory, vec![batch], None).await?;
+    }
+    let record = |p: (&str, &str, i64, DateTime<Utc>), kind: &str, rows: usize, appended: i64| {
+        ReferenceLoadRecord {
+            path: p.0.to_string(),
+            sha256: p.1.to_string(),
+            kind: kind.to_string(),
+            size: p.2,
+            modified: p.3,
+            file_rows: rows as i64,
+            appended,
+            load_id: summary.load_id.clone(),
+            loaded,
+        }
+    };
+    let mut load_rows: Vec<ReferenceLoadRecord> = siak
+        .iter()
+        .zip(&appended_by_file)
+        .map(|(p, &n)| record(p.key(), "siak", p.rows.len(), n))
+        .collect();
+    load_rows.extend(
+        stations
+            .iter()
+            .zip(&station_appended_by_file)
+            .map(|(p, &n)| record(p.key(), "stations", p.rows.len(), n)),
+    );
+    delta::append(
+        store,
+        Table::ReferenceLoads,
+        vec![reference_loads::to_batch(&load_rows)?],
+        None,
+    )
+    .await?;
+    summary.files_loaded = load_rows.into_iter().map(|r| r.path).collect();
+    tracing::info!(
+        files = summary.files_loaded.len(),
+        residents_appended = summary.residents_appended,
+        stations_appended = summary.stations_appended,
+        "reference files loaded"
+    );
+    Ok(summary)
+}
+
+impl<T> Pending<T> {
+    /// What `reference_loads` records of the file: path, SHA-256, size, last-modified.
+    fn key(&self) -> (&str, &str, i64, DateTime<Utc>) {
+        (&self.path, &self.sha256, self.size, self.modified)
+    }
+}
+
+/// The `.csv` files under `prefix` not loaded yet, parsed, in path order. A file listed with
+/// the path, size and last-modified time of a loaded one is skipped unread; any other is read
+/// and skipped when its path and SHA-256 were loaded.
+async fn pending<T>(
     store: &Store,
     prefix: &str,
+    done: &Done,
+    summary: &mut LoadSummary,
     parse: impl Fn(&[u8]) -> Result<Vec<T>, reference::CsvError>,
-) -> Result<Vec<T>> {
-    let mut all = Vec::new();
-    for meta in store.list(prefix).await? {
-        let path = meta.location.to_string();
-        if !path.ends_with(".csv") {
+) -> Result<Vec<Pending<T>>> {
+    let mut listed: Vec<(String, i64, DateTime<Utc>)> = store
+        .list(prefix)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let modified = DateTime::from_timestamp_micros(m.last_modified.timestamp_micros())
+                .unwrap_or(m.last_modified);
+            let size = i64::try_from(m.size).unwrap_or(i64::MAX);
+            (m.location.to_string(), size, modified)
+        })
+        .filter(|(p, _, _)| p.ends_with(".csv"))
+        .collect();
+    listed.sort();
+    let mut out = Vec::new();
+    for (path, size, modified) in listed {
+        if done.listed.contains(&(path.clone(), size, modified)) {
+            summary.files_skipped += 1;
             continue;
         }
         let bytes = store.get(&path).await?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        if done.hashes.contains(&(path.clone(), sha256.clone())) {
+            summary.files_skipped += 1;
+            continue;
+        }
         let rows = parse(&bytes).map_err(|e| LakeError::Reference {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        all.extend(rows);
+        out.push(Pending {
+            path,
+            sha256,
+            size,
+            modified,
+            rows,
+        });
     }
-    Ok(all)
+    Ok(out)
+}
+
+/// Now, to the microsecond (the precision of a Delta timestamp).
+fn now_micros() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+/// A session with only `resident_history`, `station_history` and `reference_loads`
+/// registered (each empty with its schema when it does not exist yet).
+pub async fn reference_context(store: &Store) -> Result<SessionContext> {
+    let ctx = SessionContext::new();
+    for table in [
+        Table::ResidentHistory,
+        Table::StationHistory,
+        Table::ReferenceLoads,
+    ] {
+        let provider: Arc<dyn TableProvider> = match delta::open_existing(store, table).await? {
+            Some(delta_table) => {
+                delta_table
+                    .update_datafusion_session(&ctx.state())
+                    .map_err(|e| LakeError::delta(table.name(), e))?;
+                delta_table.table_provider().await?
+            }
+            None => Arc::new(MemTable::try_new(table.schema(), vec![vec![]])?),
+        };
+        ctx.register_table(table.name(), provider)?;
+    }
+    Ok(ctx)
+}
+
+/// The current station registry (the latest row of each station in `station_history`), by
+/// station id. `ctx` has `station_history` registered ([`reference_context`],
+/// [`crate::lake_context`], [`crate::sql_context`]). The registry is small (one row per
+/// workstation), so it is read whole.
+pub async fn current_stations(ctx: &SessionContext) -> Result<HashMap<String, Station>> {
+    let batches = ctx.table(station_history::NAME).await?.collect().await?;
+    let rows = from_batches(&batches, station_history::from_batch)?;
+    let mut latest: HashMap<String, StationHistoryRecord> = HashMap::new();
+    for row in rows {
+        match latest.get(&row.station.station_id) {
+            Some(kept) if kept.loaded >= row.loaded => {}
+            _ => {
+                latest.insert(row.station.station_id.clone(), row);
+            }
+        }
+    }
+    Ok(latest.into_iter().map(|(k, v)| (k, v.station)).collect())
+}
+
+/// The current SIAK rows (the latest row of each NIK in `resident_history`) of the residents
+/// with these NIKs, by NIK; a NIK not in SIAK is absent. Asks the table by IN-lists of the
+/// given NIKs, so memory follows `niks`, not the registry. `ctx` as for [`current_stations`].
+pub async fn current_residents(
+    ctx: &SessionContext,
+    niks: &[String],
+) -> Result<HashMap<String, Resident>> {
+    let mut latest: HashMap<String, ResidentHistoryRecord> = HashMap::new();
+    for group in niks.chunks(NIKS_PER_QUERY) {
+        let list = group.iter().map(|n| lit(n.as_str())).collect();
+        let batches = ctx
+            .table(resident_history::NAME)
+            .await?
+            .filter(col("nik").in_list(list, false))?
+            .collect()
+            .await?;
+        for row in from_batches(&batches, resident_history::from_batch)? {
+            let nik = row.resident.nik.as_str().to_string();
+            match latest.get(&nik) {
+                Some(kept) if kept.loaded >= row.loaded => {}
+                _ => {
+                    latest.insert(nik, row);
+                }
+            }
+        }
+    }
+    Ok(latest.into_iter().map(|(k, v)| (k, v.resident)).collect())
 }
 
 /// Schema of `regions`.

@@ -15,7 +15,9 @@
 //! 3. a stage that fails is recorded `failed` with its error in `detail` and zero counts (what
 //!    it committed before failing is in the tables); if that record cannot be written the
 //!    failure to record is logged and the stage's own error is returned, which matters more;
-//! 4. start and end are logged at info level with the run id, never with personal data.
+//! 4. start and end are logged at info level with the run id, never with personal data;
+//! 5. the stage's object-store traffic (requests, objects listed, bytes read and written:
+//!    [`crate::store_io`]) goes into its `detail` as `io` and into its metrics.
 
 use std::fmt::Display;
 
@@ -150,10 +152,17 @@ where
 {
     let run = start(store, stage).await?;
     let clock = std::time::Instant::now();
+    let io_before = crate::store_io::IoTotals::now();
     tracing::info!(stage = %stage, run_id = %run.run_id, "stage started");
     match work(&run).await {
         Ok(report) => {
-            let detail = report.detail().to_string();
+            let io = crate::store_io::IoTotals::since(io_before);
+            crate::metrics::record_stage_io(stage, &io);
+            let mut detail = report.detail();
+            if let Some(fields) = detail.as_object_mut() {
+                fields.insert("io".into(), serde_json::json!(io));
+            }
+            let detail = detail.to_string();
             let counts = report.counts();
             crate::metrics::record_stage(stage, RunStatus::Succeeded, clock.elapsed(), &counts);
             run.finish(store, RunStatus::Succeeded, &counts, Some(&detail))
@@ -162,7 +171,9 @@ where
             Ok(report)
         }
         Err(err) => {
-            let detail = serde_json::json!({ "error": err.to_string() }).to_string();
+            let io = crate::store_io::IoTotals::since(io_before);
+            crate::metrics::record_stage_io(stage, &io);
+            let detail = serde_json::json!({ "error": err.to_string(), "io": io }).to_string();
             crate::metrics::record_stage(
                 stage,
                 RunStatus::Failed,

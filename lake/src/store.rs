@@ -18,13 +18,14 @@ use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
 use url::Url;
 
 use crate::error::{LakeError, Result};
+use crate::store_io::Counted;
 
 /// The region used when neither `AWS_REGION` nor `AWS_DEFAULT_REGION` is set; S3-compatible
 /// test servers accept any region but object_store needs one to sign requests.
 pub const DEFAULT_REGION: &str = "us-east-1";
 
 /// Handle on the store root: the backend object store, the prefix of our root inside it, and
-/// the root URL (always ending in `/`).
+/// the root URL (always ending in `/`). All traffic is counted ([`crate::store_io`]).
 ///
 /// Cloning is cheap (reference counted); pass `&Store` to every verb.
 #[derive(Clone, Debug)]
@@ -82,9 +83,11 @@ impl Store {
             location: root.display().to_string(),
             reason: "not an absolute path".into(),
         })?;
-        let objects: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(&root)?);
+        let objects: Arc<dyn ObjectStore> = Arc::new(Counted::new(Arc::new(
+            LocalFileSystem::new_with_prefix(&root)?,
+        )));
         Ok(Store {
-            backend: Arc::new(LocalFileSystem::new()),
+            backend: Arc::new(Counted::new(Arc::new(LocalFileSystem::new()))),
             objects,
             url,
         })
@@ -109,7 +112,7 @@ impl Store {
             }
             builder = builder.with_endpoint(endpoint);
         }
-        let backend: Arc<dyn ObjectStore> = Arc::new(builder.build()?);
+        let backend: Arc<dyn ObjectStore> = Arc::new(Counted::new(Arc::new(builder.build()?)));
         let prefix = url.path().trim_matches('/').to_string();
         let objects: Arc<dyn ObjectStore> = if prefix.is_empty() {
             backend.clone()

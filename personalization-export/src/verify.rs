@@ -12,6 +12,7 @@
 //! bound whatever the mix of fingers. A chip with only one finger (the other hand had none at
 //! enrollment) is verified on that finger alone against the same threshold.
 
+use biometrics::finger::capture_quality::{capture_quality, PoorCapture};
 use biometrics::finger::{self, FingerTemplate};
 use biometrics::fusion::{llr_threshold_for_fmr, Calibration};
 use biometrics::iso19794;
@@ -190,4 +191,63 @@ pub fn verify_card(
         target_fmr,
         fingers,
     })
+}
+
+/// What a pickup check concluded on one pair of live captures: a verdict, or a request to
+/// recapture. The one decision `tunggal verify` answers with (exit 0/1 or 3) and
+/// `tunggal eval pickup` measures, so the two cannot drift apart.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PickupDecision {
+    /// The captures were matched: *berhasil* or *gagal*.
+    Matched(VerifyOutcome),
+    /// At least one live capture is too poor to decide on (*ulangi*): per chip finger (ISO
+    /// position), why. Nothing was matched; the operator recaptures, it is not a failed attempt.
+    Recapture(Vec<(u8, Vec<PoorCapture>)>),
+}
+
+/// Assesses one live capture for the chip finger it is compared with: `None` when the capture
+/// is not a readable record of that finger ([`verify_card`]'s checks then report the bad
+/// input), else its problems (empty when it is good enough to match).
+fn assess(chip: &ChipFinger, live: &[u8]) -> Option<Vec<PoorCapture>> {
+    let record = iso19794::parse(live).ok()?;
+    let view = record.views.first()?;
+    if view.position != 0 && view.position != chip.position {
+        return None;
+    }
+    Some(capture_quality(view, record.res_x, record.res_y).problems)
+}
+
+/// The pickup check on a card whose seal the caller has checked: each live capture of a chip
+/// finger is first assessed with [`biometrics::finger::capture_quality`]; when every capture
+/// is readable and one of them is too poor, the answer is [`PickupDecision::Recapture`]
+/// (bad input wins over a recapture: an unreadable capture is reported by [`verify_card`] as
+/// an error); otherwise the captures are matched with [`verify_card`] at `target_fmr`.
+pub fn decide_pickup(
+    card: &Card,
+    right: &[u8],
+    left: &[u8],
+    target_fmr: f64,
+) -> Result<PickupDecision> {
+    let mut poor = Vec::new();
+    let mut all_readable = true;
+    for (chip, live) in [
+        (&card.chip.right_finger, right),
+        (&card.chip.left_finger, left),
+    ] {
+        let Some(chip) = chip else { continue };
+        match assess(chip, live) {
+            None => all_readable = false,
+            Some(problems) if !problems.is_empty() => poor.push((chip.position, problems)),
+            Some(_) => {}
+        }
+    }
+    if all_readable && !poor.is_empty() {
+        return Ok(PickupDecision::Recapture(poor));
+    }
+    Ok(PickupDecision::Matched(verify_card(
+        card,
+        Some(right),
+        Some(left),
+        target_fmr,
+    )?))
 }

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use lake::tables::identity_status::{self, IdentityStatusRecord};
+use lake::tables::identity_status::IdentityStatusRecord;
 use lake::vocabulary::IdentityStatus;
 
 use crate::common::TestStore;
@@ -106,10 +106,12 @@ pub fn write_statuses(store: &TestStore, enrolled: &[Enrolled]) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let lake_store = lake::Store::open(store.path().to_str().unwrap()).unwrap();
+        let history =
+            lake::tables::status_history::rows_for(&rows, &[], |_| None, now, "test-dedup");
         lake::delta::overwrite(
             &lake_store,
-            lake::Table::IdentityStatus,
-            vec![identity_status::to_batch(&rows).unwrap()],
+            lake::Table::StatusHistory,
+            vec![lake::tables::status_history::to_batch(&history).unwrap()],
         )
         .await
         .unwrap();

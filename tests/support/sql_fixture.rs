@@ -211,20 +211,13 @@ fn build() -> Fixture {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         use lake::delta::{append, overwrite};
-        use lake::tables::{
-            clusters, decisions, identity_status, match_candidates, personalization_jobs,
-        };
+        use lake::tables::{decisions, match_candidates, personalization_jobs, status_history};
+        let history =
+            status_history::rows_for(&status, &clusters, |_| None, chrono::Utc::now(), "fixture");
         overwrite(
             &store,
-            Table::IdentityStatus,
-            vec![identity_status::to_batch(&status).unwrap()],
-        )
-        .await
-        .unwrap();
-        overwrite(
-            &store,
-            Table::Clusters,
-            vec![clusters::to_batch(&clusters).unwrap()],
+            Table::StatusHistory,
+            vec![status_history::to_batch(&history).unwrap()],
         )
         .await
         .unwrap();

@@ -9,8 +9,8 @@
 //! pixel dropped, so the page carries about 100 kB of path data.
 //!
 //! SLA breaches are read from the lake: enrollments whose capture finished more than 24 hours
-//! ago and that have no `identity_status` row yet (not deduplicated). That is one anti-join
-//! over `enrollments` and `identity_status` (about a second on a 1M lake), so its result is
+//! ago and that have no `status_history` row yet (not deduplicated). That is one anti-join
+//! over `enrollments` and `status_history` (about a second on a 1M lake), so its result is
 //! kept for the console's lake time to live.
 
 use std::collections::HashMap;
@@ -252,8 +252,8 @@ async fn breaches(st: &AppState) -> Result<HashMap<String, i64>> {
     let ctx = st.lake.context().await?;
     let sql = format!(
         "SELECT e.province_code AS province, count(*) AS n
-         FROM enrollments e LEFT JOIN identity_status s ON s.enrollment_id = e.enrollment_id
-         WHERE s.enrollment_id IS NULL AND e.capture_finished < now() - INTERVAL '{SLA_HOURS} hours'
+         FROM enrollments e
+         WHERE NOT EXISTS (SELECT 1 FROM status_history s WHERE s.enrollment_id = e.enrollment_id) AND e.capture_finished < now() - INTERVAL '{SLA_HOURS} hours'
          GROUP BY e.province_code"
     );
     let mut out = HashMap::new();

@@ -13,7 +13,7 @@
 use super::geometry::{hull_area, Point};
 use super::params::*;
 use super::relax::Pair;
-use super::template::{FingerTemplate, ANGLE_STEP};
+use super::template::{FingerTemplate, ANGLE_STEP, LANES};
 
 /// A rigid transform mapping A's frame onto B's.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +81,7 @@ pub struct ConsolidateScratch {
 /// of B in the overlap), each overlap count floored at [`MIN_OVERLAP_MINUTIAE`], times the
 /// spread factor area / (area + [`PAIR_SPREAD_HALF_AREA`]) of the pairing. With
 /// `want_pairs`, the pairing is left in `s.best`.
+#[inline(always)]
 pub fn consolidate(
     a: &FingerTemplate,
     b: &FingerTemplate,
@@ -108,6 +109,7 @@ pub fn consolidate(
 /// Pairs A's minutiae, moved by `t`, one-to-one with B's (closest and most similar first)
 /// into `s.pairs` and returns the alignment's score if it beats `best`. `anchor` is the B
 /// minutia the alignment was built on: the distance tolerance grows away from it.
+#[inline(always)]
 fn evaluate(
     a: &FingerTemplate,
     b: &FingerTemplate,
@@ -129,23 +131,30 @@ fn evaluate(
         let r = ((x - anchor.0) * (x - anchor.0) + (y - anchor.1) * (y - anchor.1)).sqrt();
         let tol = (GLOBAL_DIST_TOL_ANCHOR + GLOBAL_DIST_TOL_SLOPE * r).min(GLOBAL_DIST_TOL);
         let tol2 = tol * tol;
-        // Only B's minutiae within the tolerance in x can be partners.
-        let from = b.by_x_from(x - tol);
-        for &(qx, qy, qt, j) in &b.by_x[from..] {
-            if qx < x - tol {
-                continue;
+        // Partners: B's minutiae within the tolerance (in x, then in distance) with a
+        // similar direction, tested 16 at a time; the few hits are then scored one by one.
+        let (x_lo, x_hi) = (x - tol, x + tol);
+        for c in (0..b.lane_x.len()).step_by(LANES) {
+            let bx: &[f32; LANES] = b.lane_x[c..c + LANES].try_into().unwrap();
+            let by: &[f32; LANES] = b.lane_y[c..c + LANES].try_into().unwrap();
+            let bt: &[u16; LANES] = b.lane_t[c..c + LANES].try_into().unwrap();
+            let mut hit = 0u32;
+            for l in 0..LANES {
+                let (qx, qy) = (bx[l], by[l]);
+                let d2 = (x - qx) * (x - qx) + (y - qy) * (y - qy);
+                let turn = (th.wrapping_sub(bt[l]) as i16).unsigned_abs();
+                let ok = (qx >= x_lo) & (qx <= x_hi) & (d2 <= tol2) & (turn <= ANGLE_TOL_Q);
+                hit |= (ok as u32) << l;
             }
-            if qx > x + tol {
-                break;
+            while hit != 0 {
+                let j = c + hit.trailing_zeros() as usize;
+                hit &= hit - 1;
+                let (qx, qy) = (bx[j - c], by[j - c]);
+                let d2 = (x - qx) * (x - qx) + (y - qy) * (y - qy);
+                let v = 1.0 - d2.sqrt() / tol + sim[i * nb + j];
+                s.keys
+                    .push(((v.to_bits() as u64) << 32) | !(((i as u32) << 16) | j as u32) as u64);
             }
-            let d2 = (x - qx) * (x - qx) + (y - qy) * (y - qy);
-            if d2 > tol2 || (th.wrapping_sub(qt) as i16).unsigned_abs() > ANGLE_TOL_Q {
-                continue;
-            }
-            let j = j as usize;
-            let v = 1.0 - d2.sqrt() / tol + sim[i * nb + j];
-            s.keys
-                .push(((v.to_bits() as u64) << 32) | !(((i as u32) << 16) | j as u32) as u64);
         }
     }
     // Descending value, then ascending i, then ascending j.
@@ -183,16 +192,14 @@ fn evaluate(
         return None;
     }
     // Minutiae of each print that lie where the other print has ridge area.
-    let ov_a = s
-        .moved
-        .iter()
-        .filter(|m| b.overlap.near(&b.hull, &b.edges, (m.0, m.1)))
-        .count();
-    let ov_b = b
-        .points
-        .iter()
-        .filter(|q| a.overlap.near(&a.hull, &a.edges, t.invert(q.x, q.y)))
-        .count();
+    let ov_a = b
+        .overlap
+        .count_near(&b.hull, &b.edges, s.moved.iter().map(|m| (m.0, m.1)));
+    let ov_b = a.overlap.count_near(
+        &a.hull,
+        &a.edges,
+        b.points.iter().map(|q| t.invert(q.x, q.y)),
+    );
     let floor = |ov: usize| ov.max(min_ov).max(n_pairs) as f32;
     let count_score = (m * m / (floor(ov_a) * floor(ov_b))).min(1.0);
     if count_score <= best {

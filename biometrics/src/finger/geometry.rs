@@ -186,11 +186,86 @@ pub fn near_hull_fast(hull: &[(f32, f32)], edges: &[Edge], q: (f32, f32), offset
     // Outside a convex polygon, the nearest boundary point lies on an edge whose line the
     // point is outside of (at a vertex, on at least one of its two edges), so only those
     // edges are measured — usually one or two of the hull's dozen or more.
+    near_outside(edges, q, offset)
+}
+
+/// The part of [`near_hull_fast`] for a point outside the hull by at most `offset` in every
+/// edge line's signed distance: whether it lies within `offset` of an edge segment.
+#[inline(never)]
+fn near_outside(edges: &[Edge], q: (f32, f32), offset: f32) -> bool {
     let off2 = offset * offset;
     edges
         .iter()
         .filter(|e| e.nx * q.0 + e.ny * q.1 + e.c < 0.0)
         .any(|e| segment_dist2(e.a, e.b, q) <= off2)
+}
+
+/// [`near_hull_fast`] for many points (`xs[k]`, `ys[k]`) at once, with exactly its answers
+/// (`out[k]`): the smallest signed edge-line distance of 16 points at a time is a vector
+/// loop, and only the points it leaves undecided take the exact segment test.
+#[inline(always)]
+pub fn near_hull_fast_many(
+    hull: &[(f32, f32)],
+    edges: &[Edge],
+    xs: &[f32],
+    ys: &[f32],
+    offset: f32,
+    out: &mut [bool],
+) {
+    if edges.is_empty() {
+        for ((o, &x), &y) in out.iter_mut().zip(xs).zip(ys) {
+            *o = near_hull(hull, (x, y), offset);
+        }
+        return;
+    }
+    const L: usize = 16;
+    let n = xs.len().min(ys.len()).min(out.len());
+    let mut k = 0;
+    while k < n {
+        let m = (n - k).min(L);
+        // Full vectors: the lanes past `m` repeat the first point and are not written.
+        let mut x = [xs[k]; L];
+        let mut y = [ys[k]; L];
+        x[..m].copy_from_slice(&xs[k..k + m]);
+        y[..m].copy_from_slice(&ys[k..k + m]);
+        let mut min = [f32::INFINITY; L];
+        for e in edges {
+            for l in 0..L {
+                min[l] = min[l].min(e.nx * x[l] + e.ny * y[l] + e.c);
+            }
+        }
+        let mut undecided = false;
+        for l in 0..m {
+            out[k + l] = min[l] >= 0.0;
+            undecided |= min[l] < 0.0 && min[l] >= -offset;
+        }
+        if undecided {
+            // [`near_outside`] on all lanes at once.
+            let off2 = offset * offset;
+            let mut hit = [false; L];
+            for e in edges {
+                let mut outside = [false; L];
+                let mut any = false;
+                for l in 0..L {
+                    outside[l] = e.nx * x[l] + e.ny * y[l] + e.c < 0.0;
+                    any |= outside[l];
+                }
+                // Points close together (a row of cells) are outside only one or two lines.
+                if !any {
+                    continue;
+                }
+                for l in 0..L {
+                    hit[l] |= outside[l] & (segment_dist2(e.a, e.b, (x[l], y[l])) <= off2);
+                }
+            }
+            for l in 0..m {
+                if min[l] < 0.0 && min[l] >= -offset {
+                    out[k + l] = hit[l];
+                }
+            }
+        }
+        k += m;
+    }
 }
 
 /// Side of a [`HullGrid`] cell in pixels.
@@ -215,6 +290,7 @@ pub struct HullGrid {
 
 impl HullGrid {
     /// Rasterises the cells within `offset` of the convex `hull` with edge lines `edges`.
+    #[inline(always)]
     pub fn new(hull: &[(f32, f32)], edges: &[Edge], offset: f32) -> HullGrid {
         let mut g = HullGrid {
             x0: 0.0,
@@ -246,39 +322,55 @@ impl HullGrid {
         let half_diag = GRID_CELL * std::f32::consts::FRAC_1_SQRT_2;
         // Whether each grid vertex is near, computed once for the (up to) four cells that
         // share it.
-        let vertex =
-            |r: usize, c: usize| (g.x0 + c as f32 * GRID_CELL, g.y0 + r as f32 * GRID_CELL);
-        let near_vertex: Vec<bool> = (0..=g.h)
-            .flat_map(|r| (0..=g.w).map(move |c| (r, c)))
-            .map(|(r, c)| near_hull_fast(hull, edges, vertex(r, c), offset))
-            .collect();
+        let (x0, y0) = (g.x0, g.y0);
+        let vertex = |r: usize, c: usize| (x0 + c as f32 * GRID_CELL, y0 + r as f32 * GRID_CELL);
         let stride = g.w + 1;
-        g.cells = (0..g.h)
-            .flat_map(|r| (0..g.w).map(move |c| (r, c)))
-            .map(|(r, c)| {
+        let mut near_vertex = vec![false; (g.h + 1) * stride];
+        let xs: Vec<f32> = (0..=g.w).map(|c| vertex(0, c).0).collect();
+        let mut ys = vec![0f32; stride];
+        for r in 0..=g.h {
+            ys.fill(vertex(r, 0).1);
+            let row = &mut near_vertex[r * stride..(r + 1) * stride];
+            near_hull_fast_many(hull, edges, &xs, &ys, offset, row);
+        }
+        // Centres of the cells, tested against the offset enlarged by half a diagonal.
+        let cxs: Vec<f32> = (0..g.w).map(|c| vertex(0, c).0 + GRID_CELL / 2.0).collect();
+        let mut cys = vec![0f32; g.w];
+        let mut centre_near = vec![false; g.w];
+        g.cells = vec![0; g.w * g.h];
+        for r in 0..g.h {
+            cys.fill(vertex(r, 0).1 + GRID_CELL / 2.0);
+            near_hull_fast_many(
+                hull,
+                edges,
+                &cxs,
+                &cys,
+                offset + half_diag + 0.5,
+                &mut centre_near,
+            );
+            for (c, &centre) in centre_near.iter().enumerate() {
                 let at = r * stride + c;
                 // The offset hull is convex: a cell whose corners are all near is all near.
-                if near_vertex[at]
+                g.cells[r * g.w + c] = if near_vertex[at]
                     && near_vertex[at + 1]
                     && near_vertex[at + stride]
                     && near_vertex[at + stride + 1]
                 {
-                    return 1;
-                }
-                let (x, y) = vertex(r, c);
-                let centre = (x + GRID_CELL / 2.0, y + GRID_CELL / 2.0);
-                if !near_hull_fast(hull, edges, centre, offset + half_diag + 0.5) {
-                    return 0;
-                }
-                2
-            })
-            .collect();
+                    1
+                } else if !centre {
+                    0
+                } else {
+                    2
+                };
+            }
+        }
         g
     }
 
     /// Whether `q` lies within the grid's offset of `hull` (the hull and edges it was built
-    /// from): the same answer as [`near_hull`].
-    #[inline(always)]
+    /// from): the same answer as [`near_hull`]. The matcher counts points with
+    /// [`Self::count_near`]; this point-by-point form is the tests' reference.
+    #[cfg(test)]
     pub fn near(&self, hull: &[(f32, f32)], edges: &[Edge], q: (f32, f32)) -> bool {
         if self.cells.is_empty() {
             return self.exact(hull, edges, q);
@@ -298,6 +390,47 @@ impl HullGrid {
         }
     }
 
+    /// How many of `points` lie within the grid's offset of `hull` (the answers of
+    /// [`near_hull`], point by point), without a branch per point except for
+    /// the few in border cells (whether a point is near is decided at random by the data, so
+    /// a branch per point is mispredicted often).
+    #[inline(always)]
+    pub fn count_near(
+        &self,
+        hull: &[(f32, f32)],
+        edges: &[Edge],
+        points: impl Iterator<Item = (f32, f32)>,
+    ) -> usize {
+        if self.cells.is_empty() {
+            return points.filter(|&q| self.exact(hull, edges, q)).count();
+        }
+        let mut n = 0;
+        for q in points {
+            let (cx, cy) = ((q.0 - self.x0) / GRID_CELL, (q.1 - self.y0) / GRID_CELL);
+            let (c, r) = (cx as usize, cy as usize);
+            // `cx >= 0.0` is false for NaN, as in `near`.
+            let inside = (cx >= 0.0) & (cy >= 0.0) & (c < self.w) & (r < self.h);
+            let v = self.cells[if inside { r * self.w + c } else { 0 }];
+            let v = if inside { v } else { 0 };
+            n += (v == 1) as usize;
+            if v == 2 {
+                n += self.exact(hull, edges, q) as usize;
+            }
+        }
+        n
+    }
+
+    /// Feeds the raster's numbers to `f` (the prepared-template guard test).
+    #[cfg(test)]
+    pub(crate) fn digest_into(&self, f: &mut impl FnMut(u32)) {
+        for v in [self.x0, self.y0, self.offset] {
+            f(v.to_bits());
+        }
+        f(self.w as u32);
+        f(self.h as u32);
+        self.cells.iter().for_each(|&c| f(c as u32));
+    }
+
     #[inline(never)]
     fn exact(&self, hull: &[(f32, f32)], edges: &[Edge], q: (f32, f32)) -> bool {
         near_hull_fast(hull, edges, q, self.offset)
@@ -305,6 +438,7 @@ impl HullGrid {
 }
 
 /// Squared distance from `q` to the segment `a`–`b`.
+#[inline(always)]
 fn segment_dist2(a: (f32, f32), b: (f32, f32), q: (f32, f32)) -> f32 {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let len2 = dx * dx + dy * dy;
@@ -385,10 +519,15 @@ mod tests {
             let e = hull_edges(&h);
             for offset in [10.0, 50.0] {
                 let g = HullGrid::new(&h, &e, offset);
+                let mut qs = Vec::new();
                 for _ in 0..4000 {
                     let q = (-40.0 + 480.0 * next(), -60.0 + 620.0 * next());
                     assert_eq!(near_hull(&h, q, offset), g.near(&h, &e, q), "{q:?}");
+                    qs.push(q);
                 }
+                qs.extend([(f32::NAN, 100.0), (100.0, f32::INFINITY), (-1e9, 1e9)]);
+                let one_by_one = qs.iter().filter(|&&q| g.near(&h, &e, q)).count();
+                assert_eq!(g.count_near(&h, &e, qs.iter().copied()), one_by_one);
             }
         }
     }

@@ -26,6 +26,7 @@ pub struct Pair {
 /// Picks up to `n` pairs by descending similarity, each minutia used at most once, from the
 /// sort keys of [`super::local::similarity_matrix`] (consumed). Ties go to the lower index in
 /// A, then in B.
+#[inline(always)]
 pub fn top_pairs(
     keys: &mut [u64],
     na: usize,
@@ -151,6 +152,7 @@ pub struct RelaxScratch {
 
 /// Runs the relaxation on `pairs` in place (their `sim` becomes the relaxed similarity) and
 /// writes the efficiency (relaxed / initial similarity) of each pair into `eff`.
+#[inline(always)]
 pub fn relax(
     a: &FingerTemplate,
     b: &FingerTemplate,

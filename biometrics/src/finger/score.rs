@@ -93,6 +93,34 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 }
 
 fn run_ordered(a: &FingerTemplate, b: &FingerTemplate, want_pairs: bool, s: &mut Scratch) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has the features the function is compiled for.
+        return unsafe { run_ordered_avx512(a, b, want_pairs, s) };
+    }
+    run_ordered_body(a, b, want_pairs, s)
+}
+
+/// [`run_ordered`] compiled for AVX-512F: the vector loops of the relaxation and of the
+/// consolidation's partner search run 16 lanes wide.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,popcnt")]
+unsafe fn run_ordered_avx512(
+    a: &FingerTemplate,
+    b: &FingerTemplate,
+    want_pairs: bool,
+    s: &mut Scratch,
+) -> f32 {
+    run_ordered_body(a, b, want_pairs, s)
+}
+
+#[inline(always)]
+fn run_ordered_body(
+    a: &FingerTemplate,
+    b: &FingerTemplate,
+    want_pairs: bool,
+    s: &mut Scratch,
+) -> f32 {
     let (na, nb) = (a.points.len(), b.points.len());
     s.cons.best.clear();
     if na == 0 || nb == 0 {

@@ -37,11 +37,13 @@ pub struct FingerTemplate {
     /// Direction of minutia i minus the direction of the segment from i to j, in units of
     /// 2π/65536, at `i·n + j`.
     pub(crate) rel: Vec<u16>,
-    /// Minutiae sorted by x: `(x, y, direction, index)`, for range searches in the
-    /// consolidation.
-    pub(crate) by_x: Vec<(f32, f32, u16, u16)>,
-    /// Start in [`Self::by_x`] of each 16 px bucket of x from `by_x[0].0`.
-    pub(crate) x_index: Vec<u16>,
+    /// x of the minutiae in ISO order, padded with +∞ to a multiple of [`LANES`] (vector
+    /// search of partners in the consolidation: a padding lane never matches).
+    pub(crate) lane_x: Vec<f32>,
+    /// y of the minutiae, padded like [`Self::lane_x`].
+    pub(crate) lane_y: Vec<f32>,
+    /// Directions of the minutiae, padded with 0 like [`Self::lane_x`].
+    pub(crate) lane_t: Vec<u16>,
     /// Edge lines of [`Self::hull`].
     pub(crate) edges: Vec<Edge>,
     /// Raster of [`Self::hull`] enlarged by [`OVERLAP_MARGIN`] (overlap counting).
@@ -92,6 +94,23 @@ pub fn prepare(view: &FingerView, res_x: u16, res_y: u16) -> FingerTemplate {
 /// Builds a template from quantised minutiae (the stored form): `(x, y, direction, kind)`
 /// with x and y in quarter pixels at 500 dpi (y up) and direction in units of 2π/65536.
 pub(crate) fn from_quantised(q: &[(i16, i16, u16, MinutiaKind)]) -> FingerTemplate {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has the feature the function is compiled for.
+        return unsafe { from_quantised_avx512(q) };
+    }
+    from_quantised_body(q)
+}
+
+/// [`from_quantised`] compiled for AVX-512F (its vector loops: hull raster, geometry).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2")]
+unsafe fn from_quantised_avx512(q: &[(i16, i16, u16, MinutiaKind)]) -> FingerTemplate {
+    from_quantised_body(q)
+}
+
+#[inline(always)]
+fn from_quantised_body(q: &[(i16, i16, u16, MinutiaKind)]) -> FingerTemplate {
     let points: Vec<Point> = q
         .iter()
         .map(|&(x, y, t, _)| Point {
@@ -126,17 +145,18 @@ pub(crate) fn from_quantised(q: &[(i16, i16, u16, MinutiaKind)]) -> FingerTempla
             rel[i * n + j] = angles[i].wrapping_sub(seg as u16);
         }
     }
-    let mut by_x: Vec<(f32, f32, u16, u16)> = points
-        .iter()
-        .zip(&angles)
-        .enumerate()
-        .map(|(i, (p, &t))| (p.x, p.y, t, i as u16))
-        .collect();
-    by_x.sort_by(|u, v| u.0.total_cmp(&v.0).then(u.3.cmp(&v.3)));
     let edges = hull_edges(&hull);
+    let padded = n.div_ceil(LANES) * LANES;
+    let mut lane_x: Vec<f32> = points.iter().map(|p| p.x).collect();
+    let mut lane_y: Vec<f32> = points.iter().map(|p| p.y).collect();
+    let mut lane_t = angles.clone();
+    lane_x.resize(padded, f32::INFINITY);
+    lane_y.resize(padded, f32::INFINITY);
+    lane_t.resize(padded, 0);
     FingerTemplate {
-        x_index: x_buckets(&by_x),
-        by_x,
+        lane_x,
+        lane_y,
+        lane_t,
         overlap: HullGrid::new(&hull, &edges, OVERLAP_MARGIN),
         edges,
         usable: (0..n as u16)
@@ -153,40 +173,10 @@ pub(crate) fn from_quantised(q: &[(i16, i16, u16, MinutiaKind)]) -> FingerTempla
     }
 }
 
-/// Width of the x buckets of [`FingerTemplate::x_index`].
-pub(crate) const X_BUCKET: f32 = 16.0;
-
-/// For each bucket k of x (width [`X_BUCKET`] from the smallest x), the first position in
-/// `by_x` whose x is at least `x_min + k·X_BUCKET`.
-fn x_buckets(by_x: &[(f32, f32, u16, u16)]) -> Vec<u16> {
-    let Some(first) = by_x.first() else {
-        return Vec::new();
-    };
-    let span = by_x[by_x.len() - 1].0 - first.0;
-    let buckets = (span / X_BUCKET).floor().min(8192.0) as usize + 1;
-    (0..buckets)
-        .map(|k| by_x.partition_point(|q| q.0 < first.0 + k as f32 * X_BUCKET) as u16)
-        .collect()
-}
+/// Lanes of the vector loops over a template's minutiae ([`FingerTemplate::lane_x`]).
+pub(crate) const LANES: usize = 16;
 
 impl FingerTemplate {
-    /// Position in `by_x` from which the minutiae with x ≥ `x` start (possibly a little
-    /// earlier: callers skip the smaller ones).
-    #[inline]
-    pub(crate) fn by_x_from(&self, x: f32) -> usize {
-        let Some(first) = self.by_x.first() else {
-            return 0;
-        };
-        let k = (x - first.0) / X_BUCKET;
-        if k.is_nan() || k < 0.0 {
-            return 0;
-        }
-        match self.x_index.get(k as usize) {
-            Some(&p) => p as usize,
-            None => self.by_x.len(),
-        }
-    }
-
     /// Number of minutiae.
     pub fn len(&self) -> usize {
         self.points.len()
@@ -207,5 +197,99 @@ impl FingerTemplate {
                 *k,
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iso19794;
+    use std::path::PathBuf;
+
+    fn fvc() -> PathBuf {
+        match std::env::var_os("TUNGGAL_SHARED_DATA") {
+            Some(p) => PathBuf::from(p).join("fvc2002"),
+            None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/fvc2002"),
+        }
+    }
+
+    /// FNV-1a over 32-bit words.
+    struct Fnv(u64);
+
+    impl Fnv {
+        fn word(&mut self, w: u32) {
+            for b in w.to_le_bytes() {
+                self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        fn f(&mut self, v: f32) {
+            self.word(v.to_bits());
+        }
+    }
+
+    /// Every number of a prepared template that the matcher reads, in a fixed order
+    /// independent of how the template lays them out in memory.
+    fn feed(h: &mut Fnv, t: &FingerTemplate) {
+        h.word(t.points.len() as u32);
+        for p in &t.points {
+            h.f(p.x);
+            h.f(p.y);
+            h.f(p.theta);
+        }
+        t.angles.iter().for_each(|&a| h.word(a as u32));
+        t.usable.iter().for_each(|&u| h.word(u as u32));
+        t.dist.iter().for_each(|&d| h.f(d));
+        t.rel.iter().for_each(|&r| h.word(r as u32));
+        for e in &t.edges {
+            for v in [e.nx, e.ny, e.c, e.a.0, e.a.1, e.b.0, e.b.1] {
+                h.f(v);
+            }
+        }
+        t.overlap.digest_into(&mut |w| h.word(w));
+        t.kinds.iter().for_each(|k| h.word(k.code() as u32));
+        for c in &t.cylinders {
+            c.bits.iter().chain(&c.mask).for_each(|&w| {
+                h.word(w as u32);
+                h.word((w >> 32) as u32);
+            });
+            h.word(c.ones);
+            h.word(c.full as u32 | (c.valid as u32) << 1);
+        }
+        for &(x, y) in &t.hull {
+            h.f(x);
+            h.f(y);
+        }
+        h.word(t.digest as u32);
+        h.word((t.digest >> 32) as u32);
+    }
+
+    /// All 320 FVC2002 templates prepared as the matcher sees them (cylinders, pairwise
+    /// geometry, hull raster) must stay bit for bit what they were before the speed rewrite
+    /// of issue 21 (the digest was computed with the code of before), at the records'
+    /// resolution and at 500 dpi.
+    #[test]
+    fn prepared_fvc2002_templates_are_bit_for_bit_unchanged() {
+        let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+        let mut n = 0;
+        for db in ["DB1_B", "DB2_B", "DB3_B", "DB4_B"] {
+            let mut paths: Vec<PathBuf> = std::fs::read_dir(fvc().join(db))
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "iso"))
+                .collect();
+            paths.sort();
+            for p in paths {
+                let rec = iso19794::parse(&std::fs::read(&p).unwrap()).unwrap();
+                feed(&mut h, &prepare(&rec.views[0], rec.res_x, rec.res_y));
+                feed(&mut h, &prepare(&rec.views[0], 0, 0));
+                n += 1;
+            }
+        }
+        assert_eq!(n, 320);
+        if std::env::var_os("GUARD_PRINT").is_some() {
+            println!("prepared templates digest {:#018x}", h.0);
+        }
+        assert_eq!(h.0, 0x2b3e_d936_7665_c984, "a prepared template changed");
     }
 }

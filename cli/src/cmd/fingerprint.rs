@@ -26,6 +26,15 @@ pub struct MatchArgs {
     explain: bool,
 }
 
+/// Capture models of `eval fvc --synthetic` (see `synth::finger::Distortion`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DistortionArg {
+    /// Enrollment and pickup live-scan captures.
+    LiveScan,
+    /// FVC2004-like: strong distortion and rotation, dry and wet prints.
+    Fvc2004,
+}
+
 /// `tunggal eval …` verbs.
 #[derive(Subcommand)]
 pub enum EvalCommand {
@@ -33,18 +42,35 @@ pub enum EvalCommand {
     /// 1 %, 0.1 % and 0 (genuine: every two impressions of one finger; impostor: every two
     /// impressions of different fingers).
     Fvc {
-        /// Folder holding the templates.
-        dir: PathBuf,
+        /// Folder holding the templates (or none with `--synthetic`).
+        #[arg(required_unless_present = "synthetic", conflicts_with = "synthetic")]
+        dir: Option<PathBuf>,
+        /// Instead of a folder: a synthetic database of this many fingers (8 impressions
+        /// each), captured as `--distortion` says.
+        #[arg(long)]
+        synthetic: Option<usize>,
+        /// Capture model of the synthetic database: `live-scan` (enrollment and pickup
+        /// captures) or `fvc2004` (exaggerated skin distortion, rotations up to ±30°, dry and
+        /// wet prints).
+        #[arg(long, value_enum, default_value_t = DistortionArg::LiveScan, requires = "synthetic")]
+        distortion: DistortionArg,
+        /// Seed of the synthetic database.
+        #[arg(long, default_value_t = 2004, requires = "synthetic")]
+        seed: u64,
     },
     /// 1:N deduplication results of the store against its synth truth: FNIR, FPIR, twins
     /// and family members flagged, adjudication cases per 10,000 enrollments.
     Dedup,
+    /// Card pickup as a citizen at the counter experiences it: fresh captures of the fingers
+    /// each card names (up to three attempts, `ulangi` recaptured) and impostor attempts,
+    /// through `tunggal verify`'s decision: FNMR at the first attempt and within three, FMR.
+    Pickup(super::eval_pickup::EvalPickupArgs),
 }
 
 impl EvalCommand {
     /// Whether the evaluation reads the store (`--store`).
     pub fn needs_store(&self) -> bool {
-        matches!(self, EvalCommand::Dedup)
+        matches!(self, EvalCommand::Dedup | EvalCommand::Pickup(_))
     }
 }
 
@@ -118,8 +144,24 @@ fn match_pairs(file: &Path) -> Result<()> {
 /// Runs `tunggal eval …`.
 pub fn run_eval(command: &EvalCommand) -> Result<()> {
     match command {
-        EvalCommand::Fvc { dir } => eval_fvc(dir),
+        EvalCommand::Fvc { dir: Some(dir), .. } => eval_fvc(dir),
+        EvalCommand::Fvc {
+            synthetic: Some(fingers),
+            distortion,
+            seed,
+            ..
+        } => {
+            let model = match distortion {
+                DistortionArg::LiveScan => synth::finger::Distortion::LIVE_SCAN,
+                DistortionArg::Fvc2004 => synth::finger::Distortion::FVC2004,
+            };
+            let templates = synth::finger::fvc_database(*fingers, 8, &model, *seed);
+            let name = format!("synthetic {fingers} fingers × 8, {distortion:?}, seed {seed}");
+            report_fvc(&name, &templates)
+        }
+        EvalCommand::Fvc { .. } => bail!("give a folder of templates or --synthetic N"),
         EvalCommand::Dedup => bail!("`eval dedup` reads the store; run it through main"),
+        EvalCommand::Pickup(_) => bail!("`eval pickup` reads the store; run it through main"),
     }
 }
 
@@ -141,12 +183,13 @@ fn eval_fvc(dir: &Path) -> Result<()> {
     if templates.is_empty() {
         bail!("no *.iso templates in {}", dir.display());
     }
-    let report = biometrics::eval::fvc_protocol(&templates)?;
-    println!(
-        "FVC protocol on {} ({} templates)",
-        dir.display(),
-        templates.len()
-    );
+    report_fvc(&dir.display().to_string(), &templates)
+}
+
+/// Runs the FVC protocol on `templates` and prints its report under `name`.
+fn report_fvc(name: &str, templates: &[(String, Vec<u8>)]) -> Result<()> {
+    let report = biometrics::eval::fvc_protocol(templates)?;
+    println!("FVC protocol on {name} ({} templates)", templates.len());
     println!("{:<22} {:>8}", "comparisons genuine", report.genuine);
     println!("{:<22} {:>8}", "comparisons impostor", report.impostor);
     println!("{:<22} {:>7.2}%", "EER", 100.0 * report.eer);

@@ -38,10 +38,11 @@ pub struct SqlArgs {
 }
 
 /// The long help of the query argument, with every table a query can name: the lake tables
-/// from `lake::Table::ALL` (so a new table is listed without editing this), then the
-/// reference tables.
+/// from `lake::Table::ALL` and the views over them (so a new table is listed without editing
+/// this), then the reference tables.
 fn query_help() -> String {
     let mut lake: Vec<&str> = lake::Table::ALL.iter().map(|t| t.name()).collect();
+    lake.extend(lake::tables::VIEWS.iter().map(|(name, _)| *name));
     lake.sort_unstable();
     let reference = [
         lake::reference::REGIONS,

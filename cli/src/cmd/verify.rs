@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
-use biometrics::finger::capture_quality::{capture_quality, PoorCapture};
-use biometrics::iso19794;
+use biometrics::finger::capture_quality::PoorCapture;
 use clap::Args;
-use personalization_export::card::{CardRecord, ChipFinger};
+use personalization_export::card::CardRecord;
+use personalization_export::verify::PickupDecision;
 use personalization_export::{keys, verify};
 
 /// Flags of `tunggal verify`.
@@ -51,14 +51,6 @@ pub const BAD_INPUT: i32 = 2;
 /// Exit code of a live capture too poor to decide on: recapture (*ulangi*), not a fail.
 pub const ULANGI: i32 = 3;
 
-/// What `verify` concluded: a verdict, or a request to recapture.
-enum Decision {
-    /// The captures were matched: berhasil or gagal.
-    Matched(verify::VerifyOutcome),
-    /// At least one live capture is too poor to decide on: per finger (ISO position), why.
-    Recapture(Vec<(u8, Vec<PoorCapture>)>),
-}
-
 /// Indonesian and English names of an ISO finger position (1 right thumb … 10 left little).
 fn finger_names(position: u8) -> (String, String) {
     let (jari, finger) = match (position.max(1) - 1) % 5 {
@@ -96,7 +88,7 @@ fn recapture_text(poor: &[(u8, Vec<PoorCapture>)]) -> String {
 /// verb signature).
 pub async fn run(_store_location: &str, args: &VerifyArgs) -> i32 {
     match decide(args) {
-        Ok(Decision::Matched(outcome)) => {
+        Ok(PickupDecision::Matched(outcome)) => {
             println!("{outcome}");
             if outcome.passed {
                 BERHASIL
@@ -104,7 +96,7 @@ pub async fn run(_store_location: &str, args: &VerifyArgs) -> i32 {
                 GAGAL
             }
         }
-        Ok(Decision::Recapture(poor)) => {
+        Ok(PickupDecision::Recapture(poor)) => {
             println!("{}", recapture_text(&poor));
             ULANGI
         }
@@ -124,19 +116,7 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| anyhow!("{what} {}: {e}", path.display()))
 }
 
-/// Assesses one live capture for the chip finger it is compared with: `None` when the capture
-/// is not a readable record of that finger (the matcher's checks then report the bad input),
-/// else its problems (empty when it is good enough to match).
-fn assess(chip: &ChipFinger, live: &[u8]) -> Option<Vec<PoorCapture>> {
-    let record = iso19794::parse(live).ok()?;
-    let view = record.views.first()?;
-    if view.position != 0 && view.position != chip.position {
-        return None;
-    }
-    Some(capture_quality(view, record.res_x, record.res_y).problems)
-}
-
-fn decide(args: &VerifyArgs) -> Result<Decision> {
+fn decide(args: &VerifyArgs) -> Result<PickupDecision> {
     if !(args.target_fmr > 0.0 && args.target_fmr < 1.0) {
         return Err(anyhow!("--target-fmr must be between 0 and 1"));
     }
@@ -157,27 +137,10 @@ fn decide(args: &VerifyArgs) -> Result<Decision> {
         .map_err(|e| anyhow!("{}: {e}", args.card.display()))?;
     let right = read(&args.right_index, "--right-index")?;
     let left = read(&args.left_index, "--left-index")?;
-    let mut poor = Vec::new();
-    let mut all_readable = true;
-    for (chip, live) in [
-        (&record.card.chip.right_finger, &right),
-        (&record.card.chip.left_finger, &left),
-    ] {
-        let Some(chip) = chip else { continue };
-        match assess(chip, live) {
-            None => all_readable = false,
-            Some(problems) if !problems.is_empty() => poor.push((chip.position, problems)),
-            Some(_) => {}
-        }
-    }
-    // Bad input wins over a recapture: an unreadable capture is reported as such below.
-    if all_readable && !poor.is_empty() {
-        return Ok(Decision::Recapture(poor));
-    }
-    Ok(Decision::Matched(verify::verify_card(
+    Ok(verify::decide_pickup(
         &record.card,
-        Some(&right),
-        Some(&left),
+        &right,
+        &left,
         args.target_fmr,
-    )?))
+    )?)
 }

@@ -1,7 +1,7 @@
 //! `clusters`: the current duplicate clusters — enrollments linked by `match` edges.
 //!
-//! One row per enrollment that belongs to a cluster of two or more. Rewritten whole by each
-//! dedup run in one commit (earlier states stay readable as Delta versions). A cluster keeps
+//! A view, not a stored table: one row per enrollment that belongs to a cluster of two or more
+//! in its current state in [`super::status_history`]. A cluster keeps
 //! its id when it grows, and when two clusters merge the merged one keeps the id of the
 //! older, so adjudication cases and analysts' references stay valid.
 
@@ -15,7 +15,7 @@ use super::columns::{ints, strings, text, timestamp, timestamps};
 use super::read::Columns;
 use crate::error::Result;
 
-/// SQL name and folder name of the table.
+/// SQL name of the view (see [`super::VIEWS`]).
 pub const NAME: &str = "clusters";
 
 /// Arrow schema of `clusters`.

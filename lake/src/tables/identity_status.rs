@@ -1,11 +1,12 @@
 //! `identity_status`: where each deduplicated enrollment stands — unique, duplicate,
 //! re-enrollment, NIK conflict, or an adjudicator's outcome.
 //!
-//! One row per enrollment that has been through 1:N search. Rewritten whole by each dedup run
-//! in one commit, which is also the run's commit point: an enrollment is deduplicated exactly
-//! when it has a row here. Earlier statuses stay readable as Delta versions
-//! (`tunggal sql` reads the current one); `since` and `run_id` say when the current status
-//! was set, `first_result_time` when the first result came (the 24-hour SLA).
+//! A view, not a stored table: one row per enrollment that has been through 1:N search, the
+//! latest of its states in [`super::status_history`] (which says why the lake keeps history);
+//! earlier states are the earlier rows there. `since` and `run_id` say when the current
+//! status was set, `first_result_time` when the first result came (the 24-hour SLA). The
+//! view also has `decision_id` and `cluster_size`; this module's row type and batch are the
+//! columns every reader and planting test uses.
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use super::read::Columns;
 use crate::error::Result;
 use crate::vocabulary::IdentityStatus;
 
-/// SQL name and folder name of the table.
+/// SQL name of the view (see [`super::VIEWS`]).
 pub const NAME: &str = "identity_status";
 
 /// Arrow schema of `identity_status`.

@@ -158,7 +158,7 @@ pub async fn sla(ctx: &SessionContext, now: DateTime<Utc>) -> Result<(u64, Sla),
         "WITH pending AS ( \
             SELECT e.province_code, CAST(e.capture_finished AS BIGINT) AS captured \
             FROM enrollments e \
-            WHERE NOT EXISTS (SELECT 1 FROM identity_status s \
+            WHERE NOT EXISTS (SELECT 1 FROM status_history s \
                               WHERE s.enrollment_id = e.enrollment_id)), \
          byp AS ( \
             SELECT province_code, count(*) AS pending, \

@@ -30,6 +30,7 @@
 //! one parameter set and one random stream; the heavy parts (flow model, impression noise)
 //! already live in submodules.
 
+mod database;
 mod impression;
 pub(crate) mod orientation;
 
@@ -40,7 +41,10 @@ use rand_distr::{Distribution, Normal};
 
 use orientation::{ArchBump, Bend, OrientationField};
 
-pub use impression::{impression, SENSOR_HEIGHT, SENSOR_RES_PX_PER_CM, SENSOR_WIDTH};
+pub use database::fvc_database;
+pub use impression::{
+    impression, impression_with, Distortion, SENSOR_HEIGHT, SENSOR_RES_PX_PER_CM, SENSOR_WIDTH,
+};
 
 /// Henry/NIST pattern class of a fingerprint; decides the singular points of the ridge flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
