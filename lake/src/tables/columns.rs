@@ -27,6 +27,21 @@ pub fn timestamp(name: &str, nullable: bool) -> Field {
     Field::new(name, timestamp_type(), nullable)
 }
 
+/// `base`'s fields followed by `extra`: the schema of a history table that keeps every
+/// column of the rows it versions and adds its own.
+pub fn extended(
+    base: &arrow::datatypes::Schema,
+    extra: impl IntoIterator<Item = Field>,
+) -> arrow::datatypes::SchemaRef {
+    let fields: Vec<Field> = base
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .chain(extra)
+        .collect();
+    Arc::new(arrow::datatypes::Schema::new(fields))
+}
+
 /// Utf8 column from owned strings.
 pub fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(values))

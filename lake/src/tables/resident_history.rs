@@ -9,14 +9,13 @@
 //! An extract never removes a resident (the files are a union, as before).
 
 use std::str::FromStr;
-use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use chrono::{DateTime, Utc};
 use reference::Resident;
 
-use super::columns::{strings, text, timestamp, timestamps};
+use super::columns::{extended, strings, text, timestamp, timestamps};
 use super::read::{Columns, Text};
 use crate::error::{LakeError, Result};
 
@@ -31,13 +30,10 @@ pub const NAME: &str = "resident_history";
 /// | `extract` | string | object path of the extract file the row came from |
 /// | `loaded` | timestamp | when the load that appended the row ran: the latest row of a NIK is current |
 pub fn schema() -> SchemaRef {
-    let mut fields: Vec<Field> = crate::reference::residents_schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    fields.extend([text("extract", false), timestamp("loaded", false)]);
-    Arc::new(Schema::new(fields))
+    extended(
+        &crate::reference::residents_schema(),
+        [text("extract", false), timestamp("loaded", false)],
+    )
 }
 
 /// One row of `resident_history`: a version of one resident.

@@ -6,14 +6,12 @@
 //! appended only when a station is new or its row changed. The current registry is the view
 //! `stations` ([`super::VIEWS`]): the latest row of each station.
 
-use std::sync::Arc;
-
 use arrow::array::RecordBatch;
-use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use chrono::{DateTime, Utc};
 use reference::Station;
 
-use super::columns::{strings, text, timestamp, timestamps};
+use super::columns::{extended, strings, text, timestamp, timestamps};
 use super::read::Columns;
 use crate::error::Result;
 
@@ -28,13 +26,10 @@ pub const NAME: &str = "station_history";
 /// | `extract` | string | object path of the registry file the row came from |
 /// | `loaded` | timestamp | when the load that appended the row ran: the latest row of a station is current |
 pub fn schema() -> SchemaRef {
-    let mut fields: Vec<Field> = crate::reference::stations_schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    fields.extend([text("extract", false), timestamp("loaded", false)]);
-    Arc::new(Schema::new(fields))
+    extended(
+        &crate::reference::stations_schema(),
+        [text("extract", false), timestamp("loaded", false)],
+    )
 }
 
 /// One row of `station_history`: a version of one station.

@@ -19,11 +19,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Int32Array, RecordBatch};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, SchemaRef};
 use chrono::{DateTime, Utc};
 
 use super::clusters::ClusterRecord;
-use super::columns::{opt_strings, opt_timestamps, strings, text, timestamp, timestamps};
+use super::columns::{extended, opt_strings, opt_timestamps, strings, text, timestamp, timestamps};
 use super::identity_status::{self, IdentityStatusRecord};
 use super::read::Columns;
 use crate::error::Result;
@@ -41,19 +41,16 @@ pub const NAME: &str = "status_history";
 /// | `recorded` | timestamp | commit time of the run that wrote this row: the latest row of an enrollment is its current state |
 /// | `written_by` | string | the dedup run that wrote this row |
 pub fn schema() -> SchemaRef {
-    let mut fields: Vec<Field> = identity_status::schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    fields.extend([
-        text("decision_id", true),
-        Field::new("cluster_size", DataType::Int32, true),
-        timestamp("cluster_created", true),
-        timestamp("recorded", false),
-        text("written_by", false),
-    ]);
-    Arc::new(Schema::new(fields))
+    extended(
+        &identity_status::schema(),
+        [
+            text("decision_id", true),
+            Field::new("cluster_size", DataType::Int32, true),
+            timestamp("cluster_created", true),
+            timestamp("recorded", false),
+            text("written_by", false),
+        ],
+    )
 }
 
 /// One row of `status_history`: a state of one enrollment.
