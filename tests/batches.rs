@@ -362,16 +362,10 @@ fn standing(store: &Path) -> (Vec<String>, usize) {
     (rows.lines().map(str::to_string).collect(), n)
 }
 
-/// Copies the store at `from` into a new temporary folder.
-fn copy_store(from: &Path) -> tempfile::TempDir {
-    let to = tempfile::tempdir().expect("temp dir");
-    let status = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(format!("{}/.", from.display()))
-        .arg(to.path())
-        .status()
-        .expect("cp");
-    assert!(status.success());
+/// A new test store holding a copy of the store at `from`.
+fn copy_store(from: &Path) -> TestStore {
+    let to = TestStore::new();
+    common::copy_dir(from, to.path());
     to
 }
 
@@ -404,13 +398,7 @@ fn a_second_night_killed_at_any_commit_ends_as_an_uninterrupted_one() {
     );
     for kill_after in 1..=6 {
         let killed = copy_store(store.path());
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunggal"))
-            .arg("--store")
-            .arg(killed.path())
-            .args(["dedup", "--no-progress"])
-            .env("TUNGGAL_FAULT_ABORT_AFTER_COMMITS", kill_after.to_string())
-            .output()
-            .expect("dedup");
+        let out = common::run_killed_after(killed.path(), &["dedup", "--no-progress"], kill_after);
         common::ok(killed.path(), &["dedup", "--no-progress"]);
         assert_eq!(
             standing(killed.path()),

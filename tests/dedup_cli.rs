@@ -277,13 +277,11 @@ fn rerunning_dedup_changes_nothing_and_a_killed_run_finishes_on_rerun() {
         let store = TestStore::new();
         store.ok(&synth);
         store.ok(&["ingest", "--no-progress"]);
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunggal"))
-            .arg("--store")
-            .arg(store.path())
-            .args(["dedup", "--no-progress", "--batch-size", "60"])
-            .env("TUNGGAL_FAULT_ABORT_AFTER_COMMITS", kill_after.to_string())
-            .output()
-            .unwrap();
+        let out = common::run_killed_after(
+            store.path(),
+            &["dedup", "--no-progress", "--batch-size", "60"],
+            kill_after,
+        );
         assert!(
             !out.status.success(),
             "run survived kill after {kill_after}"

@@ -49,19 +49,6 @@ fn maintain(store: &Path, extra: &[&str]) -> std::process::Output {
     common::run(store, &args)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else if entry.file_name() != "nightly.lock" {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// The stored gallery: object name → bytes.
 fn gallery(store: &Path) -> BTreeMap<String, Vec<u8>> {
     common::files_under(&store.join("dedup/segments"))
@@ -143,7 +130,7 @@ fn four_nights() -> (TestStore, tempfile::TempDir, Vec<String>) {
 fn maintenance_changes_no_answer_and_a_second_run_finds_nothing_to_do() {
     let (store, aside, later) = four_nights();
     let plain = TestStore::new();
-    copy_dir(store.path(), plain.path());
+    common::copy_dir(store.path(), plain.path());
     let rows_before = tables(&store);
     let stored_before = gallery(store.path()).len();
 
@@ -203,7 +190,7 @@ fn maintenance_changes_no_answer_and_a_second_run_finds_nothing_to_do() {
     // The next nights decide on the compacted store exactly what they decide on the copy
     // that was never compacted.
     let plain_aside = tempfile::tempdir().unwrap();
-    copy_dir(aside.path(), plain_aside.path());
+    common::copy_dir(aside.path(), plain_aside.path());
     for d in &later {
         move_day(store.path(), aside.path(), d, true);
         move_day(plain.path(), plain_aside.path(), d, true);
@@ -239,7 +226,7 @@ fn maintenance_changes_no_answer_and_a_second_run_finds_nothing_to_do() {
 fn maintenance_killed_at_any_commit_ends_where_an_uninterrupted_run_ends() {
     let (store, _aside, _) = four_nights();
     let reference = TestStore::new();
-    copy_dir(store.path(), reference.path());
+    common::copy_dir(store.path(), reference.path());
     let out = maintain(reference.path(), &[]);
     assert!(out.status.success());
     let want_gallery = gallery(reference.path());
@@ -251,16 +238,9 @@ fn maintenance_killed_at_any_commit_ends_where_an_uninterrupted_run_ends() {
     let mut killed = 0;
     for after in 1..=6 {
         let crashed = TestStore::new();
-        copy_dir(store.path(), crashed.path());
+        common::copy_dir(store.path(), crashed.path());
         let args = ["maintain", "--unit-mib", UNIT_MIB];
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunggal"))
-            .arg("--store")
-            .arg(crashed.path())
-            .args(args)
-            .env_remove("TUNGGAL_STORE")
-            .env("TUNGGAL_FAULT_ABORT_AFTER_COMMITS", after.to_string())
-            .output()
-            .unwrap();
+        let out = common::run_killed_after(crashed.path(), &args, after);
         if out.status.success() {
             break;
         }

@@ -383,14 +383,7 @@ fn a_load_killed_at_any_commit_ends_as_an_uninterrupted_one_when_run_again() {
     for after in 1..=6 {
         let store = TestStore::new();
         copy_reference(&store);
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tunggal"))
-            .arg("--store")
-            .arg(store.path())
-            .args(["reference", "load"])
-            .env_remove("TUNGGAL_STORE")
-            .env("TUNGGAL_FAULT_ABORT_AFTER_COMMITS", after.to_string())
-            .output()
-            .unwrap();
+        let out = common::run_killed_after(store.path(), &["reference", "load"], after);
         if out.status.success() {
             break;
         }

@@ -22,6 +22,14 @@ fn fvc() -> PathBuf {
     }
 }
 
+/// The templates of `views`, prepared at their records' resolutions.
+fn prepared(views: &[(FingerView, u16, u16)]) -> Vec<FingerTemplate> {
+    views
+        .iter()
+        .map(|(v, rx, ry)| prepare(v, *rx, *ry))
+        .collect()
+}
+
 /// Every FVC2002 view with its resolutions, DB1..DB4 in file-name order.
 fn views() -> Vec<(FingerView, u16, u16)> {
     let mut out = Vec::new();
@@ -81,10 +89,7 @@ fn print() -> bool {
 #[test]
 fn all_pairs_scores_on_fvc2002_are_bit_for_bit_unchanged() {
     let views = views();
-    let t: Vec<FingerTemplate> = views
-        .iter()
-        .map(|(v, rx, ry)| prepare(v, *rx, *ry))
-        .collect();
+    let t = prepared(&views);
     let mut h = Fnv::new();
     let (mut positive, mut sum) = (0usize, 0f64);
     for i in 0..t.len() {
@@ -115,10 +120,7 @@ fn all_pairs_scores_on_fvc2002_are_bit_for_bit_unchanged() {
 #[test]
 fn derived_edge_case_scores_are_bit_for_bit_unchanged() {
     let views = views();
-    let t: Vec<FingerTemplate> = views
-        .iter()
-        .map(|(v, rx, ry)| prepare(v, *rx, *ry))
-        .collect();
+    let t = prepared(&views);
     let d = derived(&views);
     let mut h = Fnv::new();
     let mut positive = 0usize;
@@ -146,10 +148,7 @@ fn derived_edge_case_scores_are_bit_for_bit_unchanged() {
 #[test]
 fn explanations_on_fvc2002_are_bit_for_bit_unchanged() {
     let views = views();
-    let t: Vec<FingerTemplate> = views
-        .iter()
-        .map(|(v, rx, ry)| prepare(v, *rx, *ry))
-        .collect();
+    let t = prepared(&views);
     let mut h = Fnv::new();
     let mut pairs = 0usize;
     // Genuine neighbours (impressions k and k+1 of a finger) and impostors (the same

@@ -58,6 +58,20 @@ pub fn run(root: &Path, args: &[&str]) -> Output {
         .expect("start tunggal")
 }
 
+/// Runs `tunggal --store ROOT ARGS…` that aborts right after its `commits`-th commit, as a
+/// process killed at that point would stop (the lake's fault injection); returns its output
+/// (a run with fewer commits ends normally).
+pub fn run_killed_after(root: &Path, args: &[&str], commits: usize) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tunggal"))
+        .arg("--store")
+        .arg(root)
+        .args(args)
+        .env_remove("TUNGGAL_STORE")
+        .env("TUNGGAL_FAULT_ABORT_AFTER_COMMITS", commits.to_string())
+        .output()
+        .expect("start tunggal")
+}
+
 /// Runs `tunggal --store ROOT ARGS…` and panics with its stderr unless it succeeds; returns
 /// stdout.
 pub fn ok(root: &Path, args: &[&str]) -> String {
@@ -327,4 +341,19 @@ pub fn add_user(store: &TestStore, user: &str, role: &str, password: &str) {
         "users add {user}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Copies the store folder `from` into `to` (created if missing), less its nightly lock file:
+/// the same store at the same point, to run one way here and another way there.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if entry.file_name() != "nightly.lock" {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }
