@@ -13,6 +13,10 @@
     #    process as `tunggal nightly` runs them; tables printed, results kept as JSON
     .venv/bin/python scripts/bench-night.py run --root /work/tmp-nightbench
 
+    #    (before the measured night, `--settle-nights` (1) unmeasured nights of
+    #    `--settle-people` (200) run on the working copy with the same binary, so the store
+    #    holds what that binary's own nights leave: dedup's carried totals, export's watermark)
+
     # 3. the tables again from the JSON
     .venv/bin/python scripts/bench-night.py report /work/tmp-nightbench/results.json
 
@@ -167,6 +171,16 @@ def night_on(name: str, prepared: pathlib.Path, args, log: pathlib.Path) -> dict
         shutil.rmtree(work)
     subprocess.run(["cp", "-al", str(prepared), str(work)], check=True)
     try:
+        # Unmeasured nights first, with the binary measured: what its own nights leave
+        # behind (the totals dedup carries from run to run, export's status watermark).
+        for i in range(args.settle_nights):
+            day = (datetime.date.today() - datetime.timedelta(days=2 + args.settle_nights - i))
+            timed([args.tunggal, "--store", str(work), "synth", "--people",
+                   str(args.settle_people), "--seed", str(args.night_seed + 1 + i), "--days", "1",
+                   "--start", day.isoformat(), "--progress", "quiet"], log)
+            for _, verb in STAGES:
+                timed([args.tunggal, "--store", str(work), *verb], log)
+            print(f"  {name}: settling night {i + 1} of {args.settle_nights} done", flush=True)
         enrollments = count_rows(work, "enrollments")
         start = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
         timed([args.tunggal, "--store", str(work), "synth", "--people", str(args.night_people),
@@ -348,6 +362,11 @@ def main():
     run.add_argument("--stores", nargs="+", help="store folders under --root (default: base, x…)")
     run.add_argument("--night-people", type=int, default=1000)
     run.add_argument("--night-seed", type=int, default=20261202)
+    run.add_argument("--settle-nights", type=int, default=1,
+                     help="unmeasured nights run first on the working copy with the measured "
+                          "binary, as a deployment's earlier nights would have (default 1)")
+    run.add_argument("--settle-people", type=int, default=200,
+                     help="new people in each settling night (default 200)")
     run.add_argument("--out", help="results JSON (default: <root>/results.json)")
     run.add_argument("--keep", action="store_true", help="keep the night's working copies")
     run.add_argument("--tunggal", default=default_tunggal())

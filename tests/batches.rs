@@ -313,6 +313,21 @@ fn a_night_writes_what_it_touches(
             .map(|c| (c.enrollment_id, (c.cluster_id, c.cluster_size, c.created)))
             .collect();
         assert_eq!(full_clusters, stored);
+
+        // The totals the night carried forward from the first night's (by status, clusters,
+        // members) are the totals counted over the whole history.
+        let committed = load::committed_runs(&ctx).await.expect("committed");
+        let carried = dedup::totals::last_committed(&ctx, &committed)
+            .await
+            .expect("runs")
+            .and_then(|last| last.totals())
+            .expect("the night recorded its totals");
+        let counted = dedup::totals::counted(&ctx).await.expect("counted");
+        assert_eq!(carried, counted);
+        assert!(
+            counted.clusters > 0 && counted.gallery() == 240,
+            "{counted:?}"
+        );
     });
 
     // A night with nothing new writes no state at all.

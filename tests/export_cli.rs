@@ -404,3 +404,73 @@ fn set_mode(path: &Path, mode: u32) {
 fn sha256_hex(bytes: &[u8]) -> String {
     personalization_export::job::sha256_hex(bytes)
 }
+
+/// Issue 19: a night's export looks only at the NIKs whose statuses changed since the last
+/// successful export, so a card that could not be made (its packet unreadable) must be
+/// carried to the next run by name (`runs.detail.retry`): nothing changes its status, yet it
+/// is tried again every night until it is exported, once.
+#[test]
+fn a_card_that_could_not_be_made_is_tried_again_until_it_is_exported() {
+    let (store, enrolled) = prepared_store(40, 13);
+    let expected: HashSet<String> = enrolled
+        .iter()
+        .filter(|e| e.personalizable())
+        .map(|e| e.enrollment_id.clone())
+        .collect();
+    let victim = expected.iter().min().unwrap().clone();
+    let object = store.query(&format!(
+        "SELECT object_path FROM packets WHERE enrollment_id = '{victim}' AND status = 'accepted'"
+    ))[0]["object_path"]
+        .clone();
+    let path = store.path().join(&object);
+    let aside = path.with_extension("aside");
+    std::fs::rename(&path, &aside).unwrap();
+
+    let exported = |store: &TestStore| -> HashSet<String> {
+        store
+            .query("SELECT enrollment_id FROM personalization_jobs")
+            .into_iter()
+            .map(|r| r["enrollment_id"].clone())
+            .collect()
+    };
+    let last_retry = |store: &TestStore| -> Vec<String> {
+        let d = store.query(
+            "SELECT detail FROM runs WHERE stage = 'export' AND status = 'succeeded' \
+             ORDER BY started DESC LIMIT 1",
+        )[0]["detail"]
+            .clone();
+        let d: serde_json::Value = serde_json::from_str(&d).unwrap();
+        d["retry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    // Night 1: every card but the victim's; night 2 (nothing changed): the victim again.
+    for _ in 0..2 {
+        store.ok(&["export"]);
+        let mut want = expected.clone();
+        want.remove(&victim);
+        assert_eq!(exported(&store), want);
+        assert_eq!(last_retry(&store), vec![victim.clone()]);
+    }
+    // The packet is back: the next run exports it, though no status changed.
+    std::fs::rename(&aside, &path).unwrap();
+    let out = store.ok(&["export"]);
+    assert!(out.contains("export run"), "{out}");
+    assert_eq!(exported(&store), expected);
+    assert!(last_retry(&store).is_empty());
+    // And never again.
+    store.ok(&["export"]);
+    let rows = store.query("SELECT enrollment_id FROM personalization_jobs");
+    assert_eq!(rows.len(), expected.len(), "an enrollment exported twice");
+    let printables = store.query(
+        "SELECT seen FROM runs WHERE stage = 'export' AND status = 'succeeded' \
+         ORDER BY started DESC LIMIT 1",
+    );
+    assert_eq!(
+        printables[0]["seen"], "0",
+        "a printable left after every card was made"
+    );
+}

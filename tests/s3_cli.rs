@@ -88,6 +88,9 @@ fn ingest_on_s3_gives_the_verdicts_of_a_local_run_and_reruns_change_nothing() {
             "maintain",
             "--retain-days",
             "0",
+            // four chunks leave four small files per table: compact them all
+            "--fan-in",
+            "2",
             "--lock-file",
             lock_file.to_str().unwrap(),
         ],

@@ -3,7 +3,9 @@
 //! the accuracy figures in `docs/biometrics.md` all rest on these exact values).
 //!
 //! The recorded digests were computed with the matcher as it stood before the speed rewrite
-//! (issue 21). All 320 DB1–DB4 templates are compared with each other (51,040 pairs, across
+//! (issue 21), and re-recorded once since, deliberately, when the distortion round (issue 21:
+//! warp refit after the rigid consolidation, relaxation distance midpoint 6 px) moved the
+//! scores; the accuracy figures in `docs/biometrics.md` were measured with that matcher. All 320 DB1–DB4 templates are compared with each other (51,040 pairs, across
 //! databases too, which adds impostor pairs of very different sizes), plus derived templates
 //! that reach the edge cases the real ones rarely do: every other minutia dropped (small and
 //! sparse prints), only the first 3–12 minutiae kept (degenerate hulls, no usable cylinder),
@@ -110,9 +112,9 @@ fn all_pairs_scores_on_fvc2002_are_bit_for_bit_unchanged() {
         );
     }
     // 51,360 comparisons (i ≤ j), self-comparisons included.
-    assert_eq!(positive, 51_165);
+    assert_eq!(positive, 51_160);
     assert_eq!(
-        h.0, 0x3ba8_f99c_9a7b_339e,
+        h.0, 0x9833_41cb_e696_0699,
         "some FVC2002 score changed (sum {sum})"
     );
 }
@@ -140,7 +142,7 @@ fn derived_edge_case_scores_are_bit_for_bit_unchanged() {
     }
     assert_eq!(positive, 3_682);
     assert_eq!(
-        h.0, 0x2121_b574_034c_fc60,
+        h.0, 0xe82c_7419_73a9_64d4,
         "some score of a derived template changed"
     );
 }
@@ -170,6 +172,6 @@ fn explanations_on_fvc2002_are_bit_for_bit_unchanged() {
     if print() {
         println!("explanations: digest {:#018x}, pairs {pairs}", h.0);
     }
-    assert_eq!(pairs, 8_366);
-    assert_eq!(h.0, 0x9184_a232_74e2_a5ec, "some explanation changed");
+    assert_eq!(pairs, 7_864);
+    assert_eq!(h.0, 0xb28e_11e2_2b20_63c8, "some explanation changed");
 }

@@ -36,6 +36,7 @@ pub mod segments;
 pub mod status;
 mod summary;
 pub mod thresholds;
+pub mod totals;
 
 pub use error::{DedupError, Result};
 pub use options::DedupOptions;

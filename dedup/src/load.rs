@@ -67,16 +67,72 @@ async fn enrollees_of(ctx: &SessionContext, sql: &str) -> Result<Vec<Enrollee>> 
     Ok(out)
 }
 
+/// How much earlier than the last committed dedup run's start ingest runs are still read
+/// for new enrollments: the ingest and dedup hosts' clocks may differ by this much.
+pub const PENDING_MARGIN_US: i64 = 3_600 * 1_000_000;
+
 /// Enrollments without a status yet (never searched, or held back or interrupted before
 /// their run's commit), oldest capture first: the probes of a run.
-pub async fn pending(ctx: &SessionContext) -> Result<Vec<Enrollee>> {
-    enrollees_of(
+///
+/// With `last`, the latest committed run (which listed every enrollment without a status
+/// when it started, and either gave each a status or held it back by name), only two places
+/// can hold such enrollments: the rows of ingest runs that may have written after it started
+/// (files a Delta scan selects by their `run_id` statistics, not a scan of the country) and
+/// its held-back list. Without it (a first run, or one after a run that died between its
+/// commit and recording its end) every enrollment is checked.
+pub async fn pending(
+    ctx: &SessionContext,
+    last: Option<&crate::totals::LastRun>,
+) -> Result<Vec<Enrollee>> {
+    const NO_STATUS: &str = "NOT EXISTS (SELECT 1 FROM status_history h \
+                             WHERE h.enrollment_id = e.enrollment_id)";
+    const ORDER: &str = "ORDER BY capture_finished, enrollment_id";
+    let Some((started, held)) = last.and_then(|l| Some((l.started, l.held_back()?))) else {
+        return enrollees_of(
+            ctx,
+            &format!(
+                "SELECT e.enrollment_id, e.nik, e.capture_finished FROM enrollments e \
+                 WHERE {NO_STATUS} {ORDER}"
+            ),
+        )
+        .await;
+    };
+    let runs = lake::query::texts(
         ctx,
-        "SELECT e.enrollment_id, e.nik, e.capture_finished FROM enrollments e \
-         WHERE NOT EXISTS (SELECT 1 FROM status_history h WHERE h.enrollment_id = e.enrollment_id) \
-         ORDER BY e.capture_finished, e.enrollment_id",
+        &format!(
+            "SELECT run_id FROM runs WHERE stage = {} AND \
+             (finished IS NULL OR CAST(finished AS BIGINT) > {})",
+            lake::delta::sql_literal(lake::vocabulary::Stage::Ingest.as_str()),
+            started - PENDING_MARGIN_US
+        ),
+        "run_id",
     )
-    .await
+    .await?;
+    let mut parts = Vec::new();
+    if !runs.is_empty() {
+        let list: Vec<String> = runs.iter().map(|r| lake::delta::sql_literal(r)).collect();
+        parts.push(format!(
+            "SELECT e.enrollment_id, e.nik, e.capture_finished FROM enrollments e \
+             WHERE e.run_id IN ({}) AND {NO_STATUS}",
+            list.join(", ")
+        ));
+    }
+    if !held.is_empty() {
+        register_ids(ctx, "dedup_held_back", &held)?;
+        parts.push(format!(
+            "SELECT e.enrollment_id, e.nik, e.capture_finished FROM enrollments e \
+             JOIN dedup_held_back b ON e.enrollment_id = b.id WHERE {NO_STATUS}"
+        ));
+    }
+    if parts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT * FROM ({}) AS p {ORDER}", parts.join(" UNION "));
+    let out = enrollees_of(ctx, &sql).await;
+    if !held.is_empty() {
+        ctx.deregister_table("dedup_held_back")?;
+    }
+    out
 }
 
 /// Enrollments that have a status: the gallery a run's probes are searched against.
@@ -185,14 +241,19 @@ pub async fn decisions_of(
 }
 
 /// Enrollments whose latest decision is not the one their current status applies: the
-/// decisions that arrived since the last run.
+/// decisions that arrived since the last run. The current state is read only for decided
+/// enrollments, not aggregated over the whole history.
 pub async fn decisions_not_applied(ctx: &SessionContext) -> Result<Vec<String>> {
     Ok(lake::query::texts(
         ctx,
         "SELECT d.enrollment_id FROM \
          (SELECT enrollment_id, decision_id, row_number() OVER (PARTITION BY enrollment_id \
           ORDER BY decided_time DESC, decision_id DESC) AS n FROM decisions) AS d \
-         JOIN identity_status s ON s.enrollment_id = d.enrollment_id \
+         JOIN (SELECT h.enrollment_id, \
+                      first_value(h.decision_id ORDER BY h.recorded DESC) AS decision_id \
+               FROM status_history h \
+               WHERE h.enrollment_id IN (SELECT enrollment_id FROM decisions) \
+               GROUP BY h.enrollment_id) AS s ON s.enrollment_id = d.enrollment_id \
          WHERE d.n = 1 AND s.decision_id IS DISTINCT FROM d.decision_id \
          ORDER BY d.enrollment_id",
         "enrollment_id",

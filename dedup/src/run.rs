@@ -37,6 +37,7 @@ use crate::segments;
 use crate::status::{self, StatusInputs};
 use crate::summary::DedupSummary;
 use crate::thresholds;
+use crate::totals;
 
 /// Runs one dedup stage on the store: searches every enrollment not yet deduplicated and
 /// commits statuses and clusters. Records itself in `runs` through the stage runner.
@@ -98,8 +99,14 @@ async fn execute(
 
     // 2. Search.
     let ctx = lake::lake_context(store).await?;
-    let pending = load::pending(&ctx).await?;
-    let gallery_size = load::gallery_size(&ctx).await? as usize;
+    let last = totals::last_committed(&ctx, &committed).await?;
+    let pending = load::pending(&ctx, last.as_ref()).await?;
+    // The last committed run's totals, which tonight's changes then update (crate::totals).
+    let base = last.as_ref().and_then(totals::LastRun::totals);
+    let gallery_size = match &base {
+        Some(t) => t.gallery(),
+        None => load::gallery_size(&ctx).await?,
+    } as usize;
     summary.probes = pending.len() as u64;
     summary.gallery = gallery_size as u64;
     summary.partitions = gallery_paths.len() as u64;
@@ -316,8 +323,12 @@ async fn execute(
         )
         .await?;
     }
-    let ctx = lake::lake_context(store).await?;
-    (summary.by_status, summary.clusters) = load::totals(&ctx).await?;
+    let after = match base {
+        Some(base) => base.after(&touched.previous, &changed),
+        None => totals::counted(&lake::lake_context(store).await?).await?,
+    };
+    summary.by_status = after.by_status;
+    summary.clusters = (after.clusters, after.members);
     summary.elapsed = started.elapsed();
     Ok(summary)
 }

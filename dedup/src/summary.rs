@@ -80,6 +80,7 @@ impl lake::run::StageReport for DedupSummary {
             "full_comparisons": self.full_comparisons,
             "pairs_searched": self.pairs_searched,
             "clusters": self.clusters.0,
+            "cluster_members": self.clusters.1,
             "held_back": self.held_back,
             // Read by the console to show the threshold beside a pair's score.
             "thresholds": self.thresholds.map(|t| serde_json::json!({

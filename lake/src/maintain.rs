@@ -1,9 +1,17 @@
 //! Housekeeping of the lake tables: every night adds small Parquet files and log entries to
 //! every table it touches; left alone, a reader lists and opens ever more of them. For each
 //! table that exists, [`maintain_table`]:
-//! 1. compacts small data files into files of up to [`MaintainOptions::target_file_bytes`]
-//!    (Delta OPTIMIZE: a `dataChange = false` commit; readers see the same rows, time travel
-//!    to earlier versions still works);
+//! 1. compacts small data files in tiers (Delta OPTIMIZE: a `dataChange = false` commit;
+//!    readers see the same rows, time travel to earlier versions still works): a tier of
+//!    size T is compacted only when [`MaintainOptions::fan_in`] or more files are smaller than
+//!    T/2, and then into files of up to T. The tiers are [`MaintainOptions::target_file_bytes`]
+//!    / 16 and `target_file_bytes` itself. Why tiers: OPTIMIZE with one target rewrites every
+//!    file below it, so while a table is smaller than the target (every table at first, most
+//!    for years) one night's small file would rewrite the whole table every night, a cost
+//!    that grows with the country. With tiers a night's files wait until `fan_in` of them
+//!    fill a small file, and small files until `fan_in` of them fill a large one: each byte
+//!    is rewritten about once per tier (as in a log-structured merge), and a reader opens
+//!    at most about `2 · fan_in` files plus the settled large ones;
 //! 2. VACUUMs data files removed from the table more than [`MaintainOptions::retain`] ago
 //!    (deltalake's lite mode: files the log says were removed; orphans of a crashed writer
 //!    with `full`);
@@ -31,8 +39,10 @@ use crate::tables::Table;
 pub struct MaintainOptions {
     /// How long removed data files and old log entries are kept (the time-travel window).
     pub retain: chrono::Duration,
-    /// Size compaction aims for, in bytes.
+    /// Size of the files compaction's largest tier aims for, in bytes.
     pub target_file_bytes: u64,
+    /// How many files below half a tier's size make that tier worth compacting.
+    pub fan_in: usize,
     /// Also delete files in a table's folder that no version references (leftovers of a
     /// writer that died before its commit); lists the whole folder.
     pub full_vacuum: bool,
@@ -43,6 +53,7 @@ impl Default for MaintainOptions {
         MaintainOptions {
             retain: chrono::Duration::days(35),
             target_file_bytes: 128 << 20,
+            fan_in: 8,
             full_vacuum: false,
         }
     }
@@ -82,16 +93,27 @@ pub async fn maintain_table(
         files_before: file_count(&delta)?,
         ..TableUpkeep::default()
     };
-    let target = NonZeroU64::new(options.target_file_bytes.max(1)).expect("at least 1");
-    let (delta, metrics) = delta
-        .optimize()
-        .with_target_size(target)
-        .await
-        .map_err(err)?;
-    if metrics.num_files_removed > 0 {
-        delta::after_commit();
+    let mut delta = delta;
+    for tier in tiers(options.target_file_bytes) {
+        let below_half = file_sizes(&delta)?
+            .into_iter()
+            .filter(|&size| size < tier / 2)
+            .count();
+        if below_half < options.fan_in.max(2) {
+            continue;
+        }
+        let target = NonZeroU64::new(tier.max(1)).expect("at least 1");
+        let (optimized, metrics) = delta
+            .optimize()
+            .with_target_size(target)
+            .await
+            .map_err(err)?;
+        if metrics.num_files_removed > 0 {
+            delta::after_commit();
+        }
+        upkeep.files_compacted += metrics.num_files_removed;
+        delta = optimized;
     }
-    upkeep.files_compacted = metrics.num_files_removed;
     let mode = if options.full_vacuum {
         VacuumMode::Full
     } else {
@@ -135,6 +157,21 @@ pub async fn maintain_tables(store: &Store, options: &MaintainOptions) -> Result
         }
     }
     Ok(out)
+}
+
+/// The compaction tiers' sizes, smallest first (module docs).
+fn tiers(target_file_bytes: u64) -> [u64; 2] {
+    [(target_file_bytes / 16).max(1), target_file_bytes.max(1)]
+}
+
+/// Sizes in bytes of the current version's data files.
+fn file_sizes(delta: &deltalake::DeltaTable) -> Result<Vec<u64>> {
+    let snapshot = delta.snapshot().map_err(|e| LakeError::delta("table", e))?;
+    Ok(snapshot
+        .log_data()
+        .iter()
+        .map(|file| file.size().max(0) as u64)
+        .collect())
 }
 
 fn file_count(delta: &deltalake::DeltaTable) -> Result<u64> {

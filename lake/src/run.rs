@@ -58,6 +58,11 @@ pub struct RunCounts {
 /// Starts a run of `stage`: marks stale `running` rows of that stage `interrupted`, then
 /// appends this run's `running` row. Stages call it through [`run_stage`]; tests call it alone
 /// to leave a run behind as a killed process would.
+///
+/// Run ids sort by start time (UUID version 7: milliseconds since the epoch, then random
+/// bits): whatever is named after a run (the gallery's partitions, `dedup/segments/<run>/`)
+/// sorts in the order the nights wrote it, so a night's gallery partitions always come last
+/// and only the gallery's last unit stays open to the next night.
 pub async fn start(store: &Store, stage: Stage) -> Result<Run> {
     if delta::open_existing(store, Table::Runs).await?.is_some() {
         delta::update_where(
@@ -76,7 +81,7 @@ pub async fn start(store: &Store, stage: Stage) -> Result<Run> {
         .await?;
     }
     let run = Run {
-        run_id: Uuid::new_v4().to_string(),
+        run_id: time_ordered_id(),
         stage,
         started: Utc::now(),
     };
@@ -195,5 +200,37 @@ where
             tracing::error!(stage = %stage, run_id = %run.run_id, error = %err, "stage failed");
             Err(err)
         }
+    }
+}
+
+/// A new run id that sorts after every id made before it (in different milliseconds; ids of
+/// one millisecond sort at random among themselves).
+pub fn time_ordered_id() -> String {
+    let millis = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    let random = Uuid::new_v4();
+    let mut bits = [0u8; 10];
+    bits.copy_from_slice(&random.as_bytes()[..10]);
+    uuid::Builder::from_unix_timestamp_millis(millis, &bits)
+        .into_uuid()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_sort_in_the_order_runs_started() {
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(time_ordered_id());
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(sorted, ids);
+        let parsed = Uuid::parse_str(&ids[0]).unwrap();
+        assert_eq!(parsed.get_version_num(), 7);
+        assert_ne!(ids[0], ids[1]);
     }
 }

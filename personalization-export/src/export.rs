@@ -106,14 +106,31 @@ async fn run_export(
     summary: &mut ExportSummary,
 ) -> Result<()> {
     summary.public_key_path = keys::publish(store, key).await?;
-    let previous_cutoff = queries::previous_export_start(&lake::lake_context(store).await?).await?;
+    let previous = queries::previous_export(&lake::lake_context(store).await?).await?;
+    let previous_cutoff = previous.as_ref().map(|p| p.started);
     let recovered = recover::recover(store, key).await?;
     let adopted_runs = count_recovered(recovered, summary);
 
     let ctx = lake::lake_context(store).await?;
-    let printables = queries::printables(&ctx).await?;
+    // What this run sees of the history, so the next run starts after it.
+    summary.status_watermark = queries::status_watermark(&ctx).await?;
+    // After a successful run, only the NIKs whose statuses changed since (and the cards it
+    // could not make); the first run looks at every enrollment.
+    let window = previous.as_ref().map(queries::PreviousExport::window);
+    let scoped = match &previous {
+        Some(p) => {
+            let n = queries::register_scope(&ctx, p.window(), &p.retry).await?;
+            info!(
+                enrollments = n,
+                "enrollments of NIKs changed since the last export"
+            );
+            true
+        }
+        None => false,
+    };
+    let printables = queries::printables(&ctx, scoped).await?;
     summary.printables = printables.len();
-    let (siblings, exported_niks) = queries::nik_context(&ctx).await?;
+    let (siblings, exported_niks) = queries::nik_context(&ctx, scoped).await?;
     drop(ctx);
     info!(
         printables = printables.len(),
@@ -152,7 +169,7 @@ async fn run_export(
     if !rows.is_empty() {
         feed_runs.insert(run_id.to_string());
     }
-    write_feed(store, run_id, previous_cutoff, &feed_runs, summary).await?;
+    write_feed(store, run_id, previous_cutoff, window, &feed_runs, summary).await?;
     if summary.exported > 0 || !summary.jobs.is_empty() {
         recover::remove_inflight(store, run_id).await?;
     } else {
@@ -175,11 +192,12 @@ async fn write_feed(
     store: &Store,
     run_id: &str,
     cutoff: Option<i64>,
+    window: Option<i64>,
     exported_runs: &BTreeSet<String>,
     summary: &mut ExportSummary,
 ) -> Result<()> {
     let ctx = lake::lake_context(store).await?;
-    let rows = queries::feed_rows(&ctx, cutoff, exported_runs).await?;
+    let rows = queries::feed_rows(&ctx, cutoff, window, exported_runs).await?;
     for (site, site_rows) in feed::by_site(rows) {
         store
             .put(

@@ -18,24 +18,81 @@ use crate::plan::{Printable, Siblings};
 use lake::query::collect;
 use lake::tables::read::Columns;
 
+/// When the last successful export did not record the history it had seen
+/// ([`PreviousExport::status_watermark`]), how much earlier than its start a run looks for
+/// status changes: the dedup and export hosts' clocks may differ by this much (looking
+/// further back only adds enrollments the rules then find exported or superseded again).
+pub const WINDOW_MARGIN_US: i64 = 3_600 * 1_000_000;
+
+/// Name of the table [`register_scope`] registers: the enrollments a scoped run looks at.
+const SCOPE_TABLE: &str = "export_scope";
+
+/// The current status and `since` of enrollments, as SQL usable in a FROM clause: the
+/// `identity_status` view for every enrollment (`scope` none), else only the enrollments of
+/// the query `scope` (one column), from their `status_history` rows: no aggregation over the
+/// whole history.
+fn current_states(scope: Option<&str>) -> String {
+    match scope {
+        None => "identity_status".to_string(),
+        Some(ids) => format!(
+            "(SELECT h.enrollment_id, first_value(h.status ORDER BY h.recorded DESC) AS status, \
+                     first_value(h.since ORDER BY h.recorded DESC) AS since \
+              FROM status_history h WHERE h.enrollment_id IN ({ids}) \
+              GROUP BY h.enrollment_id)"
+        ),
+    }
+}
+
 /// The CTEs every printable query starts with: `pers`, the personalizable enrollments with
-/// their NIK and capture time, and `cand`, those of them not yet exported.
-fn personalizable_ctes() -> String {
+/// their NIK and capture time, and `cand`, those of them not yet exported; with `scoped`,
+/// only among the enrollments [`register_scope`] registered.
+fn personalizable_ctes(scoped: bool) -> String {
+    let scope = format!("SELECT id FROM {SCOPE_TABLE}");
     format!(
         "WITH pers AS ( \
             SELECT s.enrollment_id, s.status, e.nik, \
                    CAST(e.capture_finished AS BIGINT) AS captured, e.regency_code \
-            FROM identity_status s JOIN enrollments e ON e.enrollment_id = s.enrollment_id \
-            WHERE s.status IN {}), \
+            FROM {states} s JOIN enrollments e ON e.enrollment_id = s.enrollment_id \
+            WHERE s.status IN {personalizable}), \
          cand AS (SELECT p.* FROM pers p WHERE NOT EXISTS \
             (SELECT 1 FROM personalization_jobs j WHERE j.enrollment_id = p.enrollment_id))",
-        sql_list(IdentityStatus::PERSONALIZABLE)
+        states = current_states(scoped.then_some(scope.as_str())),
+        personalizable = sql_list(IdentityStatus::PERSONALIZABLE)
     )
+}
+
+/// Registers the enrollments a run after an earlier successful one has to look at: every
+/// enrollment of a NIK of which some enrollment's status changed after `since_us` (µs) or
+/// is in `retry`. Why that is enough: whether an enrollment gets a card depends only on its
+/// status and on the statuses and capture times of its NIK's enrollments (the rules in
+/// [`crate::plan`]), and every change of those is a `status_history` row (a new enrollment
+/// of the NIK gets one too); an enrollment the last run left unexported for another reason
+/// (a card that could not be made) is in that run's `retry`. So a night reads the NIKs the
+/// night changed, not every enrollment ever made personalizable. Returns how many
+/// enrollments are in scope.
+pub async fn register_scope(
+    ctx: &SessionContext,
+    since_us: i64,
+    retry: &[String],
+) -> Result<usize> {
+    lake::query::register_texts(ctx, "export_retry", "id", retry)?;
+    let sql = format!(
+        "SELECT DISTINCT e.enrollment_id FROM enrollments e WHERE e.nik IN ( \
+            SELECT t.nik FROM enrollments t WHERE t.enrollment_id IN ( \
+                SELECT h.enrollment_id FROM status_history h \
+                WHERE h.recorded > to_timestamp_micros({since_us}) \
+                UNION SELECT id FROM export_retry))"
+    );
+    let ids = lake::query::texts(ctx, &sql, "enrollment_id").await?;
+    ctx.deregister_table("export_retry")?;
+    lake::query::register_texts(ctx, SCOPE_TABLE, "id", &ids)?;
+    Ok(ids.len())
 }
 
 /// Personalizable enrollments with no `personalization_jobs` row, with their packet, by
 /// regency then enrollment id (each enrollment once).
-pub async fn printables(ctx: &SessionContext) -> Result<Vec<Printable>> {
+/// `scoped`: only among the enrollments [`register_scope`] registered.
+pub async fn printables(ctx: &SessionContext, scoped: bool) -> Result<Vec<Printable>> {
     let sql = format!(
         "{ctes} SELECT c.enrollment_id, c.status, c.nik, c.captured, c.regency_code, \
                 k.object_path, k.sha256 \
@@ -44,7 +101,7 @@ pub async fn printables(ctx: &SessionContext) -> Result<Vec<Printable>> {
          WHERE NOT EXISTS (SELECT 1 FROM personalization_jobs j \
                            WHERE j.enrollment_id = c.enrollment_id) \
          ORDER BY c.regency_code, c.enrollment_id",
-        ctes = personalizable_ctes(),
+        ctes = personalizable_ctes(scoped),
         accepted = sql_literal(PacketStatus::Accepted.as_str()),
     );
     let mut seen = HashSet::new();
@@ -74,9 +131,13 @@ pub async fn printables(ctx: &SessionContext) -> Result<Vec<Printable>> {
 }
 
 /// For the printables' NIKs: every personalizable enrollment of the NIK (id, capture time),
-/// and the NIKs that already have an exported card.
-pub async fn nik_context(ctx: &SessionContext) -> Result<(Siblings, HashSet<String>)> {
-    let ctes = personalizable_ctes();
+/// and the NIKs that already have an exported card (`scoped` as [`printables`]; the scope
+/// holds every enrollment of its NIKs, so the siblings are complete).
+pub async fn nik_context(
+    ctx: &SessionContext,
+    scoped: bool,
+) -> Result<(Siblings, HashSet<String>)> {
+    let ctes = personalizable_ctes(scoped);
     let mut siblings = Siblings::new();
     let sql = format!(
         "{ctes} SELECT p.nik, p.enrollment_id, p.captured FROM pers p \
@@ -104,27 +165,82 @@ pub async fn nik_context(ctx: &SessionContext) -> Result<(Siblings, HashSet<Stri
     Ok((siblings, exported.into_iter().collect()))
 }
 
-/// Start time (µs) of the last successful export run, the feed's cut-off.
-pub async fn previous_export_start(ctx: &SessionContext) -> Result<Option<i64>> {
+/// What the last successful export run leaves the next one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PreviousExport {
+    /// Its start time (µs): the feed's cut-off and the start of the next run's window.
+    pub started: i64,
+    /// The enrollments it could not make a card for (its `runs.detail.retry`).
+    pub retry: Vec<String>,
+    /// The newest `status_history.recorded` (µs) it had seen (`runs.detail.status_watermark`):
+    /// every row recorded later is new to the next run. Exact whatever the hosts' clocks,
+    /// since both sides are times the dedup runs wrote.
+    pub status_watermark: Option<i64>,
+}
+
+impl PreviousExport {
+    /// Status rows recorded after this time (µs) are what changed since this run.
+    pub fn window(&self) -> i64 {
+        self.status_watermark
+            .unwrap_or(self.started - WINDOW_MARGIN_US)
+    }
+}
+
+/// The newest `status_history.recorded` (µs), if the table has rows: recorded by a run so
+/// the next one knows where the changes it has not seen begin.
+pub async fn status_watermark(ctx: &SessionContext) -> Result<Option<i64>> {
+    let batches = collect(
+        ctx,
+        "SELECT CAST(max(recorded) AS BIGINT) AS newest FROM status_history",
+    )
+    .await?;
+    let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
+        return Ok(None);
+    };
+    let newest = Columns::new(batch).longs("newest")?;
+    Ok(newest.is_valid(0).then(|| newest.value(0)))
+}
+
+/// The last successful export run, if any.
+pub async fn previous_export(ctx: &SessionContext) -> Result<Option<PreviousExport>> {
     let sql = format!(
-        "SELECT CAST(max(started) AS BIGINT) AS started_us FROM runs \
-         WHERE stage = {} AND status = {}",
+        "SELECT CAST(started AS BIGINT) AS started_us, detail FROM runs \
+         WHERE stage = {} AND status = {} ORDER BY started DESC LIMIT 1",
         sql_literal(Stage::Export.as_str()),
         sql_literal(RunStatus::Succeeded.as_str())
     );
     let batches = collect(ctx, &sql).await?;
-    let Some(batch) = batches.first().filter(|b| b.num_rows() > 0) else {
+    let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
         return Ok(None);
     };
-    let started = Columns::new(batch).longs("started_us")?;
-    Ok(started.is_valid(0).then(|| started.value(0)))
+    let c = Columns::new(batch);
+    let started = c.longs("started_us")?;
+    let detail = c.text("detail")?.opt(0).unwrap_or_default();
+    let detail = serde_json::from_str::<serde_json::Value>(&detail).unwrap_or_default();
+    let retry = detail
+        .get("retry")
+        .and_then(|ids| ids.as_array())
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|id| id.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(started.is_valid(0).then(|| PreviousExport {
+        started: started.value(0),
+        retry,
+        status_watermark: detail.get("status_watermark").and_then(|w| w.as_i64()),
+    }))
 }
 
 /// The feed's rows, each with its site: every status that changed after `cutoff` (µs) and
 /// every card exported by one of `exported_runs`, by site then packet.
+/// `window`: status rows recorded after it (µs) hold every status whose `since` is after
+/// `cutoff` ([`PreviousExport::window`]); none reads every current status.
 pub async fn feed_rows(
     ctx: &SessionContext,
     cutoff: Option<i64>,
+    window: Option<i64>,
     exported_runs: &BTreeSet<String>,
 ) -> Result<Vec<(String, FeedRow)>> {
     let runs = if exported_runs.is_empty() {
@@ -136,13 +252,22 @@ pub async fn feed_rows(
             .collect::<Vec<_>>()
             .join(", ")
     };
+    // Every status that changed after the cut-off has a history row recorded after it.
+    let scope = window.map(|window| {
+        format!(
+            "SELECT h.enrollment_id FROM status_history h \
+             WHERE h.recorded > to_timestamp_micros({window}) \
+             UNION SELECT enrollment_id FROM personalization_jobs WHERE run_id IN ({runs})"
+        )
+    });
     let sql = format!(
         "SELECT e.site, e.packet_id, s.enrollment_id, s.status, CAST(s.since AS BIGINT) AS since_us, \
                 e.regency_code, j.job_id \
-         FROM identity_status s JOIN enrollments e ON e.enrollment_id = s.enrollment_id \
+         FROM {states} s JOIN enrollments e ON e.enrollment_id = s.enrollment_id \
          LEFT JOIN personalization_jobs j ON j.enrollment_id = s.enrollment_id \
          WHERE CAST(s.since AS BIGINT) > {cutoff} OR j.run_id IN ({runs}) \
          ORDER BY e.site, e.packet_id",
+        states = current_states(scope.as_deref()),
         cutoff = cutoff.unwrap_or(i64::MIN)
     );
     let mut rows = Vec::new();
@@ -190,7 +315,11 @@ mod tests {
 
     #[test]
     fn candidates_are_the_personalizable_statuses_of_the_vocabulary() {
-        assert!(personalizable_ctes()
-            .contains("WHERE s.status IN ('tunggal', 'reenrollment', 'cleared')"));
+        for scoped in [false, true] {
+            assert!(personalizable_ctes(scoped)
+                .contains("WHERE s.status IN ('tunggal', 'reenrollment', 'cleared')"));
+        }
+        assert!(personalizable_ctes(true).contains(SCOPE_TABLE));
+        assert!(!personalizable_ctes(false).contains(SCOPE_TABLE));
     }
 }

@@ -38,7 +38,9 @@ pub struct ExportSummary {
     pub key_created: bool,
     /// Where the public key is published in the store.
     pub public_key_path: String,
-    /// Personalizable enrollments not yet exported, found at the start.
+    /// Personalizable enrollments not yet exported, found at the start among the enrollments
+    /// the run looked at (every one on a first export; after that, the NIKs whose statuses
+    /// changed since the last successful export and that run's `retry`).
     pub printables: usize,
     /// Of those, left out because a later personalizable enrollment of the same NIK exists
     /// (only the latest capture of a person gets a card).
@@ -53,6 +55,12 @@ pub struct ExportSummary {
     pub jobs: Vec<JobSummary>,
     /// Enrollments that could not be exported, counted per reason (they stay printables).
     pub failed: BTreeMap<String, usize>,
+    /// Their enrollment ids (`runs.detail.retry`): the next run tries them again even when
+    /// nothing about them changed.
+    pub retry: Vec<String>,
+    /// The newest `status_history.recorded` (µs) the run had seen (`runs.detail`): where
+    /// the next run's look at changed statuses begins.
+    pub status_watermark: Option<i64>,
     /// Jobs of interrupted runs adopted (signed, checked, then recorded).
     pub adopted_jobs: usize,
     /// Cards in those jobs.
@@ -93,6 +101,8 @@ impl lake::run::StageReport for ExportSummary {
             "reissue": self.reissues,
             "jobs": self.jobs.len(),
             "failed_by_reason": self.failed,
+            "retry": self.retry,
+            "status_watermark": self.status_watermark,
             "adopted_jobs": self.adopted_jobs,
             "adopted_cards": self.adopted_cards,
             "removed_partial_jobs": self.removed_partial_jobs,

@@ -86,6 +86,7 @@ impl JobWriter<'_> {
                 Err(why) => {
                     warn!(enrollment_id = %c.enrollment_id, regency, "not exported: {why}");
                     *summary.failed.entry(why).or_default() += 1;
+                    summary.retry.push(c.enrollment_id.clone());
                     continue;
                 }
             };

@@ -9,19 +9,23 @@
 //! by the spread of the pairing (convex hull area of the paired minutiae): chance look-alikes
 //! between different fingers concentrate in a small region, a genuine pairing covers the
 //! overlap.
+//!
+//! The best rigid alignment is then refined for skin distortion ([`super::warp`]): a smooth
+//! warp fitted to its pairs, and a second, tighter pairing under it.
 
 use super::geometry::{hull_area, Point};
 use super::params::*;
 use super::relax::Pair;
 use super::template::{FingerTemplate, ANGLE_STEP, LANES};
+use super::warp::{refit, WarpScratch};
 
 /// A rigid transform mapping A's frame onto B's.
 #[derive(Debug, Clone, Copy)]
-struct Rigid {
+pub(super) struct Rigid {
     cos: f32,
     sin: f32,
     /// Rotation in units of 2π/65536.
-    rot: u16,
+    pub(super) rot: u16,
     tx: f32,
     ty: f32,
 }
@@ -40,7 +44,7 @@ impl Rigid {
     }
 
     #[inline]
-    fn apply(&self, x: f32, y: f32) -> (f32, f32) {
+    pub(super) fn apply(&self, x: f32, y: f32) -> (f32, f32) {
         (
             self.cos * x - self.sin * y + self.tx,
             self.sin * x + self.cos * y + self.ty,
@@ -64,23 +68,29 @@ const ANGLE_TOL_Q: u16 = (GLOBAL_ANGLE_TOL / ANGLE_STEP) as u16;
 /// holds the winning alignment's pairs (sim = local similarity of the pair).
 #[derive(Debug, Default)]
 pub struct ConsolidateScratch {
-    moved: Vec<(f32, f32, u16)>,
-    keys: Vec<u64>,
-    used_a: Vec<bool>,
-    used_b: Vec<bool>,
-    pairs: Vec<Pair>,
+    pub(super) moved: Vec<(f32, f32, u16)>,
+    pub(super) keys: Vec<u64>,
+    pub(super) used_a: Vec<bool>,
+    pub(super) used_b: Vec<bool>,
+    pub(super) pairs: Vec<Pair>,
     /// Paired minutiae positions and their hull (spread of the pairing).
     pts: Vec<(f32, f32)>,
     hull: Vec<(f32, f32)>,
     /// The best alignment's pairs.
     pub best: Vec<Pair>,
+    /// The best rigid alignment's pairs (the warp is fitted to them).
+    pub(super) rigid_pairs: Vec<Pair>,
+    /// Working memory of the warp.
+    pub(super) warp: WarpScratch,
 }
 
 /// Consolidates the candidate `seeds` (LSS-R pairs, best first) into a global pairing and
 /// returns its score in [0, 1]: weighted matches² / (minutiae of A in the overlap · minutiae
 /// of B in the overlap), each overlap count floored at [`MIN_OVERLAP_MINUTIAE`], times the
-/// spread factor area / (area + [`PAIR_SPREAD_HALF_AREA`]) of the pairing. With
-/// `want_pairs`, the pairing is left in `s.best`.
+/// spread factor area / (area + [`PAIR_SPREAD_HALF_AREA`]) of the pairing. The pairing
+/// scored is the one under the warp fitted to the best rigid alignment, or that rigid
+/// alignment's at [`REFIT_RIGID_WEIGHT`] × its score if that is larger. With `want_pairs`,
+/// the pairing is left in `s.best`.
 #[inline(always)]
 pub fn consolidate(
     a: &FingerTemplate,
@@ -91,24 +101,44 @@ pub fn consolidate(
     s: &mut ConsolidateScratch,
 ) -> f32 {
     let mut best = 0f32;
+    let mut best_fit = None;
     s.best.clear();
     for seed in seeds.iter().take(GLOBAL_SEEDS) {
         let (sa, sb) = (seed.a as usize, seed.b as usize);
         let t = Rigid::from_pair(&a.points[sa], a.angles[sa], &b.points[sb], b.angles[sb]);
         let anchor = (b.points[sb].x, b.points[sb].y);
-        if let Some(score) = evaluate(a, b, sim, &t, anchor, best, s) {
+        if let Some((score, ov_a, ov_b)) = evaluate(a, b, sim, &t, anchor, best, s) {
             best = score;
+            best_fit = Some((t, ov_a, ov_b));
+            s.rigid_pairs.clone_from(&s.pairs);
+        }
+    }
+    let Some((t, ov_a, ov_b)) = best_fit else {
+        return best;
+    };
+    // The rigid score counts only at a discount: a genuine pairing survives the tighter
+    // pairing under the warp, a chance one mostly does not.
+    let rigid = REFIT_RIGID_WEIGHT * best;
+    match refit(a, b, sim, &t, ov_a, ov_b, s) {
+        Some(score) if score > rigid => {
             if want_pairs {
                 s.best.clone_from(&s.pairs);
             }
+            score
+        }
+        _ => {
+            if want_pairs {
+                s.best.clone_from(&s.rigid_pairs);
+            }
+            rigid
         }
     }
-    best
 }
 
 /// Pairs A's minutiae, moved by `t`, one-to-one with B's (closest and most similar first)
-/// into `s.pairs` and returns the alignment's score if it beats `best`. `anchor` is the B
-/// minutia the alignment was built on: the distance tolerance grows away from it.
+/// into `s.pairs` and returns the alignment's score and overlap counts if it beats `best`.
+/// `anchor` is the B minutia the alignment was built on: the distance tolerance grows away
+/// from it.
 #[inline(always)]
 fn evaluate(
     a: &FingerTemplate,
@@ -118,18 +148,99 @@ fn evaluate(
     anchor: (f32, f32),
     best: f32,
     s: &mut ConsolidateScratch,
-) -> Option<f32> {
-    let (na, nb) = (a.points.len(), b.points.len());
+) -> Option<(f32, usize, usize)> {
     s.moved.clear();
     s.moved
         .extend(a.points.iter().zip(&a.angles).map(|(p, &th)| {
             let (x, y) = t.apply(p.x, p.y);
             (x, y, th.wrapping_add(t.rot))
         }));
-    s.keys.clear();
-    for (i, &(x, y, th)) in s.moved.iter().enumerate() {
-        let r = ((x - anchor.0) * (x - anchor.0) + (y - anchor.1) * (y - anchor.1)).sqrt();
-        let tol = (GLOBAL_DIST_TOL_ANCHOR + GLOBAL_DIST_TOL_SLOPE * r).min(GLOBAL_DIST_TOL);
+    let sum = pair_up(
+        b,
+        sim,
+        &s.moved,
+        |_, x, y| {
+            let r = ((x - anchor.0) * (x - anchor.0) + (y - anchor.1) * (y - anchor.1)).sqrt();
+            (GLOBAL_DIST_TOL_ANCHOR + GLOBAL_DIST_TOL_SLOPE * r).min(GLOBAL_DIST_TOL)
+        },
+        &mut s.keys,
+        &mut s.used_a,
+        &mut s.used_b,
+        &mut s.pairs,
+    );
+    let n_pairs = s.pairs.len();
+    let m = (SIM_COUNT_WEIGHT * sum).min(n_pairs as f32);
+    let min_ov = MIN_OVERLAP_MINUTIAE;
+    let floor0 = n_pairs.max(min_ov) as f32;
+    if (m * m / (floor0 * floor0)).min(1.0) <= best {
+        // Even the smallest possible overlap (and the widest spread) could not beat the best
+        // alignment so far.
+        return None;
+    }
+    // Minutiae of each print that lie where the other print has ridge area.
+    let ov_a = b
+        .overlap
+        .count_near(&b.hull, &b.edges, s.moved.iter().map(|m| (m.0, m.1)));
+    let ov_b = a.overlap.count_near(
+        &a.hull,
+        &a.edges,
+        b.points.iter().map(|q| t.invert(q.x, q.y)),
+    );
+    pairing_score(b, sum, ov_a, ov_b, best, s).map(|score| (score, ov_a, ov_b))
+}
+
+/// Score of the pairing in `s.pairs` (summed local similarity `sum`) given the overlap
+/// counts, if it beats `best` (any score does when `best` is negative): weighted matches² over the floored overlap counts, times the
+/// spread of the pairing.
+#[inline(always)]
+pub(super) fn pairing_score(
+    b: &FingerTemplate,
+    sum: f32,
+    ov_a: usize,
+    ov_b: usize,
+    best: f32,
+    s: &mut ConsolidateScratch,
+) -> Option<f32> {
+    // Pairs count by their local similarity, so that a pair whose neighbourhoods disagree
+    // adds little even when its positions line up.
+    let n_pairs = s.pairs.len();
+    let m = (SIM_COUNT_WEIGHT * sum).min(n_pairs as f32);
+    let min_ov = MIN_OVERLAP_MINUTIAE;
+    let floor = |ov: usize| ov.max(min_ov).max(n_pairs) as f32;
+    let count_score = (m * m / (floor(ov_a) * floor(ov_b))).min(1.0);
+    if count_score <= best {
+        return None;
+    }
+    // Spread of the pairing: pairs piled up in a small region are weak evidence.
+    s.pts.clear();
+    s.pts.extend(s.pairs.iter().map(|p| {
+        let q = &b.points[p.b as usize];
+        (q.x, q.y)
+    }));
+    let area = hull_area(&mut s.pts, &mut s.hull);
+    let score = count_score * area / (area + PAIR_SPREAD_HALF_AREA);
+    (score > best).then_some(score)
+}
+
+/// Pairs the `moved` minutiae of A one-to-one with B's minutiae within the distance
+/// tolerance `tol(i, x, y)` and the direction tolerance (closest and most similar first)
+/// into `pairs`; returns the summed local similarity of the pairs.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn pair_up(
+    b: &FingerTemplate,
+    sim: &[f32],
+    moved: &[(f32, f32, u16)],
+    tol: impl Fn(usize, f32, f32) -> f32,
+    keys: &mut Vec<u64>,
+    used_a: &mut Vec<bool>,
+    used_b: &mut Vec<bool>,
+    pairs: &mut Vec<Pair>,
+) -> f32 {
+    let (na, nb) = (moved.len(), b.points.len());
+    keys.clear();
+    for (i, &(x, y, th)) in moved.iter().enumerate() {
+        let tol = tol(i, x, y);
         let tol2 = tol * tol;
         // Partners: B's minutiae within the tolerance (in x, then in distance) with a
         // similar direction, tested 16 at a time; the few hits are then scored one by one.
@@ -152,66 +263,32 @@ fn evaluate(
                 let (qx, qy) = (bx[j - c], by[j - c]);
                 let d2 = (x - qx) * (x - qx) + (y - qy) * (y - qy);
                 let v = 1.0 - d2.sqrt() / tol + sim[i * nb + j];
-                s.keys
-                    .push(((v.to_bits() as u64) << 32) | !(((i as u32) << 16) | j as u32) as u64);
+                keys.push(((v.to_bits() as u64) << 32) | !(((i as u32) << 16) | j as u32) as u64);
             }
         }
     }
     // Descending value, then ascending i, then ascending j.
-    s.keys.sort_unstable_by(|x, y| y.cmp(x));
-    s.used_a.clear();
-    s.used_a.resize(na, false);
-    s.used_b.clear();
-    s.used_b.resize(nb, false);
-    s.pairs.clear();
+    keys.sort_unstable_by(|x, y| y.cmp(x));
+    used_a.clear();
+    used_a.resize(na, false);
+    used_b.clear();
+    used_b.resize(nb, false);
+    pairs.clear();
     let mut sum = 0f32;
-    for &k in &s.keys {
+    for &k in keys.iter() {
         let ij = !(k as u32);
         let (i, j) = ((ij >> 16) as usize, (ij & 0xffff) as usize);
-        if !s.used_a[i] && !s.used_b[j] {
-            s.used_a[i] = true;
-            s.used_b[j] = true;
+        if !used_a[i] && !used_b[j] {
+            used_a[i] = true;
+            used_b[j] = true;
             let v = sim[i * nb + j];
             sum += v;
-            s.pairs.push(Pair {
+            pairs.push(Pair {
                 a: i as u16,
                 b: j as u16,
                 sim: v,
             });
         }
     }
-    // Pairs count by their local similarity, so that a pair whose neighbourhoods disagree
-    // adds little even when its positions line up.
-    let n_pairs = s.pairs.len();
-    let m = (SIM_COUNT_WEIGHT * sum).min(n_pairs as f32);
-    let min_ov = MIN_OVERLAP_MINUTIAE;
-    let floor0 = n_pairs.max(min_ov) as f32;
-    if (m * m / (floor0 * floor0)).min(1.0) <= best {
-        // Even the smallest possible overlap (and the widest spread) could not beat the best
-        // alignment so far.
-        return None;
-    }
-    // Minutiae of each print that lie where the other print has ridge area.
-    let ov_a = b
-        .overlap
-        .count_near(&b.hull, &b.edges, s.moved.iter().map(|m| (m.0, m.1)));
-    let ov_b = a.overlap.count_near(
-        &a.hull,
-        &a.edges,
-        b.points.iter().map(|q| t.invert(q.x, q.y)),
-    );
-    let floor = |ov: usize| ov.max(min_ov).max(n_pairs) as f32;
-    let count_score = (m * m / (floor(ov_a) * floor(ov_b))).min(1.0);
-    if count_score <= best {
-        return None;
-    }
-    // Spread of the pairing: pairs piled up in a small region are weak evidence.
-    s.pts.clear();
-    s.pts.extend(s.pairs.iter().map(|p| {
-        let q = &b.points[p.b as usize];
-        (q.x, q.y)
-    }));
-    let area = hull_area(&mut s.pts, &mut s.hull);
-    let score = count_score * area / (area + PAIR_SPREAD_HALF_AREA);
-    (score > best).then_some(score)
+    sum
 }

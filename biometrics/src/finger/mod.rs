@@ -17,6 +17,7 @@ pub mod params;
 mod relax;
 mod score;
 mod template;
+mod warp;
 
 pub use explain::{explain, FingerExplanation, PairedMinutiae};
 pub use template::{prepare, FingerTemplate};

@@ -14,9 +14,15 @@ pub struct MaintainArgs {
     #[arg(long, env = "TUNGGAL_RETAIN_DAYS", default_value_t = 35)]
     pub retain_days: u32,
 
-    /// Size in MiB that compaction of small data files aims for.
+    /// Size in MiB that compaction of small data files aims for (its largest tier; the
+    /// smaller one is a sixteenth of it).
     #[arg(long, default_value_t = 128)]
     pub target_file_mib: u64,
+
+    /// Compact a tier only when at least this many of a table's files are below half the
+    /// tier's size, so a night's few small files do not make compaction rewrite the table.
+    #[arg(long, default_value_t = 8)]
+    pub fan_in: usize,
 
     /// Also delete files no table version references (leftovers of a writer that died
     /// before committing). Lists every table's whole folder: run it now and then, not nightly.
@@ -44,6 +50,7 @@ impl MaintainArgs {
             tables: lake::maintain::MaintainOptions {
                 retain: chrono::Duration::days(i64::from(self.retain_days)),
                 target_file_bytes: self.target_file_mib.max(1) << 20,
+                fan_in: self.fan_in,
                 full_vacuum: self.full_vacuum,
             },
             unit_bytes: super::dedup::mib_to_bytes(self.unit_mib),
