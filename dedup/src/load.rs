@@ -67,9 +67,10 @@ async fn enrollees_of(ctx: &SessionContext, sql: &str) -> Result<Vec<Enrollee>> 
     Ok(out)
 }
 
-/// How much earlier than the last committed dedup run's start ingest runs are still read
-/// for new enrollments: the ingest and dedup hosts' clocks may differ by this much.
-pub const PENDING_MARGIN_US: i64 = 3_600 * 1_000_000;
+/// How much the clocks of the hosts that write the lake (ingest, the console's decisions,
+/// dedup) may differ: windows that start at the last committed dedup run's start begin this
+/// much earlier (reading a little more is harmless; missing a row is not).
+pub const CLOCK_MARGIN_US: i64 = 3_600 * 1_000_000;
 
 /// Enrollments without a status yet (never searched, or held back or interrupted before
 /// their run's commit), oldest capture first: the probes of a run.
@@ -103,7 +104,7 @@ pub async fn pending(
             "SELECT run_id FROM runs WHERE stage = {} AND \
              (finished IS NULL OR CAST(finished AS BIGINT) > {})",
             lake::delta::sql_literal(lake::vocabulary::Stage::Ingest.as_str()),
-            started - PENDING_MARGIN_US
+            started - CLOCK_MARGIN_US
         ),
         "run_id",
     )
@@ -242,20 +243,35 @@ pub async fn decisions_of(
 
 /// Enrollments whose latest decision is not the one their current status applies: the
 /// decisions that arrived since the last run. The current state is read only for decided
-/// enrollments, not aggregated over the whole history.
-pub async fn decisions_not_applied(ctx: &SessionContext) -> Result<Vec<String>> {
+/// enrollments, not aggregated over the whole history; with `since` (µs), only enrollments
+/// with a decision written to the lake after it are looked at: the last committed run,
+/// which started after every older one was written, applied those.
+pub async fn decisions_not_applied(
+    ctx: &SessionContext,
+    since: Option<i64>,
+) -> Result<Vec<String>> {
+    let decided = match since {
+        Some(t) => format!(
+            "SELECT enrollment_id FROM decisions WHERE exported_time > to_timestamp_micros({t})"
+        ),
+        None => "SELECT enrollment_id FROM decisions".to_string(),
+    };
     Ok(lake::query::texts(
         ctx,
-        "SELECT d.enrollment_id FROM \
-         (SELECT enrollment_id, decision_id, row_number() OVER (PARTITION BY enrollment_id \
-          ORDER BY decided_time DESC, decision_id DESC) AS n FROM decisions) AS d \
-         JOIN (SELECT h.enrollment_id, \
-                      first_value(h.decision_id ORDER BY h.recorded DESC) AS decision_id \
-               FROM status_history h \
-               WHERE h.enrollment_id IN (SELECT enrollment_id FROM decisions) \
-               GROUP BY h.enrollment_id) AS s ON s.enrollment_id = d.enrollment_id \
-         WHERE d.n = 1 AND s.decision_id IS DISTINCT FROM d.decision_id \
-         ORDER BY d.enrollment_id",
+        &format!(
+            "SELECT d.enrollment_id FROM \
+             (SELECT enrollment_id, \
+                     first_value(decision_id ORDER BY decided_time DESC, decision_id DESC) \
+                       AS decision_id \
+              FROM decisions WHERE enrollment_id IN ({decided}) \
+              GROUP BY enrollment_id) AS d \
+             JOIN (SELECT h.enrollment_id, \
+                          first_value(h.decision_id ORDER BY h.recorded DESC) AS decision_id \
+                   FROM status_history h WHERE h.enrollment_id IN ({decided}) \
+                   GROUP BY h.enrollment_id) AS s ON s.enrollment_id = d.enrollment_id \
+             WHERE s.decision_id IS DISTINCT FROM d.decision_id \
+             ORDER BY d.enrollment_id"
+        ),
         "enrollment_id",
     )
     .await?)

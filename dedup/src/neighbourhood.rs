@@ -37,9 +37,14 @@ pub struct Neighbourhood {
 }
 
 /// Gathers the closure of `probes` (this run's searched enrollments) and of the enrollments
-/// with a decision not yet applied.
-pub async fn gather(ctx: &SessionContext, probes: &[Enrollee]) -> Result<Neighbourhood> {
-    let decided = load::decisions_not_applied(ctx).await?;
+/// with a decision not yet applied (looked for among decisions written after `since` µs,
+/// [`load::decisions_not_applied`]).
+pub async fn gather(
+    ctx: &SessionContext,
+    probes: &[Enrollee],
+    since: Option<i64>,
+) -> Result<Neighbourhood> {
+    let decided = load::decisions_not_applied(ctx, since).await?;
     let mut seen: HashSet<String> = HashSet::new();
     let mut frontier: Vec<String> = Vec::new();
     for id in probes

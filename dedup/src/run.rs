@@ -275,7 +275,9 @@ async fn execute(
         .filter(|e| !held.contains(e.enrollment_id.as_str()))
         .cloned()
         .collect();
-    let touched = neighbourhood::gather(&ctx, &searched).await?;
+    // Decisions written before the last committed run started were applied by it.
+    let since = last.as_ref().map(|l| l.started - load::CLOCK_MARGIN_US);
+    let touched = neighbourhood::gather(&ctx, &searched, since).await?;
     let previous: HashMap<String, IdentityStatusRecord> = touched
         .previous
         .iter()
