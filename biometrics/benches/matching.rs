@@ -26,14 +26,11 @@ fn fvc_templates() -> Vec<FingerTemplate> {
 /// The raw ISO records of `FVC_DIR` (default FVC2002 DB1_B), in file-name order.
 fn fvc_records() -> Vec<Vec<u8>> {
     let dir = std::env::var("FVC_DIR").unwrap_or_else(|_| "/work/shared/data/fvc2002/DB1_B".into());
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
+    biometrics::eval::read_fvc_folder(std::path::Path::new(&dir))
         .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "iso"))
-        .collect();
-    paths.sort();
-    paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
+        .into_iter()
+        .map(|(_, bytes)| bytes)
+        .collect()
 }
 
 fn fvc_views() -> Vec<(iso19794::FingerView, u16, u16)> {

@@ -9,15 +9,8 @@ fn main() {
     let dir = std::env::args()
         .nth(1)
         .expect("usage: fit_fvc_calibration DIR");
-    let mut templates = Vec::new();
-    for e in std::fs::read_dir(&dir).expect("readable folder").flatten() {
-        let p = e.path();
-        if p.extension().is_some_and(|x| x == "iso") {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            templates.push((name, std::fs::read(&p).unwrap()));
-        }
-    }
-    templates.sort();
+    let templates =
+        biometrics::eval::read_fvc_folder(std::path::Path::new(&dir)).expect("readable folder");
     let s = biometrics::eval::fvc_scores(&templates).expect("valid templates");
     let c = biometrics::fusion::Calibration::fit(&s.genuine, &s.impostor);
     let knots: Vec<String> = c

@@ -13,17 +13,8 @@ fn main() {
         std::process::exit(2);
     }
     for dir in dirs {
-        let mut templates = Vec::new();
-        let mut entries: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{dir}: {e}"))
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "iso"))
-            .collect();
-        entries.sort();
-        for p in entries {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            templates.push((name, std::fs::read(&p).unwrap()));
-        }
+        let templates = biometrics::eval::read_fvc_folder(std::path::Path::new(&dir))
+            .unwrap_or_else(|e| panic!("{dir}: {e}"));
         let t0 = std::time::Instant::now();
         match biometrics::eval::fvc_protocol(&templates) {
             Ok(r) => println!("{dir}: {r}  ({:.2}s)", t0.elapsed().as_secs_f64()),

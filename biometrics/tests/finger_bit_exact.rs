@@ -36,15 +36,8 @@ fn prepared(views: &[(FingerView, u16, u16)]) -> Vec<FingerTemplate> {
 fn views() -> Vec<(FingerView, u16, u16)> {
     let mut out = Vec::new();
     for db in ["DB1_B", "DB2_B", "DB3_B", "DB4_B"] {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(fvc().join(db))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "iso"))
-            .collect();
-        paths.sort();
-        for p in paths {
-            let rec = iso19794::parse(&std::fs::read(&p).unwrap()).unwrap();
+        for (_, bytes) in biometrics::eval::read_fvc_folder(&fvc().join(db)).unwrap() {
+            let rec = iso19794::parse(&bytes).unwrap();
             out.push((rec.views[0].clone(), rec.res_x, rec.res_y));
         }
     }

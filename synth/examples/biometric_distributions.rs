@@ -103,20 +103,10 @@ fn main() {
         vec!["DB1_B", "DB2_B", "DB3_B", "DB4_B"]
     } {
         let dir = fvc_dir.join(db);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+        let Ok(templates) = biometrics::eval::read_fvc_folder(&dir) else {
             println!("{db}: not found under {}", fvc_dir.display());
             continue;
         };
-        let mut templates: Vec<(String, Vec<u8>)> = entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "iso"))
-            .map(|p| {
-                let name = p.file_name().expect("file").to_string_lossy().into_owned();
-                (name, std::fs::read(&p).expect("readable"))
-            })
-            .collect();
-        templates.sort();
         println!("{db}: minutiae {}", minutiae_counts(&templates));
         match fvc_scores(&templates) {
             Ok(s) => report(db, &s),

@@ -264,16 +264,8 @@ fn main() {
     );
 
     // Cross-check on the real FVC2002 DB1_B scores, when present.
-    let mut templates = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(&db1) {
-        for p in entries.flatten().map(|e| e.path()) {
-            if p.extension().is_some_and(|x| x == "iso") {
-                let name = p.file_name().unwrap_or_default().to_string_lossy().into();
-                templates.push((name, std::fs::read(&p).expect("readable template")));
-            }
-        }
-    }
-    templates.sort();
+    let templates =
+        biometrics::eval::read_fvc_folder(std::path::Path::new(&db1)).unwrap_or_default();
     let Ok(real) = fvc_scores(&templates) else {
         println!("\n(no FVC2002 DB1_B templates under {db1}: cross-check skipped)");
         return;

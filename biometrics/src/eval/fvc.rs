@@ -18,6 +18,27 @@ pub struct FvcScores {
     pub impostor: Vec<f32>,
 }
 
+/// The `.iso` records of an FVC folder as the protocol takes them: (file name, bytes), in
+/// file-name order (the protocol pairs impressions by their `<finger>_<impression>` names).
+pub fn read_fvc_folder(dir: &std::path::Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    paths.retain(|p| p.extension().is_some_and(|e| e == "iso"));
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            Ok((name, std::fs::read(&p)?))
+        })
+        .collect()
+}
+
 /// Splits `<finger>_<impression>[.ext]` into the finger part.
 fn finger_of(name: &str) -> Result<&str, EvalError> {
     let stem = name.rsplit(['/', '\\']).next().unwrap_or(name);

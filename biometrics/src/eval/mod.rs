@@ -1,10 +1,11 @@
 //! Evaluation: the FVC verification protocol over in-memory templates and the error rates it
-//! reports (EER, FNMR at fixed FMR). Pure functions; the caller reads the files.
+//! reports (EER, FNMR at fixed FMR). Pure functions, and one reader of an FVC folder's
+//! records ([`read_fvc_folder`]) for the tools and tests that score them.
 
 mod fvc;
 mod rates;
 
-pub use fvc::{fvc_protocol, fvc_scores, genuine_impostor_scores, FvcScores};
+pub use fvc::{fvc_protocol, fvc_scores, genuine_impostor_scores, read_fvc_folder, FvcScores};
 pub use rates::{error_rates, fnmr_at_fmr, threshold_for_fmr, FvcReport};
 
 use crate::TemplateError;

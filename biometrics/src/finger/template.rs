@@ -272,15 +272,8 @@ mod tests {
         let mut h = Fnv(0xcbf2_9ce4_8422_2325);
         let mut n = 0;
         for db in ["DB1_B", "DB2_B", "DB3_B", "DB4_B"] {
-            let mut paths: Vec<PathBuf> = std::fs::read_dir(fvc().join(db))
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "iso"))
-                .collect();
-            paths.sort();
-            for p in paths {
-                let rec = iso19794::parse(&std::fs::read(&p).unwrap()).unwrap();
+            for (_, bytes) in crate::eval::read_fvc_folder(&fvc().join(db)).unwrap() {
+                let rec = iso19794::parse(&bytes).unwrap();
                 feed(&mut h, &prepare(&rec.views[0], rec.res_x, rec.res_y));
                 feed(&mut h, &prepare(&rec.views[0], 0, 0));
                 n += 1;
