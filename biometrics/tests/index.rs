@@ -9,7 +9,7 @@ use biometrics::fusion::{
 };
 use biometrics::index::{
     candidate_votes, compare_chosen, search, search_brute, search_many, search_within, Candidate,
-    IndexConfig, Partition, ProbeSet, Ranking, SearchParams,
+    IndexConfig, Partition, ProbeSet, Ranked, Ranking, Samples, SearchParams,
 };
 use biometrics::iris::{Eye, IrisCode};
 use rand::{Rng, SeedableRng};
@@ -684,4 +684,61 @@ fn partitions_ranked_and_compared_apart_give_exactly_the_in_process_result() {
         assert_eq!(found, local.compare(part, k), "partition {k}");
     }
     assert!(pruned > 0, "the per-partition depth pruned nothing");
+}
+
+#[test]
+fn a_floor_from_every_partitions_samples_drops_only_what_could_never_be_kept() {
+    // The distributed search's threshold round: each partition (an executor's unit) ranks
+    // alone and sends only samples of its evidence; the driver takes from all of them a
+    // floor per probe; each partition then returns only members at or above it. The
+    // driver's ranking, and so every list it chooses, must be exactly the one built from
+    // the partitions' whole first passes — while most of those passes are not sent.
+    let w = world(29, 400, 10, 8);
+    let parts: Vec<Partition> = w
+        .gallery
+        .chunks(50)
+        .map(|c| Partition::build(c.to_vec()))
+        .collect();
+    let probes = ProbeSet::build(w.probes);
+    let p = SearchParams {
+        shortlist: 3,
+        iris_depth: 40,
+        ..SearchParams::default()
+    };
+    let ranked: Vec<Ranked> = parts
+        .iter()
+        .map(|part| Ranking::rank(&probes, &p, part))
+        .collect();
+    let depths = Ranking::depths(&probes, &p);
+    let samples: Vec<Vec<Samples>> = ranked
+        .iter()
+        .map(|r| r.samples(p.always_votes, &depths, parts.len()))
+        .collect();
+    let floors = Ranking::floors(&depths, &samples);
+    assert!(
+        floors.iter().any(|f| f.is_finite()),
+        "no probe got a floor: the test proves nothing"
+    );
+    let mut whole = Ranking::new(&probes, &p);
+    let mut floored = Ranking::new(&probes, &p);
+    let (mut sent, mut all) = (0usize, 0usize);
+    for (k, r) in ranked.into_iter().enumerate() {
+        all += r.per_probe.iter().map(Vec::len).sum::<usize>();
+        let kept = r.clone().above(&floors, p.always_votes);
+        sent += kept.per_probe.iter().map(Vec::len).sum::<usize>();
+        whole.add_ranked(r, k);
+        floored.add_ranked(kept, k);
+    }
+    let (whole, floored) = (whole.select(), floored.select());
+    for (k, part) in parts.iter().enumerate() {
+        assert_eq!(
+            floored.chosen(k, part.len()),
+            whole.chosen(k, part.len()),
+            "partition {k}"
+        );
+    }
+    assert!(
+        sent * 2 < all,
+        "the floors kept {sent} of {all} entries: the round saves nothing"
+    );
 }

@@ -1,11 +1,15 @@
 //! [`ClusterSearch`]: the driver's side of a distributed search. Per batch: the probes go to
-//! the store once; the rank job returns each unit's evidence; the driver ranks and chooses
+//! the store once; the rank job runs each unit's first pass (kept on its executor) and
+//! returns samples of its evidence; from them the driver takes each probe's floor (the
+//! threshold round: no member below it can be among the probe's best); the gather job
+//! returns each unit's members at or above the floors; the driver ranks and chooses
 //! (adding this night's own batches, which only it holds); the chosen members go to the
 //! store; the compare job returns each unit's candidates. A job that fails (an executor
 //! lost beyond what Ballista's task and stage retries absorb, the scheduler gone) is
 //! submitted again, up to [`ClusterOptions::attempts`] times; then the run fails and
 //! commits nothing.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,7 +17,7 @@ use arrow::record_batch::RecordBatch;
 use ballista_core::config::BALLISTA_SCHEDULER_MAX_PARTITIONS_PER_TASK;
 use ballista_core::execution_plans::execute_physical_plan;
 use ballista_core::extension::SessionConfigExt;
-use biometrics::index::{Candidate, Chosen, ProbeSet, Ranked, SearchParams, SearchStats};
+use biometrics::index::{Candidate, Chosen, ProbeSet, Ranked, Ranking, SearchParams, SearchStats};
 use datafusion::execution::context::SessionConfig;
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::ExecutionPlan;
@@ -25,7 +29,7 @@ use crate::codec::SearchCodec;
 use crate::exec::SearchExec;
 use crate::files;
 use crate::progress::Scheduler;
-use crate::rows;
+use crate::rows::{self, TaskTimes};
 use crate::spec::{FileRef, Job, Params, SearchSpec};
 use crate::{parse_address, ClusterError, Result};
 
@@ -59,10 +63,13 @@ pub struct ClusterReport {
     pub retried: u64,
     /// Rows the jobs returned.
     pub rows: u64,
-    /// Bytes of those rows (Arrow memory size), roughly what crossed the network.
+    /// Bytes of those rows (the Arrow buffers they use), roughly what crossed the network.
     pub bytes: u64,
     /// Time in jobs.
     pub job_time: Duration,
+    /// Per job name (rank, gather, compare): wall time of its successful submissions and
+    /// where its tasks' time went.
+    pub by_job: BTreeMap<&'static str, (Duration, TaskTimes)>,
 }
 
 /// A distributed search of the stored gallery on a Ballista cluster.
@@ -140,6 +147,7 @@ impl ClusterSearch {
             probes,
             units: units.to_vec(),
             chosen: Vec::new(),
+            floors: None,
             params,
         })
     }
@@ -192,9 +200,11 @@ impl ClusterSearch {
                     r.rows += batches.iter().map(|b| b.num_rows() as u64).sum::<u64>();
                     r.bytes += batches
                         .iter()
-                        .map(|b| b.get_array_memory_size() as u64)
+                        .flat_map(|b| b.columns())
+                        .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0) as u64)
                         .sum::<u64>();
                     r.job_time += started.elapsed();
+                    r.by_job.entry(job).or_default().0 += started.elapsed();
                     return Ok(batches);
                 }
                 Err(e) => {
@@ -218,6 +228,12 @@ impl ClusterSearch {
             attempts: self.options.attempts.max(1),
             reason: last,
         })
+    }
+
+    /// Adds a job's task times to the report.
+    fn count_tasks(&self, job: Job, times: &TaskTimes) {
+        let mut r = self.report.lock().expect("report");
+        r.by_job.entry(job.name()).or_default().1.add(times);
     }
 
     async fn probes_file(&self, batch: &str, probes: &ProbeSet) -> Result<FileRef> {
@@ -250,9 +266,30 @@ impl dedup::search::RemoteSearch for ClusterSearch {
             return Ok(Vec::new());
         }
         let file = self.probes_file(batch, probes).await?;
-        let spec = self.spec(Job::Rank, file, units, params)?;
+        // Rank: each unit's first pass, kept on its executor; only samples come back.
+        let spec = self.spec(Job::Rank, file.clone(), units, params)?;
         let batches = self.run_job(spec, batch).await?;
-        Ok(rows::read_ranked(&batches, units.len(), probes.len())?)
+        let (sampled, times) = rows::read_samples(&batches, units.len(), probes.len())?;
+        self.count_tasks(Job::Rank, &times);
+        let samples: Vec<_> = sampled.iter().map(|s| s.samples.clone()).collect();
+        let floors = Ranking::floors(&Ranking::depths(probes, params), &samples);
+        // Gather: of each unit's pass, what is at or above each probe's floor.
+        let mut spec = self.spec(Job::Gather, file, units, params)?;
+        spec.floors = Some(files::put_floors(&self.store, batch, &floors).await?);
+        let batches = self.run_job(spec, batch).await?;
+        let (mut ranked, times) = rows::read_ranked(&batches, units.len(), probes.len())?;
+        self.count_tasks(Job::Gather, &times);
+        for (k, (r, s)) in ranked.iter_mut().zip(&sampled).enumerate() {
+            if r.members != s.members {
+                return Err(ClusterError::Ballista(format!(
+                    "unit {k} has {} members in the rank job and {} in the gather job",
+                    s.members, r.members
+                ))
+                .into());
+            }
+            r.stats = s.stats;
+        }
+        Ok(ranked)
     }
 
     async fn compare(
@@ -273,6 +310,8 @@ impl dedup::search::RemoteSearch for ClusterSearch {
                 .push(files::put_chosen(&self.store, batch, k, c).await?);
         }
         let batches = self.run_job(spec, batch).await?;
-        Ok(rows::read_compared(&batches, units.len())?)
+        let (compared, times) = rows::read_compared(&batches, units.len())?;
+        self.count_tasks(Job::Compare, &times);
+        Ok(compared)
     }
 }

@@ -40,7 +40,7 @@ impl SearchExec {
     /// The operator of `spec` over `input` (rows of unit numbers, see [`SearchExec::units`]).
     pub fn new(spec: Arc<SearchSpec>, input: Arc<dyn ExecutionPlan>) -> SearchExec {
         let schema = match spec.job {
-            Job::Rank => rows::rank_schema(),
+            Job::Rank | Job::Gather => rows::rank_schema(),
             Job::Compare => rows::compare_schema(),
         };
         let properties = PlanProperties::new(

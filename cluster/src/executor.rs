@@ -28,6 +28,8 @@ pub struct ExecutorSettings {
     pub heartbeat: Duration,
     /// The only store this executor searches (its URL), if set.
     pub store: Option<String>,
+    /// Gallery units kept in memory between tasks.
+    pub keep_units: usize,
 }
 
 /// Runs an executor until the process is stopped.
@@ -35,6 +37,7 @@ pub async fn run(settings: ExecutorSettings) -> Result<()> {
     if let Some(store) = &settings.store {
         crate::worker::allow_only(store);
     }
+    crate::worker::keep_units(settings.keep_units);
     let config = ExecutorProcessConfig {
         bind_host: settings.bind.ip().to_string(),
         external_host: settings.external_host.clone(),

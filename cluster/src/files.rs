@@ -23,6 +23,7 @@ pub const PREFIX: &str = "dedup/runs";
 
 const PROBES_MAGIC: &[u8; 8] = b"TGPROBE1";
 const CHOSEN_MAGIC: &[u8; 8] = b"TGCHOSE1";
+const FLOORS_MAGIC: &[u8; 8] = b"TGFLOOR1";
 
 /// Writes `bytes` to `path` and names it with its hash.
 async fn put(store: &Store, path: String, bytes: Vec<u8>) -> Result<FileRef> {
@@ -67,6 +68,42 @@ pub async fn put_chosen(
         encode_chosen(chosen),
     )
     .await
+}
+
+/// Writes each probe's floor for the gather job of batch `batch`.
+pub async fn put_floors(store: &Store, batch: &str, floors: &[f32]) -> Result<FileRef> {
+    let mut out = FLOORS_MAGIC.to_vec();
+    out.extend_from_slice(&(floors.len() as u32).to_le_bytes());
+    for f in floors {
+        out.extend_from_slice(&f.to_bits().to_le_bytes());
+    }
+    put(store, format!("{PREFIX}/{batch}/floors.bin"), out).await
+}
+
+/// The floors again, for `probes` probes.
+pub fn decode_floors(path: &str, bytes: &[u8], probes: usize) -> Result<Vec<f32>> {
+    let bad = |reason: String| ClusterError::File {
+        path: path.to_string(),
+        reason,
+    };
+    let mut r = Reader { bytes, at: 0 };
+    if r.take(8).map_err(&bad)? != FLOORS_MAGIC {
+        return Err(bad("not a floors file".into()));
+    }
+    let n = r.u32().map_err(&bad)? as usize;
+    if n != probes {
+        return Err(bad(format!(
+            "floors for {n} probes, the batch has {probes}"
+        )));
+    }
+    let floors = (0..n)
+        .map(|_| r.u32().map(f32::from_bits))
+        .collect::<std::result::Result<Vec<f32>, String>>()
+        .map_err(&bad)?;
+    if r.at != bytes.len() {
+        return Err(bad("trailing bytes".into()));
+    }
+    Ok(floors)
 }
 
 /// Deletes the files of every batch of `run_id` (after the run's search is done).
@@ -119,7 +156,8 @@ pub fn encode_probes(probes: &ProbeSet) -> Vec<u8> {
     out
 }
 
-/// The probes again, prepared as [`ProbeSet::build`] prepares them (in parallel).
+/// The probes again, prepared for the gallery search as [`ProbeSet::build`] prepares them
+/// (in parallel; the within-batch search runs on the driver, so without their own index).
 pub fn decode_probes(path: &str, bytes: &[u8]) -> Result<ProbeSet> {
     let bad = |reason: String| ClusterError::File {
         path: path.to_string(),
@@ -161,7 +199,7 @@ pub fn decode_probes(path: &str, bytes: &[u8]) -> Result<ProbeSet> {
         })
         .collect::<std::result::Result<_, String>>()
         .map_err(|e| bad(format!("a template does not decode: {e}")))?;
-    Ok(ProbeSet::build(people))
+    Ok(ProbeSet::build_against_gallery(people))
 }
 
 /// The chosen members as bytes: magic, probe count, then per probe the two ascending lists,

@@ -18,6 +18,7 @@
 //! by Ballista, and a whole job by the driver, so a task may run any number of times; only
 //! the driver writes the lake and the gallery, after both jobs of a batch succeeded.
 
+mod affinity;
 mod codec;
 mod driver;
 mod exec;
@@ -32,6 +33,7 @@ mod worker;
 pub use codec::SearchCodec;
 pub use driver::{ClusterOptions, ClusterReport, ClusterSearch};
 pub use exec::SearchExec;
+pub use rows::TaskTimes;
 pub use spec::{Job, SearchSpec};
 
 /// Why the cluster could not search.

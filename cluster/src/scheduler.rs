@@ -4,16 +4,18 @@
 //! Fault settings (docs/scale.md): an executor that misses heartbeats for
 //! [`SchedulerSettings::executor_timeout`] is dropped and its tasks run elsewhere; a task is
 //! tried [`SchedulerSettings::task_attempts`] times and a stage re-run that many times
-//! (a lost map output) before the job fails — and then the driver submits it again.
+//! (a lost map output) before the job fails — and then the driver submits it again. Tasks
+//! are placed by [`UnitAffinity`]: a unit's task goes back to the executor that holds it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ballista_scheduler::cluster::BallistaCluster;
-use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::config::{SchedulerConfig, TaskDistributionPolicy};
 use ballista_scheduler::scheduler_process::start_server;
 
+use crate::affinity::UnitAffinity;
 use crate::codec::SearchCodec;
 use crate::{ClusterError, Result};
 
@@ -50,6 +52,7 @@ pub async fn run(settings: SchedulerSettings) -> Result<()> {
         task_max_failures: settings.task_attempts.max(1),
         stage_max_failures: settings.task_attempts.max(1),
         override_physical_codec: Some(SearchCodec::shared()),
+        task_distribution: TaskDistributionPolicy::Custom(Arc::new(UnitAffinity::default())),
         ..SchedulerConfig::default()
     };
     let cluster = BallistaCluster::new_from_config(&config)

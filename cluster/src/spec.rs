@@ -6,11 +6,15 @@ use biometrics::fusion::Fusion;
 use biometrics::index::SearchParams;
 use serde::{Deserialize, Serialize};
 
-/// Which of the two passes a task runs.
+/// Which step of a batch's search a task runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Job {
-    /// The index's first pass over one unit ([`biometrics::index::Ranking::rank`]).
+    /// The index's first pass over one unit ([`biometrics::index::Ranking::rank`]), kept by
+    /// the executor; returns samples of its evidence ([`biometrics::index::Ranked::samples`]).
     Rank,
+    /// The unit's first pass again (kept, or computed anew), only the members at or above
+    /// each probe's floor ([`biometrics::index::Ranked::above`]).
+    Gather,
     /// The iris check and full comparison of the chosen members of one unit.
     Compare,
 }
@@ -20,6 +24,7 @@ impl Job {
     pub fn name(self) -> &'static str {
         match self {
             Job::Rank => "rank",
+            Job::Gather => "gather",
             Job::Compare => "compare",
         }
     }
@@ -48,6 +53,9 @@ pub struct SearchSpec {
     pub units: Vec<Vec<String>>,
     /// For [`Job::Compare`], per unit, the members chosen to compare.
     pub chosen: Vec<FileRef>,
+    /// For [`Job::Gather`], each probe's floor.
+    #[serde(default)]
+    pub floors: Option<FileRef>,
     /// The search parameters.
     pub params: Params,
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow::record_batch::RecordBatch;
-use biometrics::index::{compare_chosen, Partition, ProbeSet, Ranking};
+use biometrics::index::{compare_chosen, Partition, ProbeSet, Ranked, Ranking};
 use lake::Store;
 use tokio::sync::OnceCell;
 
@@ -29,12 +29,22 @@ pub fn allow_only(url: &str) {
     let _ = ALLOWED_STORE.set(url.trim_end_matches('/').to_string());
 }
 
-/// Gallery units kept per executor: the rank and the compare job of a batch read the same
-/// units, and the next batch of the night all of them again; a unit kept is neither read
-/// nor merged a second time. Two units: the one of the task running and one more.
-const UNITS_KEPT: usize = 2;
+/// Gallery units kept per executor (`tunggal executor --keep-units`): the rank, gather and
+/// compare jobs of a batch read the same units, and the next batch of the night all of them
+/// again; a unit kept is neither read nor merged a second time. At least one: the unit of
+/// the task running.
+static UNITS_KEPT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(2);
+
+/// Sets how many gallery units this process keeps between tasks.
+pub fn keep_units(n: usize) {
+    UNITS_KEPT.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// First passes kept per executor: the rank job's, for the gather job of the same batch.
+const RANKED_KEPT: usize = 2;
 
 type ProbeCell = Arc<OnceCell<Arc<ProbeSet>>>;
+type RankedCell = Arc<OnceCell<Arc<Ranked>>>;
 type UnitCell = Arc<OnceCell<Arc<Partition>>>;
 /// Cells by key, the most recently asked for last.
 type Cache<T> = Mutex<Vec<(String, Arc<OnceCell<T>>)>>;
@@ -65,16 +75,57 @@ fn cell<T>(cache: &Cache<T>, key: &str, kept: usize) -> Arc<OnceCell<T>> {
 /// A gallery unit, read and merged once per executor while it stays among the last
 /// [`UNITS_KEPT`] asked for. Stored partitions are immutable (a run's own, named by its id),
 /// so a unit is known by the store and its paths.
-async fn unit(store: &Store, url: &str, paths: &[String]) -> Result<Arc<Partition>> {
+/// Also says whether this task read it (false: it was held).
+async fn unit(store: &Store, url: &str, paths: &[String]) -> Result<(Arc<Partition>, bool)> {
     let key = format!("{url}|{}", paths.join("|"));
-    let cell = cell(units(), &key, UNITS_KEPT);
+    let cell = cell(
+        units(),
+        &key,
+        UNITS_KEPT.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    let read = std::sync::atomic::AtomicBool::new(false);
     let unit = cell
         .get_or_try_init(|| async {
+            read.store(true, std::sync::atomic::Ordering::Relaxed);
             let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
             Ok::<_, ClusterError>(Arc::new(dedup::segments::load_merged(store, &paths).await?))
         })
         .await?;
-    Ok(Arc::clone(unit))
+    Ok((Arc::clone(unit), read.into_inner()))
+}
+
+fn ranked_passes() -> &'static Mutex<Vec<(String, RankedCell)>> {
+    static R: OnceLock<Mutex<Vec<(String, RankedCell)>>> = OnceLock::new();
+    R.get_or_init(Default::default)
+}
+
+/// The first pass of the batch's probes over a unit, computed once per executor while it
+/// stays among the last [`RANKED_KEPT`]: the rank job computes it, the gather job of the
+/// same batch (placed on the same executor, `affinity.rs`) takes what it needs from it.
+/// Known by the probes' hash, the unit and the parameters.
+async fn first_pass(
+    spec: &SearchSpec,
+    unit: usize,
+    probes: &Arc<ProbeSet>,
+    partition: &Arc<Partition>,
+) -> Result<Arc<Ranked>> {
+    let key = format!(
+        "{}|{}|{}|{}",
+        spec.probes.sha256,
+        spec.store,
+        spec.units[unit].join("|"),
+        serde_json::to_string(&spec.params).unwrap_or_default()
+    );
+    let cell = cell(ranked_passes(), &key, RANKED_KEPT);
+    let ranked = cell
+        .get_or_try_init(|| async {
+            let (probes, partition) = (Arc::clone(probes), Arc::clone(partition));
+            let params = spec.params.search_params();
+            let r = blocking(move || Ranking::rank(&probes, &params, &partition)).await?;
+            Ok::<_, ClusterError>(Arc::new(r))
+        })
+        .await?;
+    Ok(Arc::clone(ranked))
 }
 
 fn stores() -> &'static Mutex<HashMap<String, Store>> {
@@ -169,14 +220,67 @@ async fn run_unit(spec: &SearchSpec, unit: usize) -> Result<Vec<RecordBatch>> {
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
     let store = store(&spec.store)?;
-    let probes = probes(&store, &spec.probes).await?;
-    let partition = self::unit(&store, &spec.store, &spec.units[unit]).await?;
+    // The probes are prepared while the unit is read and merged.
+    let timed = |clock: std::time::Instant| clock.elapsed().as_nanos() as u64;
+    let started = std::time::Instant::now();
+    let (probes, (partition, read, unit_ns)) = tokio::try_join!(
+        async {
+            probes(&store, &spec.probes)
+                .await
+                .map(|p| (p, timed(started)))
+        },
+        async {
+            let (p, read) = self::unit(&store, &spec.store, &spec.units[unit]).await?;
+            Ok::<_, ClusterError>((p, read, timed(started)))
+        }
+    )?;
+    let (probes, probes_ns) = probes;
+    let mut times = rows::TaskTimes {
+        tasks: 1,
+        probes_ns,
+        unit_ns,
+        units_read: u64::from(read),
+        ..rows::TaskTimes::default()
+    };
     let params = spec.params.search_params();
     let k = unit as u32;
+    let clock = std::time::Instant::now();
+    let log = move |times: &mut rows::TaskTimes| {
+        times.work_ns = clock.elapsed().as_nanos() as u64;
+        let ms = |ns: u64| ns / 1_000_000;
+        tracing::info!(
+            job = spec.job.name(),
+            unit,
+            probes_ms = ms(times.probes_ns),
+            unit_ms = ms(times.unit_ns),
+            unit_read = read,
+            work_ms = ms(times.work_ns),
+            "search task done"
+        );
+    };
     match spec.job {
         Job::Rank => {
-            let ranked = blocking(move || Ranking::rank(&probes, &params, &partition)).await?;
-            rows::rank_rows(k, &ranked)
+            let ranked = first_pass(spec, unit, &probes, &partition).await?;
+            let units = spec.units.len();
+            let samples = blocking(move || {
+                let depths = Ranking::depths(&probes, &params);
+                let samples = ranked.samples(params.always_votes, &depths, units);
+                (ranked, samples)
+            })
+            .await?;
+            log(&mut times);
+            rows::sample_rows(k, &samples.0, &samples.1, &times)
+        }
+        Job::Gather => {
+            let file = spec.floors.as_ref().ok_or_else(|| ClusterError::File {
+                path: "floors".into(),
+                reason: "not named in the plan".into(),
+            })?;
+            let bytes = files::get(&store, file).await?;
+            let floors = files::decode_floors(&file.path, &bytes, probes.len())?;
+            let ranked = first_pass(spec, unit, &probes, &partition).await?;
+            log(&mut times);
+            rows::rank_rows(k, &ranked, Some((&floors, params.always_votes)), &times)
         }
         Job::Compare => {
             let file = spec.chosen.get(unit).ok_or_else(|| ClusterError::File {
@@ -195,7 +299,7 @@ async fn run_unit(spec: &SearchSpec, unit: usize) -> Result<Vec<RecordBatch>> {
                     ),
                 });
             }
-            blocking(move || {
+            let (named, stats) = blocking(move || {
                 let (found, stats) = compare_chosen(&probes, &params, &partition, &chosen);
                 let named: Vec<_> = found
                     .into_iter()
@@ -204,9 +308,11 @@ async fn run_unit(spec: &SearchSpec, unit: usize) -> Result<Vec<RecordBatch>> {
                         (c, id)
                     })
                     .collect();
-                rows::compare_rows(k, &named, &stats)
+                (named, stats)
             })
-            .await?
+            .await?;
+            log(&mut times);
+            rows::compare_rows(k, &named, &stats, &times)
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct ClusterBenchReport {
     pub sizes: (usize, usize, usize, usize),
     /// Wall time of the search on one machine (gallery load included).
     pub single: Duration,
+    /// Of `single`, the time spent reading and merging the gallery units.
+    pub single_load: Duration,
     /// Wall time of the search on the cluster.
     pub cluster: Duration,
     /// Executors alive.
@@ -85,6 +87,33 @@ impl fmt::Display for ClusterBenchReport {
             self.executors,
             self.cluster.as_secs_f64(),
             peaks.join(" / ")
+        )?;
+        let secs = |ns: u64| ns as f64 / 1e9;
+        let r = &self.report;
+        writeln!(
+            f,
+            "one machine: units read and merged {:.1} s, the rest of the search {:.1} s",
+            self.single_load.as_secs_f64(),
+            (self.single - self.single_load).as_secs_f64()
+        )?;
+        let mut in_jobs = Duration::ZERO;
+        for (job, (wall, t)) in &r.by_job {
+            in_jobs += *wall;
+            writeln!(
+                f,
+                "cluster {job} job: {:.1} s wall; its {} tasks summed: probes ready {:.1} s, units ready {:.1} s ({} read from the store), pass {:.1} s",
+                wall.as_secs_f64(),
+                t.tasks,
+                secs(t.probes_ns),
+                secs(t.unit_ns),
+                t.units_read,
+                secs(t.work_ns)
+            )?;
+        }
+        writeln!(
+            f,
+            "cluster driver between and around the jobs: {:.1} s",
+            self.cluster.saturating_sub(in_jobs).as_secs_f64()
         )?;
         writeln!(
             f,
@@ -171,11 +200,13 @@ pub async fn run(
         stored: Vec::new(),
         this_run: Vec::new(),
     };
+    let loading = Instant::now();
     for unit in &held {
         gallery.stored.push(Unit::Held(Box::new(
             segments::load_merged(store, unit).await?,
         )));
     }
+    let held_load = loading.elapsed();
     gallery
         .stored
         .extend(streamed.into_iter().map(Unit::Streamed));
@@ -184,6 +215,7 @@ pub async fn run(
         .await
         .map_err(|e| EvalError::Bench(e.to_string()))?;
     let single = started.elapsed();
+    let single_load = summary.load_time + held_load;
     drop(gallery);
     progress(&format!("one machine: {:.1} s", single.as_secs_f64()));
 
@@ -240,6 +272,7 @@ pub async fn run(
     Ok(ClusterBenchReport {
         sizes: (b.gallery, probes.len(), stored.len(), units),
         single,
+        single_load,
         cluster: cluster_time,
         executors,
         report: search.report(),

@@ -218,6 +218,18 @@ pub fn near_hull_fast_many(
         }
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has the feature the function is compiled for.
+        unsafe { avx512::near_many(edges, xs, ys, offset, out) };
+        return;
+    }
+    near_many_portable(edges, xs, ys, offset, out);
+}
+
+/// [`near_hull_fast_many`] for a non-empty `edges` without AVX-512.
+#[inline(always)]
+fn near_many_portable(edges: &[Edge], xs: &[f32], ys: &[f32], offset: f32, out: &mut [bool]) {
     const L: usize = 16;
     let n = xs.len().min(ys.len()).min(out.len());
     let mut k = 0;
@@ -265,6 +277,115 @@ pub fn near_hull_fast_many(
             }
         }
         k += m;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub mod avx512 {
+    //! [`super::near_hull_fast`] for 16 points at once with AVX-512F, as a bit mask: the
+    //! same expressions lane by lane (no fused multiply-adds), so the same answers.
+    use std::arch::x86_64::*;
+
+    use super::Edge;
+
+    /// Signed distances of the 16 points from the edge's line, as [`super::near_hull_fast`]
+    /// computes them: `nx·x + ny·y + c`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn line(e: &Edge, x: __m512, y: __m512) -> __m512 {
+        _mm512_add_ps(
+            _mm512_add_ps(
+                _mm512_mul_ps(_mm512_set1_ps(e.nx), x),
+                _mm512_mul_ps(_mm512_set1_ps(e.ny), y),
+            ),
+            _mm512_set1_ps(e.c),
+        )
+    }
+
+    /// [`super::segment_dist2`] on 16 points.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn segment_dist2(a: (f32, f32), b: (f32, f32), x: __m512, y: __m512) -> __m512 {
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len2 = dx * dx + dy * dy;
+        let (vdx, vdy) = (_mm512_set1_ps(dx), _mm512_set1_ps(dy));
+        let qa0 = _mm512_sub_ps(x, _mm512_set1_ps(a.0));
+        let qa1 = _mm512_sub_ps(y, _mm512_set1_ps(a.1));
+        let t = if len2 > 0.0 {
+            let num = _mm512_add_ps(_mm512_mul_ps(qa0, vdx), _mm512_mul_ps(qa1, vdy));
+            let t = _mm512_div_ps(num, _mm512_set1_ps(len2));
+            _mm512_min_ps(_mm512_max_ps(t, _mm512_setzero_ps()), _mm512_set1_ps(1.0))
+        } else {
+            _mm512_setzero_ps()
+        };
+        let px = _mm512_add_ps(_mm512_set1_ps(a.0), _mm512_mul_ps(t, vdx));
+        let py = _mm512_add_ps(_mm512_set1_ps(a.1), _mm512_mul_ps(t, vdy));
+        let (ex, ey) = (_mm512_sub_ps(x, px), _mm512_sub_ps(y, py));
+        _mm512_add_ps(_mm512_mul_ps(ex, ex), _mm512_mul_ps(ey, ey))
+    }
+
+    /// [`super::near_hull_fast`] of the 16 points (`x`, `y`) (`edges` not empty): bit l
+    /// says whether point l is near.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub fn near16(edges: &[Edge], x: __m512, y: __m512, offset: f32) -> u16 {
+        let mut min = _mm512_set1_ps(f32::INFINITY);
+        for e in edges {
+            min = _mm512_min_ps(min, line(e, x, y));
+        }
+        let zero = _mm512_setzero_ps();
+        let inside = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(min, zero);
+        let band = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(min, zero)
+            & _mm512_cmp_ps_mask::<_CMP_GE_OQ>(min, _mm512_set1_ps(-offset));
+        if band == 0 {
+            return inside;
+        }
+        // Points outside by at most `offset`: near when within `offset` of the segment of
+        // an edge whose line they are outside of (as `near_outside`).
+        let off2 = _mm512_set1_ps(offset * offset);
+        let mut hit = 0u16;
+        for e in edges {
+            let outside = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(line(e, x, y), zero) & band & !hit;
+            if outside == 0 {
+                continue;
+            }
+            let d2 = segment_dist2(e.a, e.b, x, y);
+            hit |= outside & _mm512_cmp_ps_mask::<_CMP_LE_OQ>(d2, off2);
+            if hit == band {
+                break;
+            }
+        }
+        inside | hit
+    }
+
+    /// [`super::near_hull_fast_many`] (`edges` not empty) with [`near16`].
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn near_many(edges: &[Edge], xs: &[f32], ys: &[f32], offset: f32, out: &mut [bool]) {
+        let n = xs.len().min(ys.len()).min(out.len());
+        let mut k = 0;
+        while k < n {
+            let m = (n - k).min(16);
+            let lanes = if m == 16 { u16::MAX } else { (1u16 << m) - 1 };
+            // SAFETY: lanes past `m` are neither read nor written (masked loads).
+            let near = unsafe {
+                let x = _mm512_maskz_loadu_ps(lanes, xs.as_ptr().add(k));
+                let y = _mm512_maskz_loadu_ps(lanes, ys.as_ptr().add(k));
+                near16(edges, x, y, offset)
+            };
+            if m == 16 {
+                // SAFETY: `bool` is one byte, 0 or 1: the 16 bytes stored are 16 valid bools
+                // inside `out`.
+                unsafe {
+                    let bytes = _mm512_cvtepi32_epi8(_mm512_maskz_set1_epi32(near, 1));
+                    _mm_storeu_si128(out.as_mut_ptr().add(k) as *mut __m128i, bytes);
+                }
+            } else {
+                for (l, o) in out[k..k + m].iter_mut().enumerate() {
+                    *o = (near >> l) & 1 == 1;
+                }
+            }
+            k += m;
+        }
     }
 }
 
@@ -502,15 +623,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn hull_grid_answers_as_the_exact_test_on_random_prints() {
-        let mut s = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
+    /// Uniform numbers in [0, 1) from a seed (a linear congruential generator: the tests need
+    /// many cheap, reproducible points, not statistical quality).
+    fn uniform(seed: u64) -> impl FnMut() -> f32 {
+        let mut s = seed;
+        move || {
             s = s
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
             (s >> 40) as f32 / (1u64 << 24) as f32
-        };
+        }
+    }
+
+    #[test]
+    fn hull_grid_answers_as_the_exact_test_on_random_prints() {
+        let mut next = uniform(0x9e37_79b9_7f4a_7c15);
         for _ in 0..30 {
             let pts: Vec<(f32, f32)> = (0..40)
                 .map(|_| (60.0 + 300.0 * next(), 40.0 + 420.0 * next()))
@@ -528,6 +655,54 @@ mod tests {
                 qs.extend([(f32::NAN, 100.0), (100.0, f32::INFINITY), (-1e9, 1e9)]);
                 let one_by_one = qs.iter().filter(|&&q| g.near(&h, &e, q)).count();
                 assert_eq!(g.count_near(&h, &e, qs.iter().copied()), one_by_one);
+            }
+        }
+    }
+
+    /// The 16-lane forms (portable and AVX-512) answer as [`near_hull_fast`] point by point,
+    /// with all edges and with the subsets of edges near a point that the cylinders use.
+    #[test]
+    fn many_points_at_once_answer_as_one_by_one() {
+        let mut next = uniform(0x1234_5678_9abc_def1);
+        for round in 0..40 {
+            let pts: Vec<(f32, f32)> = (0..3 + round)
+                .map(|_| (60.0 + 300.0 * next(), 40.0 + 420.0 * next()))
+                .collect();
+            let h = convex_hull(&pts);
+            let e = hull_edges(&h);
+            if e.is_empty() {
+                continue;
+            }
+            let n = 16 * 37 + round % 16;
+            let xs: Vec<f32> = (0..n).map(|_| -40.0 + 480.0 * next()).collect();
+            let ys: Vec<f32> = (0..n).map(|_| -60.0 + 620.0 * next()).collect();
+            for offset in [10.0, 50.0] {
+                let (cx, cy) = (xs[0], ys[0]);
+                let near: Vec<Edge> = e
+                    .iter()
+                    .filter(|e| e.nx * cx + e.ny * cy + e.c < 200.0)
+                    .copied()
+                    .collect();
+                for edges in [&e, &near] {
+                    if edges.is_empty() {
+                        continue;
+                    }
+                    let expect: Vec<bool> = xs
+                        .iter()
+                        .zip(&ys)
+                        .map(|(&x, &y)| near_hull_fast(&h, edges, (x, y), offset))
+                        .collect();
+                    let mut out = vec![false; n];
+                    near_many_portable(edges, &xs, &ys, offset, &mut out);
+                    assert_eq!(out, expect);
+                    #[cfg(target_arch = "x86_64")]
+                    if std::arch::is_x86_feature_detected!("avx512f") {
+                        let mut out = vec![false; n];
+                        // SAFETY: the CPU has AVX-512F.
+                        unsafe { avx512::near_many(edges, &xs, &ys, offset, &mut out) };
+                        assert_eq!(out, expect);
+                    }
+                }
             }
         }
     }

@@ -137,14 +137,7 @@ fn from_quantised_body(q: &[(i16, i16, u16, MinutiaKind)]) -> FingerTemplate {
     let angles: Vec<u16> = q.iter().map(|m| m.2).collect();
     let mut dist = vec![0f32; n * n];
     let mut rel = vec![0u16; n * n];
-    for (i, p) in points.iter().enumerate() {
-        for (j, r) in points.iter().enumerate() {
-            let (dx, dy) = (r.x - p.x, r.y - p.y);
-            dist[i * n + j] = (dx * dx + dy * dy).sqrt();
-            let seg = (dy.atan2(dx) / ANGLE_STEP).round() as i32;
-            rel[i * n + j] = angles[i].wrapping_sub(seg as u16);
-        }
-    }
+    pairwise_geometry(&points, &angles, &mut dist, &mut rel);
     let edges = hull_edges(&hull);
     let padded = n.div_ceil(LANES) * LANES;
     let mut lane_x: Vec<f32> = points.iter().map(|p| p.x).collect();
@@ -170,6 +163,118 @@ fn from_quantised_body(q: &[(i16, i16, u16, MinutiaKind)]) -> FingerTemplate {
         kinds: q.iter().map(|m| m.3).collect(),
         points,
         digest,
+    }
+}
+
+/// The direction of the segment from one point to another in units of [`ANGLE_STEP`],
+/// exactly as the template has always stored it: `round(atan2f(dy, dx) / ANGLE_STEP)`, with
+/// libm's `atan2f`.
+#[inline(never)]
+fn segment_direction(dx: f32, dy: f32) -> i32 {
+    (dy.atan2(dx) / ANGLE_STEP).round() as i32
+}
+
+/// How far (in units of [`ANGLE_STEP`]) [`atan2_approx`]`/ANGLE_STEP` may lie from the value that
+/// [`segment_direction`] rounds, `fl(atan2f(dy, dx) / ANGLE_STEP)`, with room to spare:
+/// libm's `atan2f` is within 1–2 ulp of the true angle (glibc's documented bound is 1; up to
+/// 6 ulp of π, 1.4·10⁻⁶ rad, is allowed here: 0.015 units), the division rounds by at most
+/// half an ulp of 32 768 (0.002 units), and [`atan2_approx`] itself is within 10⁻⁷ rad
+/// (0.001 units).
+const SEG_MARGIN: f64 = 0.02;
+
+/// The angle of (`dx`, `dy`) in `f64` to within 10⁻⁷ rad (for finite, not both zero):
+/// octant reduction to |w| ≤ tan(π/8) and the arctangent series up to w¹⁵, whose first
+/// omitted term bounds its error by 0.4143¹⁷/17 < 2·10⁻⁸. Branch-free, so loops of it
+/// vectorise.
+#[inline(always)]
+fn atan2_approx(dy: f64, dx: f64) -> f64 {
+    use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
+    let (ax, ay) = (dx.abs(), dy.abs());
+    let (lo, hi) = (ax.min(ay), ax.max(ay));
+    // z = lo / hi ∈ [0, 1]; above tan(π/8), atan z = π/4 + atan((z − 1)/(z + 1)).
+    let big = lo > 0.414_213_562_373_095 * hi;
+    let w = if big { (lo - hi) / (lo + hi) } else { lo / hi };
+    let w2 = w * w;
+    let mut p = 1.0 / 15.0;
+    for c in [
+        -1.0 / 13.0,
+        1.0 / 11.0,
+        -1.0 / 9.0,
+        1.0 / 7.0,
+        -1.0 / 5.0,
+        1.0 / 3.0,
+        -1.0,
+    ] {
+        p = p * w2 + c;
+    }
+    // p = −(1 − w²/3 + …), so atan w = −w·p.
+    let t = -w * p + if big { FRAC_PI_4 } else { 0.0 };
+    let t = if ay > ax { FRAC_PI_2 - t } else { t };
+    let t = if dx.is_sign_negative() { PI - t } else { t };
+    if dy.is_sign_negative() {
+        -t
+    } else {
+        t
+    }
+}
+
+/// Distance and relative angle of every ordered pair of minutiae (`dist[i·n + j]`,
+/// `rel[i·n + j]`, see [`FingerTemplate::dist`]), exactly the values of the direct loop
+/// `dist = √(dx² + dy²)`, `rel = angle_i − segment_direction(dx, dy)` over all i, j:
+///
+/// - the distance of (i, j) is that of (j, i) bit for bit (negated differences square to the
+///   same values), so it is computed for i < j only;
+/// - the segment direction of (i, j) is the rounded [`atan2_approx`] value (in units) when that lies more
+///   than [`SEG_MARGIN`] from a rounding boundary (then libm's value rounds to the same
+///   integer); and the direction of (j, i), whose true angle differs by exactly π, is decided
+///   the same way from the same approximation. Only the directions near a boundary (≈ 4 %) and
+///   coincident points call libm's `atan2f`.
+#[inline(always)]
+fn pairwise_geometry(points: &[Point], angles: &[u16], dist: &mut [f32], rel: &mut [u16]) {
+    let n = points.len();
+    // Units per radian (of the `f32` step, as the direct loop divides by it); the product is
+    // within 10⁻¹¹ units of the quotient.
+    let per_radian = 1.0 / ANGLE_STEP as f64;
+    let half_turn = std::f64::consts::PI;
+    let mut fwd = vec![0f64; n];
+    let mut back = vec![0f64; n];
+    for i in 0..n {
+        let p = points[i];
+        dist[i * n + i] = 0.0;
+        rel[i * n + i] = angles[i].wrapping_sub(segment_direction(0.0, 0.0) as u16);
+        // Vector pass over j > i: distances and both directions' unrounded units.
+        for j in i + 1..n {
+            let (dx, dy) = (points[j].x - p.x, points[j].y - p.y);
+            let d = (dx * dx + dy * dy).sqrt();
+            dist[i * n + j] = d;
+            let a = atan2_approx(dy as f64, dx as f64);
+            let r = if a > 0.0 {
+                a - half_turn
+            } else {
+                a + half_turn
+            };
+            fwd[j] = a * per_radian;
+            back[j] = r * per_radian;
+        }
+        for j in i + 1..n {
+            dist[j * n + i] = dist[i * n + j];
+            let q = points[j];
+            let (f, b) = (fwd[j], back[j]);
+            let (fr, br) = (f.round_ties_even(), b.round_ties_even());
+            let apart = q.x != p.x || q.y != p.y;
+            let sf = if apart && (f - fr).abs() < 0.5 - SEG_MARGIN {
+                fr as i32
+            } else {
+                segment_direction(q.x - p.x, q.y - p.y)
+            };
+            let sb = if apart && (b - br).abs() < 0.5 - SEG_MARGIN {
+                br as i32
+            } else {
+                segment_direction(p.x - q.x, p.y - q.y)
+            };
+            rel[i * n + j] = angles[i].wrapping_sub(sf as u16);
+            rel[j * n + i] = angles[j].wrapping_sub(sb as u16);
+        }
     }
 }
 
@@ -261,6 +366,92 @@ mod tests {
         }
         h.word(t.digest as u32);
         h.word((t.digest >> 32) as u32);
+    }
+
+    /// The pairwise geometry equals the direct loop over all ordered pairs bit for bit, on
+    /// random quarter-pixel prints (coincident points, shared rows and columns, coordinates
+    /// up to the stored form's ±8192 px included).
+    #[test]
+    fn pairwise_geometry_matches_the_direct_loop() {
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |m: u64| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s % m
+        };
+        for round in 0..300 {
+            let n = 2 + next(60) as usize;
+            let span = [40, 400, 4000, 65_535][round % 4];
+            let points: Vec<Point> = (0..n)
+                .map(|_| {
+                    let c = |v: u64| (v as i64 - span as i64 / 2) as f32 * COORD_STEP;
+                    Point {
+                        x: c(next(span)),
+                        y: c(next(span)),
+                        theta: 0.0,
+                    }
+                })
+                .collect();
+            let angles: Vec<u16> = (0..n).map(|_| next(65_536) as u16).collect();
+            let (mut dist, mut rel) = (vec![0f32; n * n], vec![0u16; n * n]);
+            pairwise_geometry(&points, &angles, &mut dist, &mut rel);
+            for (i, p) in points.iter().enumerate() {
+                for (j, r) in points.iter().enumerate() {
+                    let (dx, dy) = (r.x - p.x, r.y - p.y);
+                    let d = (dx * dx + dy * dy).sqrt();
+                    let seg = (dy.atan2(dx) / ANGLE_STEP).round() as i32;
+                    assert_eq!(dist[i * n + j].to_bits(), d.to_bits(), "{p:?} {r:?}");
+                    assert_eq!(
+                        rel[i * n + j],
+                        angles[i].wrapping_sub(seg as u16),
+                        "{p:?} {r:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every quarter-pixel offset within ±64 px: the fast segment direction agrees with libm.
+    #[test]
+    fn segment_directions_agree_with_libm_on_a_dense_grid() {
+        let mut points = Vec::new();
+        for y in -256..=256 {
+            for x in -256..=256 {
+                points.push(Point {
+                    x: x as f32 * COORD_STEP,
+                    y: y as f32 * COORD_STEP,
+                    theta: 0.0,
+                });
+            }
+        }
+        // Pairs (origin, point) through a two-point template each, in batches.
+        let origin = Point {
+            x: 0.0,
+            y: 0.0,
+            theta: 0.0,
+        };
+        let mut batch = vec![origin];
+        let check = |batch: &[Point]| {
+            let n = batch.len();
+            let angles = vec![0u16; n];
+            let (mut dist, mut rel) = (vec![0f32; n * n], vec![0u16; n * n]);
+            pairwise_geometry(batch, &angles, &mut dist, &mut rel);
+            for (j, r) in batch.iter().enumerate() {
+                let seg = (r.y.atan2(r.x) / ANGLE_STEP).round() as i32;
+                assert_eq!(rel[j], 0u16.wrapping_sub(seg as u16), "{r:?}");
+                let back = ((0.0 - r.y).atan2(0.0 - r.x) / ANGLE_STEP).round() as i32;
+                assert_eq!(rel[j * n], 0u16.wrapping_sub(back as u16), "{r:?}");
+            }
+        };
+        for p in points {
+            batch.push(p);
+            if batch.len() == 64 {
+                check(&batch);
+                batch.truncate(1);
+            }
+        }
+        check(&batch);
     }
 
     /// All 320 FVC2002 templates prepared as the matcher sees them (cylinders, pairwise

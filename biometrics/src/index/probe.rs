@@ -22,6 +22,8 @@ pub struct ProbeSet {
     pub(crate) lookups: Vec<ProbeKeys>,
     /// The probes filed as a gallery (for the within-batch search).
     pub(crate) postings: Postings,
+    /// Whether `postings` holds them ([`ProbeSet::build_against_gallery`] leaves it empty).
+    pub(crate) filed: bool,
 }
 
 impl ProbeSet {
@@ -35,14 +37,37 @@ impl ProbeSet {
     /// # Panics
     /// If the configuration is out of range.
     pub fn build_with(probes: Vec<(String, PersonTemplate)>, config: &IndexConfig) -> ProbeSet {
+        ProbeSet::prepare(probes, config, true)
+    }
+
+    /// Prepares probes that are searched against gallery partitions only (with the default
+    /// [`IndexConfig`]): without the index over themselves that [`super::search_within`]
+    /// needs, which costs as much to build as their lookups. What a cluster's executors
+    /// build, since the within-batch search stays on the driver.
+    pub fn build_against_gallery(probes: Vec<(String, PersonTemplate)>) -> ProbeSet {
+        ProbeSet::prepare(probes, &IndexConfig::default(), false)
+    }
+
+    fn prepare(
+        probes: Vec<(String, PersonTemplate)>,
+        config: &IndexConfig,
+        file: bool,
+    ) -> ProbeSet {
         assert!(config.is_valid(), "index configuration out of range");
         let hf = config.hash_functions();
         let (lookups, filed): (Vec<ProbeKeys>, Vec<Vec<u64>>) = probes
             .par_iter()
-            .map(|(_, p)| (probe_keys(p, config, &hf), gallery_keys(p, config, &hf)))
+            .map(|(_, p)| {
+                let filed = if file {
+                    gallery_keys(p, config, &hf)
+                } else {
+                    Vec::new()
+                };
+                (probe_keys(p, config, &hf), filed)
+            })
             .unzip();
         let max_list = ((config.max_bucket_share as f64 * probes.len() as f64) as usize).max(64);
-        let postings = Postings::build(&filed, max_list);
+        let postings = Postings::build(if file { &filed } else { &[] }, max_list);
         let (ids, persons) = probes.into_iter().unzip();
         ProbeSet {
             config: config.clone(),
@@ -50,6 +75,7 @@ impl ProbeSet {
             persons,
             lookups,
             postings,
+            filed: file,
         }
     }
 

@@ -334,7 +334,14 @@ pub fn search(
 /// Searches the probes against each other (one person enrolling twice in one night): each
 /// unordered pair at most once, as `probe < member` (`member` is then a probe index). A pair
 /// is fully compared when either side shortlists the other.
+///
+/// # Panics
+/// If the probes were prepared with [`ProbeSet::build_against_gallery`].
 pub fn search_within(probes: &ProbeSet, params: &SearchParams) -> (Vec<Candidate>, SearchStats) {
+    assert!(
+        probes.filed,
+        "probes prepared for a gallery search only cannot be searched within"
+    );
     let start = Instant::now();
     let per_probe: Vec<Chosen> = (0..probes.len())
         .into_par_iter()

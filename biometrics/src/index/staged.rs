@@ -78,6 +78,67 @@ pub struct Ranked {
     pub stats: SearchStats,
 }
 
+/// One unit's evidence for one probe, summarised for [`Ranking::floors`]: (rank, evidence)
+/// pairs meaning "at least `rank` of the unit's members — not counting those with
+/// `always_votes` — have this evidence or more".
+pub type Samples = Vec<(u32, f32)>;
+
+/// Ranks sampled every one up to here, then ever more sparsely.
+const DENSE_RANKS: u32 = 16;
+
+impl Ranked {
+    /// Per probe, samples of this unit's evidence for [`Ranking::floors`]: dense near the
+    /// top, every 5 % of rank up to four times the unit's fair share of the probe's depth
+    /// (`depths[p] / units`, where a floor of an evenly cut gallery falls), doubling beyond,
+    /// and always the unit's last. Taking a floor from them costs at most about 5 % more
+    /// members than the depth, per unit, plus the ranks between two samples.
+    pub fn samples(&self, always_votes: u32, depths: &[usize], units: usize) -> Vec<Samples> {
+        self.per_probe
+            .par_iter()
+            .zip(depths)
+            .map(|(list, &depth)| {
+                let mut values: Vec<f32> = list
+                    .iter()
+                    .filter(|e| e.votes < always_votes)
+                    .map(|e| e.evidence)
+                    .collect();
+                values.sort_by(|a, b| b.total_cmp(a));
+                let n = values.len() as u32;
+                let share = (depth.div_ceil(units.max(1)) as u32).saturating_mul(4);
+                let mut out = Vec::new();
+                let mut rank = 1u32;
+                while rank <= n {
+                    out.push((rank, values[rank as usize - 1]));
+                    rank = if rank < DENSE_RANKS {
+                        rank + 1
+                    } else if rank < share {
+                        (rank + 1).max((rank as f32 * 1.05).ceil() as u32)
+                    } else {
+                        rank.saturating_mul(2)
+                    };
+                }
+                if n > 0 && out.last().map(|s| s.0) != Some(n) {
+                    out.push((n, values[n as usize - 1]));
+                }
+                out
+            })
+            .collect()
+    }
+
+    /// The same pass keeping, per probe, only what can still be among its best: members
+    /// with `always_votes`, and the others at or above the probe's floor
+    /// ([`Ranking::floors`]).
+    pub fn above(mut self, floors: &[f32], always_votes: u32) -> Ranked {
+        self.per_probe
+            .par_iter_mut()
+            .zip(floors)
+            .for_each(|(list, &floor)| {
+                list.retain(|e| e.evidence >= floor || e.votes >= always_votes)
+            });
+        self
+    }
+}
+
 /// The first pass: every probe's best-evidenced members over the partitions added so far.
 pub struct Ranking<'a> {
     probes: &'a ProbeSet,
@@ -99,17 +160,7 @@ pub struct Ranking<'a> {
 impl<'a> Ranking<'a> {
     /// An empty ranking for `probes`.
     pub fn new(probes: &'a ProbeSet, params: &'a SearchParams) -> Ranking<'a> {
-        let depth = probes
-            .persons
-            .iter()
-            .map(|p| {
-                if IrisCheck::applies(p, params) {
-                    params.iris_depth.max(params.shortlist)
-                } else {
-                    params.shortlist
-                }
-            })
-            .collect();
+        let depth = Ranking::depths(probes, params);
         Ranking {
             probes,
             params,
@@ -122,6 +173,70 @@ impl<'a> Ranking<'a> {
                 ..SearchStats::default()
             },
         }
+    }
+
+    /// Per probe, how many members by evidence (besides those with `always_votes`) the
+    /// ranking keeps: the shortlist, or the iris depth when the probe's irises are checked.
+    pub fn depths(probes: &ProbeSet, params: &SearchParams) -> Vec<usize> {
+        probes
+            .persons
+            .iter()
+            .map(|p| {
+                if IrisCheck::applies(p, params) {
+                    params.iris_depth.max(params.shortlist)
+                } else {
+                    params.shortlist
+                }
+            })
+            .collect()
+    }
+
+    /// Per probe, the least evidence a member of the whole gallery needs to be among the
+    /// probe's best, as far as the units' [`Ranked::samples`] prove it: the highest value
+    /// that at least the probe's depth of members (not counting those with `always_votes`)
+    /// reach in all units together, or −∞ when the samples do not prove that many. No
+    /// member below it can be kept, so each unit need return only those at or above it
+    /// ([`Ranked::above`]) and the ranking ends exactly the same. `samples` holds one list
+    /// per unit, each with one entry per probe.
+    pub fn floors(depths: &[usize], samples: &[Vec<Samples>]) -> Vec<f32> {
+        (0..depths.len())
+            .into_par_iter()
+            .map(|p| {
+                let depth = depths[p] as u64;
+                if depth == 0 {
+                    return f32::NEG_INFINITY;
+                }
+                let mut all: Vec<(f32, usize, u32)> = samples
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(u, unit)| {
+                        unit.get(p)
+                            .into_iter()
+                            .flatten()
+                            .map(move |&(rank, value)| (value, u, rank))
+                    })
+                    .collect();
+                all.sort_by(|a, b| b.0.total_cmp(&a.0));
+                let mut reached = vec![0u32; samples.len()];
+                let mut proven = 0u64;
+                let mut i = 0;
+                while i < all.len() {
+                    let value = all[i].0;
+                    while i < all.len() && all[i].0.total_cmp(&value).is_eq() {
+                        let (_, u, rank) = all[i];
+                        if rank > reached[u] {
+                            proven += u64::from(rank - reached[u]);
+                            reached[u] = rank;
+                        }
+                        i += 1;
+                    }
+                    if proven >= depth {
+                        return value;
+                    }
+                }
+                f32::NEG_INFINITY
+            })
+            .collect()
     }
 
     /// The first pass of `probes` over `partition` alone: what the partition contributes to

@@ -56,6 +56,13 @@ pub struct ExecutorArgs {
     #[arg(long, default_value_t = 5)]
     heartbeat: u64,
 
+    /// Gallery units this executor keeps in memory between tasks (each up to the drivers'
+    /// --unit-mib, 1 GiB by default): the scheduler sends a unit's tasks back to the
+    /// executor that holds it, so an executor that keeps all of its share reads each unit
+    /// once a night instead of once a job.
+    #[arg(long, default_value_t = 2)]
+    keep_units: usize,
+
     /// Search any store a plan names (default: only the store of --store / TUNGGAL_STORE, so
     /// that whoever reaches the scheduler cannot point the executors at another store).
     #[arg(long)]
@@ -116,6 +123,7 @@ pub async fn run_executor(store: &str, args: &ExecutorArgs) -> Result<()> {
         work_dir: args.work_dir.clone(),
         heartbeat: Duration::from_secs(args.heartbeat),
         store,
+        keep_units: args.keep_units,
     })
     .await?;
     Ok(())
