@@ -645,6 +645,23 @@ fn a_gallery_read_once_per_pass_gives_the_same_result_with_one_shortlist_across_
     );
 }
 
+/// A world's gallery cut into partitions of `size`, its probes, and search parameters with a
+/// shortlist of 3 and an iris depth of `depth` (small, so that per-partition floors prune):
+/// the distributed search's test setting.
+fn split_world(w: World, size: usize, depth: usize) -> (Vec<Partition>, ProbeSet, SearchParams) {
+    let parts = w
+        .gallery
+        .chunks(size)
+        .map(|c| Partition::build(c.to_vec()))
+        .collect();
+    let params = SearchParams {
+        shortlist: 3,
+        iris_depth: depth,
+        ..SearchParams::default()
+    };
+    (parts, ProbeSet::build(w.probes), params)
+}
+
 #[test]
 fn partitions_ranked_and_compared_apart_give_exactly_the_in_process_result() {
     // The distributed search: each partition's first pass computed on its own
@@ -652,18 +669,7 @@ fn partitions_ranked_and_compared_apart_give_exactly_the_in_process_result() {
     // (`add_ranked`), and its second pass run on the lists the driver chose
     // (`Selection::chosen` + `compare_chosen`). A small depth makes the per-partition floors
     // prune, so the equality is not trivial.
-    let w = world(23, 300, 10, 6);
-    let parts: Vec<Partition> = w
-        .gallery
-        .chunks(60)
-        .map(|c| Partition::build(c.to_vec()))
-        .collect();
-    let probes = ProbeSet::build(w.probes);
-    let p = SearchParams {
-        shortlist: 3,
-        iris_depth: 12,
-        ..SearchParams::default()
-    };
+    let (parts, probes, p) = split_world(world(23, 300, 10, 6), 60, 12);
     let mut local = Ranking::new(&probes, &p);
     let mut apart = Ranking::new(&probes, &p);
     for (k, part) in parts.iter().enumerate() {
@@ -693,18 +699,7 @@ fn a_floor_from_every_partitions_samples_drops_only_what_could_never_be_kept() {
     // floor per probe; each partition then returns only members at or above it. The
     // driver's ranking, and so every list it chooses, must be exactly the one built from
     // the partitions' whole first passes — while most of those passes are not sent.
-    let w = world(29, 400, 10, 8);
-    let parts: Vec<Partition> = w
-        .gallery
-        .chunks(50)
-        .map(|c| Partition::build(c.to_vec()))
-        .collect();
-    let probes = ProbeSet::build(w.probes);
-    let p = SearchParams {
-        shortlist: 3,
-        iris_depth: 40,
-        ..SearchParams::default()
-    };
+    let (parts, probes, p) = split_world(world(29, 400, 10, 8), 50, 40);
     let ranked: Vec<Ranked> = parts
         .iter()
         .map(|part| Ranking::rank(&probes, &p, part))
