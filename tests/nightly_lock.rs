@@ -82,3 +82,70 @@ fn a_second_nightly_refuses_while_one_holds_the_lock_and_waits_with_wait_lock() 
     let recorded = std::fs::read_to_string(&lock_path).unwrap();
     assert_eq!(recorded.trim(), child.id().to_string());
 }
+
+#[test]
+fn stages_run_by_hand_wait_for_the_night_and_two_ingests_at_once_record_each_packet_once() {
+    // An operator (or a second timer) running a stage by hand while a night runs: without the
+    // lock, two ingests that both read the ledger before either commits record the same
+    // packets twice. Every verb that writes the lake takes the night's lock.
+    let store = TestStore::new();
+    store.ok(&["init"]);
+    store.ok(&[
+        "synth",
+        "--people",
+        "30",
+        "--seed",
+        "41",
+        "--days",
+        "1",
+        "--progress",
+        "quiet",
+    ]);
+    let lake = |s: &TestStore| {
+        let mut files = common::files_under(&s.path().join("lake"));
+        files.sort();
+        files
+    };
+    let before = lake(&store);
+    let lock_path = store.path().join("nightly.lock");
+    let held = hold_lock(&lock_path);
+    for verb in [
+        &["ingest", "--no-progress"][..],
+        &["dedup", "--no-progress"][..],
+        &["export"][..],
+    ] {
+        let out = store.run(verb);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(75), "{verb:?} stderr:\n{stderr}");
+        assert!(stderr.contains("holds"), "{verb:?} stderr:\n{stderr}");
+    }
+    assert_eq!(lake(&store), before, "a refused stage touched the lake");
+    drop(held);
+
+    // Two ingests at once, both willing to wait: one runs, then the other finds nothing new.
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_tunggal"))
+            .arg("--store")
+            .arg(store.path())
+            .args(["ingest", "--no-progress", "--wait-lock"])
+            .env_remove("TUNGGAL_STORE")
+            .env_remove("TUNGGAL_NIGHTLY_LOCK")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tunggal ingest")
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let rows = store.query("SELECT count(*) AS n, count(DISTINCT object_path) AS d FROM packets");
+    let (n, d) = (&rows[0]["n"], &rows[0]["d"]);
+    assert_eq!(n, d, "a packet recorded twice: {n} rows for {d} objects");
+    assert!(n.parse::<u64>().unwrap() >= 30, "{n} packets for 30 people");
+}

@@ -87,7 +87,7 @@ enum Command {
     /// Write a synthetic country in miniature: SIAK extract, stations, packets, planted truth.
     Synth(cmd::synth::SynthArgs),
     /// Validate every packet in landing/ not yet recorded and commit it to the lake tables.
-    Ingest(cmd::ingest::IngestArgs),
+    Ingest(cmd::ingest::IngestCommandArgs),
     /// The nightly job: every stage that exists, in order, safe to re-run.
     Nightly(cmd::nightly::NightlyArgs),
     /// Housekeeping: compact, vacuum and checkpoint the lake tables, compact the gallery.

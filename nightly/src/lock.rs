@@ -5,7 +5,8 @@
 //! night while the first is still running. [`NightlyLock::acquire`] takes an exclusive advisory
 //! lock (`flock`, through `std::fs::File::try_lock`) on a lock file: for a local store
 //! `<store>/nightly.lock`, for any other store a local path ([`LOCK_FILE_ENV`], default
-//! [`DEFAULT_LOCK_FILE`]). The operating system releases the lock when the process ends, however
+//! `./tunggal-nightly-<hash of the store's URL>.lock`: one lock per store, so that runs on
+//! different stores from one folder do not wait for each other). The operating system releases the lock when the process ends, however
 //! it ends, so a killed night never leaves a stale lock behind; the file itself stays and only
 //! records the pid of the last holder, for the message a second start prints.
 
@@ -18,8 +19,9 @@ use thiserror::Error;
 /// Environment variable naming the lock file (for a store that is not a local folder).
 pub const LOCK_FILE_ENV: &str = "TUNGGAL_NIGHTLY_LOCK";
 
-/// The lock file of a non-local store when none is given: in the working directory.
-pub const DEFAULT_LOCK_FILE: &str = "./tunggal-nightly.lock";
+/// The start of the lock file's name of a non-local store when none is given (in the working
+/// directory, followed by a hash of the store's URL).
+pub const DEFAULT_LOCK_PREFIX: &str = "tunggal-nightly-";
 
 /// The lock file's name inside a local store.
 pub const LOCK_FILE_NAME: &str = "nightly.lock";
@@ -53,7 +55,7 @@ fn holder_text(pid: Option<u32>) -> String {
 }
 
 /// The lock file for `store`: `explicit` when given, else `<store>/nightly.lock` for a local
-/// store, else [`DEFAULT_LOCK_FILE`]. (The caller reads `--lock-file` / [`LOCK_FILE_ENV`] into
+/// store, else `./tunggal-nightly-<first 16 hex digits of the SHA-256 of the store URL>.lock`. (The caller reads `--lock-file` / [`LOCK_FILE_ENV`] into
 /// `explicit`.)
 pub fn lock_path(store: &lake::Store, explicit: Option<&Path>) -> PathBuf {
     if let Some(path) = explicit {
@@ -61,7 +63,11 @@ pub fn lock_path(store: &lake::Store, explicit: Option<&Path>) -> PathBuf {
     }
     match store.url().to_file_path() {
         Ok(folder) if store.url().scheme() == "file" => folder.join(LOCK_FILE_NAME),
-        _ => PathBuf::from(DEFAULT_LOCK_FILE),
+        _ => {
+            use sha2::{Digest, Sha256};
+            let hash = hex::encode(Sha256::digest(store.url().as_str().as_bytes()));
+            PathBuf::from(".").join(format!("{DEFAULT_LOCK_PREFIX}{}.lock", &hash[..16]))
+        }
     }
 }
 
@@ -145,6 +151,21 @@ fn read_pid(file: &mut File) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_store_has_its_own_lock_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = lake::Store::open(dir.path().to_str().unwrap()).unwrap();
+        assert_eq!(lock_path(&local, None), dir.path().join(LOCK_FILE_NAME));
+        let a = lake::Store::open("s3://bucket-a/tunggal").unwrap();
+        let b = lake::Store::open("s3://bucket-b/tunggal").unwrap();
+        let (pa, pb) = (lock_path(&a, None), lock_path(&b, None));
+        assert_ne!(pa, pb, "two S3 stores share a lock file");
+        assert_eq!(pa, lock_path(&a, None));
+        assert!(pa.starts_with(".") && pa.to_string_lossy().contains(DEFAULT_LOCK_PREFIX));
+        let explicit = Path::new("/run/tunggal.lock");
+        assert_eq!(lock_path(&a, Some(explicit)), explicit);
+    }
 
     #[test]
     fn second_lock_is_refused_with_the_holders_pid_then_free_after_drop() {

@@ -77,6 +77,9 @@ pub struct DedupCommandArgs {
     #[command(flatten)]
     dedup: DedupArgs,
 
+    #[command(flatten)]
+    lock: super::lock::LockArgs,
+
     /// Never draw a progress bar (log lines instead), even on a terminal.
     #[arg(long)]
     no_progress: bool,
@@ -113,6 +116,7 @@ impl DedupArgs {
 
 /// Runs one dedup stage and prints its summary.
 pub async fn run(store: &lake::Store, args: &DedupCommandArgs) -> Result<()> {
+    let _lock = args.lock.hold(store)?;
     let options = args.dedup.options(!args.no_progress);
     let summary = match args.dedup.cluster() {
         Some(c) => cluster::dedup(store, &options, &c).await?,

@@ -21,6 +21,9 @@ pub struct ExportArgs {
     #[arg(long, default_value_t = 16)]
     pub fetch_concurrency: usize,
 
+    #[command(flatten)]
+    pub lock: super::lock::LockArgs,
+
     /// `tunggal export check DIR`.
     #[command(subcommand)]
     pub command: Option<ExportCommand>,
@@ -58,6 +61,7 @@ impl ExportArgs {
 pub async fn run(store: &lake::Store, args: &ExportArgs) -> Result<()> {
     match &args.command {
         None => {
+            let _lock = args.lock.hold(store)?;
             let summary = personalization_export::export(store, &args.options()).await?;
             println!("{summary}");
             Ok(())

@@ -58,9 +58,20 @@ impl IngestArgs {
     }
 }
 
-/// Runs ingest on the store and prints the one-screen summary.
-pub async fn run(store: &lake::Store, args: &IngestArgs) -> Result<()> {
-    let summary = ingest::ingest(store, &args.options()).await?;
+/// Flags of `tunggal ingest`: the stage's own (shared with `tunggal nightly`) and the lock.
+#[derive(clap::Args, Debug)]
+pub struct IngestCommandArgs {
+    #[command(flatten)]
+    ingest: IngestArgs,
+
+    #[command(flatten)]
+    lock: super::lock::LockArgs,
+}
+
+/// Runs ingest on the store, holding the nightly lock, and prints the one-screen summary.
+pub async fn run(store: &lake::Store, args: &IngestCommandArgs) -> Result<()> {
+    let _lock = args.lock.hold(store)?;
+    let summary = ingest::ingest(store, &args.ingest.options()).await?;
     println!("{summary}");
     Ok(())
 }

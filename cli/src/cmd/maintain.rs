@@ -1,8 +1,6 @@
 //! `tunggal maintain`: housekeeping of the lake tables and the stored gallery (the `nightly`
 //! library's `maintain` stage, also the last stage of every night), under the nightly lock.
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 
 /// Flags of `tunggal maintain`.
@@ -34,13 +32,8 @@ pub struct MaintainArgs {
     #[arg(long, default_value_t = 1024.0)]
     pub unit_mib: f64,
 
-    /// The lock file shared with `tunggal nightly` (see its --lock-file).
-    #[arg(long, env = nightly::lock::LOCK_FILE_ENV)]
-    pub lock_file: Option<PathBuf>,
-
-    /// When a night holds the lock, wait for it to end instead of exiting at once.
-    #[arg(long)]
-    pub wait_lock: bool,
+    #[command(flatten)]
+    pub lock: super::lock::LockArgs,
 }
 
 impl MaintainArgs {
@@ -60,7 +53,7 @@ impl MaintainArgs {
 
 /// Runs housekeeping once and prints its summary.
 pub async fn run(store: &lake::Store, args: &MaintainArgs) -> Result<()> {
-    let _lock = super::lock::hold(store, args.lock_file.as_deref(), args.wait_lock)?;
+    let _lock = args.lock.hold(store)?;
     let summary = nightly::maintain::maintain(store, &args.options()).await?;
     println!("{summary}");
     Ok(())

@@ -26,15 +26,8 @@ pub struct NightlyArgs {
     #[arg(long, env = personalization_export::keys::SIGNING_KEY_ENV)]
     signing_key: Option<PathBuf>,
 
-    /// The lock file that keeps two nights from overlapping. Default: `<store>/nightly.lock`
-    /// for a local store, else `./tunggal-nightly.lock` (give every driver of one S3 store the
-    /// same path on a shared folder, or run the timer on one machine only).
-    #[arg(long, env = nightly::lock::LOCK_FILE_ENV)]
-    lock_file: Option<PathBuf>,
-
-    /// When another night holds the lock, wait for it to end instead of exiting at once.
-    #[arg(long)]
-    wait_lock: bool,
+    #[command(flatten)]
+    lock: super::lock::LockArgs,
 
     /// Write the night's Prometheus metrics to this file (node-exporter's textfile
     /// collector, e.g. `/var/lib/node-exporter/textfile/tunggal.prom`) after every stage and
@@ -57,7 +50,7 @@ pub struct NightlyArgs {
 /// [`super::lock::LOCK_HELD_EXIT`] and a message naming the lock file and its holder, or waits with
 /// `--wait-lock`.
 pub async fn run(store: &lake::Store, args: &NightlyArgs) -> Result<()> {
-    let _lock = super::lock::hold(store, args.lock_file.as_deref(), args.wait_lock)?;
+    let _lock = args.lock.hold(store)?;
     let options = nightly::NightlyOptions {
         ingest: args.ingest.options(),
         dedup: args.dedup.options(!args.ingest.no_progress),

@@ -3,8 +3,6 @@
 //! each, under the nightly lock. Ingest (and so `nightly`) runs the same load before it
 //! checks packets; this verb is for loading a new extract ahead of the night.
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 
 /// Flags of `tunggal reference`.
@@ -27,20 +25,15 @@ pub enum ReferenceCommand {
 /// Flags of `tunggal reference load`.
 #[derive(clap::Args, Debug)]
 pub struct LoadArgs {
-    /// The lock file shared with `tunggal nightly` (see its --lock-file).
-    #[arg(long, env = nightly::lock::LOCK_FILE_ENV)]
-    pub lock_file: Option<PathBuf>,
-
-    /// When a night holds the lock, wait for it to end instead of exiting at once.
-    #[arg(long)]
-    pub wait_lock: bool,
+    #[command(flatten)]
+    pub lock: super::lock::LockArgs,
 }
 
 /// Runs a `tunggal reference` verb and prints its summary.
 pub async fn run(store: &lake::Store, args: &ReferenceArgs) -> Result<()> {
     match &args.command {
         ReferenceCommand::Load(load) => {
-            let _lock = super::lock::hold(store, load.lock_file.as_deref(), load.wait_lock)?;
+            let _lock = load.lock.hold(store)?;
             let summary = lake::reference::load(store).await?;
             for path in &summary.files_loaded {
                 println!("loaded {path}");
