@@ -26,6 +26,21 @@ fn hold_lock(path: &std::path::Path) -> std::fs::File {
     file
 }
 
+/// Starts `tunggal VERB --no-progress --wait-lock` on `store` (stderr piped), with the lock
+/// file of the store itself whatever this environment says.
+fn spawn_waiting(store: &TestStore, verb: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_tunggal"))
+        .arg("--store")
+        .arg(store.path())
+        .args([verb, "--no-progress", "--wait-lock"])
+        .env_remove("TUNGGAL_STORE")
+        .env_remove("TUNGGAL_NIGHTLY_LOCK")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start tunggal {verb} --wait-lock: {e}"))
+}
+
 #[test]
 fn a_second_nightly_refuses_while_one_holds_the_lock_and_waits_with_wait_lock() {
     let store = TestStore::new();
@@ -51,16 +66,7 @@ fn a_second_nightly_refuses_while_one_holds_the_lock_and_waits_with_wait_lock() 
     );
 
     // With --wait-lock it says it waits, then runs once the holder lets go.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tunggal"))
-        .arg("--store")
-        .arg(store.path())
-        .args(["nightly", "--no-progress", "--wait-lock"])
-        .env_remove("TUNGGAL_STORE")
-        .env_remove("TUNGGAL_NIGHTLY_LOCK")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start tunggal nightly --wait-lock");
+    let mut child = spawn_waiting(&store, "nightly");
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut seen = Vec::new();
     loop {
@@ -123,19 +129,10 @@ fn stages_run_by_hand_wait_for_the_night_and_two_ingests_at_once_record_each_pac
     drop(held);
 
     // Two ingests at once, both willing to wait: one runs, then the other finds nothing new.
-    let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_tunggal"))
-            .arg("--store")
-            .arg(store.path())
-            .args(["ingest", "--no-progress", "--wait-lock"])
-            .env_remove("TUNGGAL_STORE")
-            .env_remove("TUNGGAL_NIGHTLY_LOCK")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start tunggal ingest")
-    };
-    let (a, b) = (spawn(), spawn());
+    let (a, b) = (
+        spawn_waiting(&store, "ingest"),
+        spawn_waiting(&store, "ingest"),
+    );
     for child in [a, b] {
         let out = child.wait_with_output().unwrap();
         assert!(
