@@ -9,7 +9,7 @@ use biometrics::fusion::{
 };
 use biometrics::index::{
     candidate_votes, compare_chosen, search, search_brute, search_many, search_within, Candidate,
-    IndexConfig, Partition, ProbeSet, Ranked, Ranking, Samples, SearchParams,
+    IndexConfig, Partition, ProbeSet, Ranked, Ranking, Samples, SearchParams, UnitPass,
 };
 use biometrics::iris::{Eye, IrisCode};
 use rand::{Rng, SeedableRng};
@@ -736,4 +736,93 @@ fn a_floor_from_every_partitions_samples_drops_only_what_could_never_be_kept() {
         sent * 2 < all,
         "the floors kept {sent} of {all} entries: the round saves nothing"
     );
+}
+
+/// The threshold round with passes cut to each unit's share (`Ranking::rank_unit`): per
+/// unit, the cut pass when it covers the floors, else the unit's whole pass. Returns the
+/// driver's chosen lists, and how many units answered from a pass that was cut and how many
+/// needed their whole pass.
+fn gathered_from_cut_passes(
+    parts: &[Partition],
+    probes: &ProbeSet,
+    p: &SearchParams,
+) -> (Vec<biometrics::index::Chosen>, usize, usize) {
+    let passes: Vec<UnitPass> = parts
+        .iter()
+        .map(|part| Ranking::rank_unit(probes, p, part, parts.len()))
+        .collect();
+    let depths = Ranking::depths(probes, p);
+    let samples: Vec<Vec<Samples>> = passes
+        .iter()
+        .map(|u| u.ranked.samples(p.always_votes, &depths, parts.len()))
+        .collect();
+    let floors = Ranking::floors(&depths, &samples);
+    let mut ranking = Ranking::new(probes, p);
+    let (mut cut, mut whole) = (0, 0);
+    for (k, (pass, part)) in passes.into_iter().zip(parts).enumerate() {
+        let ranked = if pass.covers(&floors) {
+            cut += usize::from(pass.cut.iter().any(Option::is_some));
+            pass.ranked
+        } else {
+            whole += 1;
+            Ranking::rank(probes, p, part)
+        };
+        ranking.add_ranked(ranked.above(&floors, p.always_votes), k);
+    }
+    let selection = ranking.select();
+    let chosen = parts
+        .iter()
+        .enumerate()
+        .map(|(k, part)| selection.chosen(k, part.len()))
+        .collect();
+    (chosen, cut, whole)
+}
+
+#[test]
+fn unit_passes_cut_to_their_share_give_the_same_lists_and_fall_back_when_a_unit_holds_more() {
+    // An executor keeps only four fair shares of each probe's depth from a unit's first
+    // pass. Where every probe's floor lies above the cut, the kept pass answers; where a
+    // unit holds more of a probe's best than that (a unit much larger than the others),
+    // its whole pass does. Either way the driver must choose exactly the lists the whole
+    // passes give.
+    let w = world(31, 1200, 10, 8);
+    let (gallery, probe_list) = (w.gallery, w.probes);
+    let probes = ProbeSet::build(probe_list);
+    let p = SearchParams {
+        shortlist: 3,
+        iris_depth: 200,
+        ..SearchParams::default()
+    };
+    let whole_lists = |parts: &[Partition]| {
+        let mut ranking = Ranking::new(&probes, &p);
+        for (k, part) in parts.iter().enumerate() {
+            ranking.add(part, k);
+        }
+        let s = ranking.select();
+        parts
+            .iter()
+            .enumerate()
+            .map(|(k, part)| s.chosen(k, part.len()))
+            .collect::<Vec<_>>()
+    };
+    // Twelve even units: each holds about a twelfth of a probe's best.
+    let even: Vec<Partition> = gallery
+        .chunks(100)
+        .map(|c| Partition::build(c.to_vec()))
+        .collect();
+    let (lists, cut, whole) = gathered_from_cut_passes(&even, &probes, &p);
+    assert_eq!(lists, whole_lists(&even), "even units");
+    assert!(cut > 0, "no unit's pass was cut: the test proves nothing");
+    assert_eq!(whole, 0, "an even unit needed its whole pass");
+    // One unit of 1,000 and five of 40: the big one holds ~5/6 of every probe's best,
+    // beyond four shares of a sixth.
+    let mut uneven = vec![Partition::build(gallery[..1000].to_vec())];
+    uneven.extend(
+        gallery[1000..]
+            .chunks(40)
+            .map(|c| Partition::build(c.to_vec())),
+    );
+    let (lists, _, whole) = gathered_from_cut_passes(&uneven, &probes, &p);
+    assert_eq!(lists, whole_lists(&uneven), "uneven units");
+    assert!(whole > 0, "the big unit's cut pass covered every floor");
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow::record_batch::RecordBatch;
-use biometrics::index::{compare_chosen, Partition, ProbeSet, Ranked, Ranking};
+use biometrics::index::{compare_chosen, Partition, ProbeSet, Ranking, UnitPass};
 use lake::Store;
 use tokio::sync::OnceCell;
 
@@ -40,11 +40,8 @@ pub fn keep_units(n: usize) {
     UNITS_KEPT.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
 }
 
-/// First passes kept per executor: the rank job's, for the gather job of the same batch.
-const RANKED_KEPT: usize = 2;
-
 type ProbeCell = Arc<OnceCell<Arc<ProbeSet>>>;
-type RankedCell = Arc<OnceCell<Arc<Ranked>>>;
+type PassCell = Arc<OnceCell<Arc<UnitPass>>>;
 type UnitCell = Arc<OnceCell<Arc<Partition>>>;
 /// Cells by key, the most recently asked for last.
 type Cache<T> = Mutex<Vec<(String, Arc<OnceCell<T>>)>>;
@@ -94,38 +91,64 @@ async fn unit(store: &Store, url: &str, paths: &[String]) -> Result<(Arc<Partiti
     Ok((Arc::clone(unit), read.into_inner()))
 }
 
-fn ranked_passes() -> &'static Mutex<Vec<(String, RankedCell)>> {
-    static R: OnceLock<Mutex<Vec<(String, RankedCell)>>> = OnceLock::new();
+fn unit_passes() -> &'static Mutex<Vec<(String, PassCell)>> {
+    static R: OnceLock<Mutex<Vec<(String, PassCell)>>> = OnceLock::new();
     R.get_or_init(Default::default)
 }
 
-/// The first pass of the batch's probes over a unit, computed once per executor while it
-/// stays among the last [`RANKED_KEPT`]: the rank job computes it, the gather job of the
-/// same batch (placed on the same executor, `affinity.rs`) takes what it needs from it.
-/// Known by the probes' hash, the unit and the parameters.
-async fn first_pass(
-    spec: &SearchSpec,
-    unit: usize,
-    probes: &Arc<ProbeSet>,
-    partition: &Arc<Partition>,
-) -> Result<Arc<Ranked>> {
-    let key = format!(
+/// A unit's first pass is known by the probes' hash, the store, the unit and the
+/// parameters.
+fn pass_key(spec: &SearchSpec, unit: usize) -> String {
+    format!(
         "{}|{}|{}|{}",
         spec.probes.sha256,
         spec.store,
         spec.units[unit].join("|"),
         serde_json::to_string(&spec.params).unwrap_or_default()
-    );
-    let cell = cell(ranked_passes(), &key, RANKED_KEPT);
-    let ranked = cell
+    )
+}
+
+/// The first pass of the batch's probes over a unit, cut to the unit's share of each
+/// probe's depth ([`Ranking::rank_unit`]), computed once per executor: the rank job
+/// computes it, the gather job of the same batch (placed on the same executor,
+/// `affinity.rs`) takes what it needs from it without the unit. The passes of the newest
+/// batch are all kept — across the cluster they hold about four times the driver's ranking
+/// (probes × depth), however many units there are — and dropped when another batch's
+/// probes come.
+async fn first_pass(
+    spec: &SearchSpec,
+    unit: usize,
+    probes: &Arc<ProbeSet>,
+    partition: &Arc<Partition>,
+) -> Result<Arc<UnitPass>> {
+    let key = pass_key(spec, unit);
+    let cell = {
+        let mut entries = unit_passes().lock().expect("executor cache");
+        entries.retain(|(k, _)| k.starts_with(&spec.probes.sha256));
+        drop(entries);
+        cell(unit_passes(), &key, usize::MAX)
+    };
+    let units = spec.units.len();
+    let pass = cell
         .get_or_try_init(|| async {
             let (probes, partition) = (Arc::clone(probes), Arc::clone(partition));
             let params = spec.params.search_params();
-            let r = blocking(move || Ranking::rank(&probes, &params, &partition)).await?;
+            let r =
+                blocking(move || Ranking::rank_unit(&probes, &params, &partition, units)).await?;
             Ok::<_, ClusterError>(Arc::new(r))
         })
         .await?;
-    Ok(Arc::clone(ranked))
+    Ok(Arc::clone(pass))
+}
+
+/// The unit's first pass when this executor still holds it.
+fn kept_pass(spec: &SearchSpec, unit: usize) -> Option<Arc<UnitPass>> {
+    let key = pass_key(spec, unit);
+    let entries = unit_passes().lock().expect("executor cache");
+    entries
+        .iter()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, c)| c.get().cloned())
 }
 
 fn stores() -> &'static Mutex<HashMap<String, Store>> {
@@ -211,6 +234,11 @@ fn count_task(job: Job, succeeded: bool, elapsed: std::time::Duration) {
         .record(elapsed.as_secs_f64());
 }
 
+/// A task that needs its unit found none loaded: a bug, not a fault of the cluster.
+fn no_unit() -> ClusterError {
+    ClusterError::Ballista("a search task ran without its gallery unit".into())
+}
+
 /// The work of [`run`].
 async fn run_unit(spec: &SearchSpec, unit: usize) -> Result<Vec<RecordBatch>> {
     if let Some(ms) = std::env::var(TASK_DELAY_ENV)
@@ -220,28 +248,36 @@ async fn run_unit(spec: &SearchSpec, unit: usize) -> Result<Vec<RecordBatch>> {
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
     let store = store(&spec.store)?;
+    // A gather task whose executor still holds the unit's pass needs no unit.
+    let held = match spec.job {
+        Job::Gather => kept_pass(spec, unit),
+        Job::Rank | Job::Compare => None,
+    };
     // The probes are prepared while the unit is read and merged.
     let timed = |clock: std::time::Instant| clock.elapsed().as_nanos() as u64;
     let started = std::time::Instant::now();
-    let (probes, (partition, read, unit_ns)) = tokio::try_join!(
+    let ((probes, probes_ns), loaded) = tokio::try_join!(
         async {
             probes(&store, &spec.probes)
                 .await
                 .map(|p| (p, timed(started)))
         },
         async {
+            if held.is_some() {
+                return Ok(None);
+            }
             let (p, read) = self::unit(&store, &spec.store, &spec.units[unit]).await?;
-            Ok::<_, ClusterError>((p, read, timed(started)))
+            Ok::<_, ClusterError>(Some((p, read, timed(started))))
         }
     )?;
-    let (probes, probes_ns) = probes;
     let mut times = rows::TaskTimes {
         tasks: 1,
         probes_ns,
-        unit_ns,
-        units_read: u64::from(read),
+        unit_ns: loaded.as_ref().map_or(0, |l| l.2),
+        units_read: loaded.as_ref().map_or(0, |l| u64::from(l.1)),
         ..rows::TaskTimes::default()
     };
+    let mut partition = loaded.map(|l| l.0);
     let params = spec.params.search_params();
     let k = unit as u32;
     let clock = std::time::Instant::now();
@@ -253,23 +289,24 @@ async fn run_unit(spec: &SearchSpec, unit: usize) -> Result<Vec<RecordBatch>> {
             unit,
             probes_ms = ms(times.probes_ns),
             unit_ms = ms(times.unit_ns),
-            unit_read = read,
+            unit_read = times.units_read > 0,
             work_ms = ms(times.work_ns),
             "search task done"
         );
     };
     match spec.job {
         Job::Rank => {
-            let ranked = first_pass(spec, unit, &probes, &partition).await?;
+            let partition = partition.take().ok_or_else(no_unit)?;
+            let pass = first_pass(spec, unit, &probes, &partition).await?;
             let units = spec.units.len();
             let samples = blocking(move || {
                 let depths = Ranking::depths(&probes, &params);
-                let samples = ranked.samples(params.always_votes, &depths, units);
-                (ranked, samples)
+                let samples = pass.ranked.samples(params.always_votes, &depths, units);
+                (pass, samples)
             })
             .await?;
             log(&mut times);
-            rows::sample_rows(k, &samples.0, &samples.1, &times)
+            rows::sample_rows(k, &samples.0.ranked, &samples.1, &times)
         }
         Job::Gather => {
             let file = spec.floors.as_ref().ok_or_else(|| ClusterError::File {
@@ -278,11 +315,34 @@ async fn run_unit(spec: &SearchSpec, unit: usize) -> Result<Vec<RecordBatch>> {
             })?;
             let bytes = files::get(&store, file).await?;
             let floors = files::decode_floors(&file.path, &bytes, probes.len())?;
-            let ranked = first_pass(spec, unit, &probes, &partition).await?;
-            log(&mut times);
-            rows::rank_rows(k, &ranked, Some((&floors, params.always_votes)), &times)
+            let above = Some((floors.as_slice(), params.always_votes));
+            match held.filter(|pass| pass.covers(&floors)) {
+                Some(pass) => {
+                    log(&mut times);
+                    rows::rank_rows(k, &pass.ranked, above, &times)
+                }
+                None => {
+                    // The pass is not held here (another executor ranked the unit, or this
+                    // one dropped it), or some probe's best reach deeper into this unit than
+                    // its share: the unit's whole pass answers.
+                    let partition = match partition {
+                        Some(p) => p,
+                        None => {
+                            let (p, read) =
+                                self::unit(&store, &spec.store, &spec.units[unit]).await?;
+                            times.units_read = u64::from(read);
+                            p
+                        }
+                    };
+                    let whole =
+                        blocking(move || Ranking::rank(&probes, &params, &partition)).await?;
+                    log(&mut times);
+                    rows::rank_rows(k, &whole, above, &times)
+                }
+            }
         }
         Job::Compare => {
+            let partition = partition.take().ok_or_else(no_unit)?;
             let file = spec.chosen.get(unit).ok_or_else(|| ClusterError::File {
                 path: format!("chosen members of unit {unit}"),
                 reason: "not named in the plan".into(),

@@ -34,7 +34,9 @@ pub use search::{
     candidate_evidence, candidate_votes, search, search_brute, search_brute_first, search_many,
     search_within,
 };
-pub use staged::{compare_chosen, Chosen, Evidence, Ranked, Ranking, Samples, Selection};
+pub use staged::{
+    compare_chosen, unit_depths, Chosen, Evidence, Ranked, Ranking, Samples, Selection, UnitPass,
+};
 
 use crate::fusion::{llr_threshold_for_fmr, Fusion, PersonScore};
 

@@ -139,6 +139,51 @@ impl Ranked {
     }
 }
 
+/// How many members by evidence a unit keeps per probe at least, however many units there are:
+/// small depths (a shortlist of 20 over dozens of units) are not cut to a handful, where
+/// chance would often put more of a probe's best in one unit than its share.
+const UNIT_DEPTH_MIN: usize = 64;
+
+/// Per probe, how many members by evidence (besides those with `always_votes`) one of
+/// `units` units keeps in its first pass ([`Ranking::rank_unit`]): four times its fair share
+/// of the probe's depth — where [`Ranked::samples`] stop being dense — at least
+/// [`UNIT_DEPTH_MIN`], at most the depth.
+pub fn unit_depths(depths: &[usize], units: usize) -> Vec<usize> {
+    depths
+        .iter()
+        .map(|&depth| {
+            let share = depth.div_ceil(units.max(1)).saturating_mul(4);
+            share.max(UNIT_DEPTH_MIN).min(depth)
+        })
+        .collect()
+}
+
+/// One unit's first pass cut to the unit's share of each probe's depth
+/// ([`Ranking::rank_unit`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitPass {
+    /// The members kept: per probe, every one with `always_votes` and the best of the others
+    /// up to the unit's depth.
+    pub ranked: Ranked,
+    /// Per probe, the evidence at or below which members of the unit were left out, or
+    /// `None` when none was (the unit holds fewer, or its depth is the probe's whole depth).
+    pub cut: Vec<Option<f32>>,
+}
+
+impl UnitPass {
+    /// Whether the pass holds every member a threshold round with these floors
+    /// ([`Ranking::floors`]) asks of the unit: every probe's floor lies above its cut (a
+    /// member left out has at most the cut's evidence, so it is below the floor). When not,
+    /// some probe's best reach deeper into this unit than four fair shares, and the unit's
+    /// whole pass ([`Ranking::rank`]) answers instead.
+    pub fn covers(&self, floors: &[f32]) -> bool {
+        self.cut
+            .iter()
+            .zip(floors)
+            .all(|(cut, &floor)| cut.is_none_or(|c| floor > c))
+    }
+}
+
 /// The first pass: every probe's best-evidenced members over the partitions added so far.
 pub struct Ranking<'a> {
     probes: &'a ProbeSet,
@@ -244,11 +289,46 @@ impl<'a> Ranking<'a> {
     pub fn rank(probes: &ProbeSet, params: &SearchParams, partition: &Partition) -> Ranked {
         let mut ranking = Ranking::new(probes, params);
         ranking.add(partition, 0);
-        let mut stats = ranking.stats;
+        ranking.into_ranked(partition.len())
+    }
+
+    /// The first pass over `partition` as one of `units` units of a gallery, keeping per
+    /// probe only its best [`unit_depths`] instead of the probe's whole depth: a unit's
+    /// share of a probe's best is about `depth / units`, so a pass of the whole depth per
+    /// unit would hold `units` times what the threshold round asks of it — at a million
+    /// members and ten thousand probes, 1.2 GB per unit instead of a few hundred MB, which
+    /// an executor keeps for the gather job. The result says per probe where it was cut; [`UnitPass::covers`] tells whether it holds everything a floor asks for, and
+    /// when it does not, [`Ranking::rank`] gives the whole pass.
+    pub fn rank_unit(
+        probes: &ProbeSet,
+        params: &SearchParams,
+        partition: &Partition,
+        units: usize,
+    ) -> UnitPass {
+        let mut ranking = Ranking::new(probes, params);
+        let depths = std::mem::take(&mut ranking.depth);
+        ranking.depth = unit_depths(&depths, units);
+        ranking.add(partition, 0);
+        let cut = ranking
+            .depth
+            .iter()
+            .zip(&depths)
+            .zip(&ranking.floor)
+            .map(|((&kept, &whole), &floor)| (kept < whole && floor.is_finite()).then_some(floor))
+            .collect();
+        UnitPass {
+            ranked: ranking.into_ranked(partition.len()),
+            cut,
+        }
+    }
+
+    /// The kept members of a ranking over one partition, as a [`Ranked`].
+    fn into_ranked(self, members: usize) -> Ranked {
+        let mut stats = self.stats;
         stats.probes = 0;
         Ranked {
-            members: partition.len() as u32,
-            per_probe: ranking
+            members: members as u32,
+            per_probe: self
                 .kept
                 .into_iter()
                 .map(|kept| {

@@ -19,6 +19,11 @@ pub struct BenchDedupArgs {
     #[arg(long, default_value_t = 0.01)]
     mate_rate: f64,
 
+    /// How planted mates are captured: `hard` (half fair, half poor: the index's worst
+    /// case) or `nightly` (72 % good, 28 % fair, as `synth` plants duplicates).
+    #[arg(long, value_enum, default_value_t = Mates::Hard)]
+    mates: Mates,
+
     /// Gallery persons per partition.
     #[arg(long, default_value_t = 50_000)]
     partition_size: usize,
@@ -65,12 +70,25 @@ pub struct BenchDedupArgs {
     unit_mib: usize,
 }
 
+/// `--mates`: how planted mates are captured.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Mates {
+    /// Half fair, half poor captures.
+    Hard,
+    /// As the nightly's planted duplicates: 72 % good, 28 % fair.
+    Nightly,
+}
+
 /// Runs the benchmark and prints its table.
 pub async fn run(store: &lake::Store, args: &BenchDedupArgs) -> Result<()> {
     let opts = evaluation::bench_dedup::BenchOptions {
         gallery: args.gallery,
         probes: args.probes,
         mate_rate: args.mate_rate,
+        mates: match args.mates {
+            Mates::Hard => evaluation::bench_dedup::MateMix::Hard,
+            Mates::Nightly => evaluation::bench_dedup::MateMix::Nightly,
+        },
         partition_size: args.partition_size,
         brute_pairs: args.brute_pairs,
         seed: args.seed,
