@@ -212,6 +212,7 @@ pub async fn delete_where(store: &Store, table: Table, predicate: &str) -> Resul
     };
     let (_, metrics) = delta
         .delete()
+        .with_session_state(rewrite_session())
         .with_predicate(predicate.to_string())
         .await
         .map_err(|e| LakeError::delta(table.name(), e))?;
@@ -249,7 +250,10 @@ pub async fn update_where(
     assignments: &[(&str, String)],
 ) -> Result<()> {
     let delta = open(store, table).await?;
-    let mut builder = delta.update().with_predicate(predicate.to_string());
+    let mut builder = delta
+        .update()
+        .with_session_state(rewrite_session())
+        .with_predicate(predicate.to_string());
     for (column, value) in assignments {
         builder = builder.with_update(*column, value.clone());
     }
@@ -258,6 +262,22 @@ pub async fn update_where(
         .map_err(|e| LakeError::delta(table.name(), e))?;
     after_commit();
     Ok(())
+}
+
+/// The DataFusion session of the deltalake operations that rewrite data files (update,
+/// delete, compaction): strings read as plain `Utf8`, so the files written carry the types
+/// the tables declare. With DataFusion's default (`Utf8View`) a rewritten file embeds view
+/// types in its Arrow schema, and readers of the lake other than tunggal (pyarrow datasets,
+/// the analysts' notebooks) then fail to compare those columns with plain strings.
+pub fn rewrite_session() -> Arc<dyn datafusion::catalog::Session> {
+    let overrides = std::collections::HashMap::from([(
+        "datafusion.execution.parquet.schema_force_view_types".to_string(),
+        "false".to_string(),
+    )]);
+    let ctx =
+        deltalake::delta_datafusion::DeltaSessionContext::new_with_session_overrides(&overrides)
+            .expect("a known DataFusion option");
+    Arc::new(ctx.state())
 }
 
 /// Quotes a string as a SQL literal (single quotes doubled), for predicates built here.

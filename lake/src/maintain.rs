@@ -105,6 +105,7 @@ pub async fn maintain_table(
         let target = NonZeroU64::new(tier.max(1)).expect("at least 1");
         let (optimized, metrics) = delta
             .optimize()
+            .with_session_state(delta::rewrite_session())
             .with_target_size(target)
             .await
             .map_err(err)?;

@@ -25,7 +25,7 @@
 
 use biometrics::eval::fvc_scores;
 use biometrics::finger::{compare as finger_compare, prepare, FingerTemplate};
-use biometrics::fusion::{llr_threshold_for_fmr, Calibration};
+use biometrics::fusion::{llr_threshold_for_fmr, Calibration, ImpostorTail};
 use biometrics::iris::{compare as iris_compare, Eye, IrisCode, DEFAULT_MAX_SHIFT};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -212,6 +212,33 @@ fn report(label: &str, s: &Scores, c: &Calibration, probes: &[f32]) {
             "  of which sibling n {:>8}  {}",
             s.sibling.len(),
             percentiles(&s.sibling)
+        );
+    }
+    if let Some(tail) = ImpostorTail::fit(&s.impostor) {
+        // How well the exponential tail model predicts the rarest impostor scores sampled.
+        let mut sorted = s.impostor.clone();
+        sorted.sort_by(|a, b| a.total_cmp(b));
+        let n = sorted.len();
+        let checks: Vec<String> = [0.999, 0.9999, 0.99999]
+            .iter()
+            .filter_map(|&q| {
+                let i = ((n as f64) * q) as usize;
+                (i < n).then(|| {
+                    let x = sorted[i];
+                    let observed = (n - sorted.partition_point(|&v| v <= x)) as f64 / n as f64;
+                    format!(
+                        "P(S > {x:.4}) observed {observed:.2e} model {:.2e}",
+                        tail.exceedance(x)
+                    )
+                })
+            })
+            .collect();
+        println!(
+            "impostor tail: threshold {:.4}, share {:.4}, scale {:.5}; {}",
+            tail.threshold,
+            tail.share,
+            tail.scale,
+            checks.join("; ")
         );
     }
     let llrs: Vec<String> = probes

@@ -38,11 +38,18 @@ impl Calibration {
     /// resolve each distribution whatever the ratio of the sample sizes (with plain
     /// equal-count bins, a sample of 100 000 impostors and 3 000 genuine pairs would leave the
     /// whole genuine side to one or two bins). Each bin's LLR is the log ratio of the genuine
-    /// and impostor densities with add-½ smoothing (so empty bins stay finite), made
-    /// non-decreasing by pool-adjacent-violators and clipped to ±[`LLR_CLIP`]. Knots sit at
-    /// the mean score of each (pooled) bin.
+    /// and impostor probabilities of the bin, made non-decreasing by pool-adjacent-violators
+    /// and clipped to ±[`LLR_CLIP`]. Knots sit at the mean score of each (pooled) bin.
+    ///
+    /// A bin's probabilities are its shares of each sample with add-½ smoothing (so empty bins
+    /// stay finite), except where the impostor sample runs out: a bin above the impostors'
+    /// [`ImpostorTail`] threshold holding fewer than [`SPARSE_BIN`] impostors takes its
+    /// impostor probability from the tail model instead. Without it, every genuine-only bin
+    /// would get the same LLR, set by the sample size and the bin count rather than by the
+    /// scores (a finger scoring 0.3 would count no more than one at 0.016), and a single
+    /// strong finger could never outweigh a weak one.
     pub fn fit(genuine: &[f32], impostor: &[f32]) -> Calibration {
-        let (ng, ni) = (genuine.len().max(1) as f32, impostor.len().max(1) as f32);
+        let (ng, ni) = (genuine.len().max(1) as f64, impostor.len().max(1) as f64);
         let mut all: Vec<(f32, bool)> = genuine
             .iter()
             .map(|&s| (s, true))
@@ -53,39 +60,48 @@ impl Calibration {
             return Calibration { knots: Vec::new() };
         }
         all.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let tail = ImpostorTail::fit(impostor);
         let total = if genuine.is_empty() || impostor.is_empty() {
             0.5
         } else {
             1.0
         };
-        let weight = |is_genuine: bool| f64::from(0.5 / if is_genuine { ng } else { ni });
-        // Bins: (sum of scores, count, genuine count, impostor count), closed when their
-        // balanced mass reaches the next 1/FIT_BINS step (equal scores never straddle a cut).
-        let mut bins: Vec<(f32, f32, f32, f32)> = Vec::new();
-        let mut current = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+        let weight = |is_genuine: bool| 0.5 / if is_genuine { ng } else { ni };
+        // Bins closed when their balanced mass reaches the next 1/FIT_BINS step (equal scores
+        // never straddle a cut).
+        let mut bins: Vec<Bin> = Vec::new();
+        let mut current = Bin::default();
         let mut mass = 0.0f64;
         for (i, &(s, g)) in all.iter().enumerate() {
-            current.0 += s;
-            current.1 += 1.0;
-            if g {
-                current.2 += 1.0;
-            } else {
-                current.3 += 1.0;
-            }
+            current.add(s, g);
             mass += weight(g);
             let step = total / FIT_BINS as f64;
             let tie = all.get(i + 1).is_some_and(|n| n.0 == s);
             if !tie && mass >= step * (bins.len() + 1) as f64 - 1e-9 {
-                bins.push(current);
-                current = (0.0, 0.0, 0.0, 0.0);
+                bins.push(std::mem::take(&mut current));
             }
         }
-        if current.1 > 0.0 {
+        if current.count > 0 {
             bins.push(current);
         }
+        // Each bin reaches up to where the next one starts, so tail masses tile the scores.
+        for k in 1..bins.len() {
+            bins[k - 1].upper = bins[k].lower;
+        }
+        if let Some(last) = bins.last_mut() {
+            last.upper = f32::INFINITY;
+        }
+        let llr = |b: &Bin| -> f32 {
+            let p_genuine = (b.genuine as f32 + 0.5) / ng as f32;
+            match &tail {
+                Some(t) if b.lower >= t.threshold && (b.impostor as f64) < SPARSE_BIN => {
+                    (f64::from(p_genuine) / t.mass(b.lower, b.upper)).ln() as f32
+                }
+                _ => (p_genuine / ((b.impostor as f32 + 0.5) / ni as f32)).ln(),
+            }
+        };
         // Pool adjacent violators on the LLR, weighting by bin size.
-        let llr = |b: &(f32, f32, f32, f32)| (((b.2 + 0.5) / ng) / ((b.3 + 0.5) / ni)).ln();
-        let mut pooled: Vec<(f32, f32, f32, f32)> = Vec::new();
+        let mut pooled: Vec<Bin> = Vec::new();
         for b in bins {
             pooled.push(b);
             while pooled.len() >= 2 {
@@ -94,18 +110,12 @@ impl Calibration {
                     break;
                 }
                 let last = pooled.pop().unwrap_or_default();
-                let prev = &mut pooled[n - 2];
-                *prev = (
-                    prev.0 + last.0,
-                    prev.1 + last.1,
-                    prev.2 + last.2,
-                    prev.3 + last.3,
-                );
+                pooled[n - 2].merge(&last);
             }
         }
         let mut knots: Vec<(f32, f32)> = Vec::new();
         for b in &pooled {
-            let x = b.0 / b.1;
+            let x = b.sum / b.count as f32;
             let y = llr(b).clamp(-LLR_CLIP, LLR_CLIP);
             match knots.last_mut() {
                 Some(last) if x <= last.0 => last.1 = last.1.max(y),
@@ -173,16 +183,16 @@ const FINGER_DEFAULT_KNOTS: &[(f32, f32)] = &[
     (0.0038, -1.706),
     (0.0048, 0.161),
     (0.0090, 5.037),
-    (0.0160, 9.841),
-    (0.0243, 9.841),
-    (0.0340, 9.841),
-    (0.0450, 9.841),
-    (0.0572, 9.841),
-    (0.0736, 9.841),
-    (0.0950, 9.841),
-    (0.1224, 9.841),
-    (0.1623, 9.841),
-    (0.2455, 9.841),
+    (0.0160, 12.000),
+    (0.0243, 12.000),
+    (0.0340, 12.000),
+    (0.0450, 12.000),
+    (0.0572, 12.000),
+    (0.0736, 12.000),
+    (0.0950, 12.000),
+    (0.1224, 12.000),
+    (0.1623, 12.000),
+    (0.2455, 12.000),
 ];
 
 /// Knots of [`Calibration::iris_default`] (see there; seed 0x74756e6767616c01).
@@ -192,18 +202,116 @@ const IRIS_DEFAULT_KNOTS: &[(f32, f32)] = &[
     (0.1224, -6.908),
     (0.1463, -6.908),
     (0.1942, -4.332),
-    (0.3419, 4.488),
-    (0.5737, 12.000),
-    (0.6468, 12.000),
-    (0.7047, 12.000),
-    (0.7522, 12.000),
-    (0.7944, 12.000),
-    (0.8316, 12.000),
+    (0.3419, 4.486),
+    (0.5736, 12.000),
+    (0.6467, 12.000),
+    (0.7046, 12.000),
+    (0.7521, 12.000),
+    (0.7943, 12.000),
+    (0.8315, 12.000),
     (0.8710, 12.000),
-    (0.9079, 12.000),
-    (0.9461, 12.000),
-    (0.9945, 12.000),
+    (0.9078, 12.000),
+    (0.9460, 12.000),
+    (0.9944, 12.000),
 ];
+
+/// Impostor bins with fewer samples than this take their probability from the
+/// [`ImpostorTail`] model (above its threshold) rather than from their count.
+pub const SPARSE_BIN: f64 = 10.0;
+/// Share of the impostor sample, from the top, that the [`ImpostorTail`] is fitted to.
+const TAIL_SHARE: f64 = 0.01;
+/// Fewest impostor scores in the tail for a model to be fitted at all.
+const TAIL_MIN: usize = 50;
+
+/// The upper tail of the impostor scores as a peaks-over-threshold model with an exponential
+/// excess (a generalised Pareto tail of shape 0): `P(S > s) = share · exp(−(s − threshold) /
+/// scale)` for `s ≥ threshold`. It estimates how rare impostor scores are beyond the largest
+/// one the sample holds, which counts alone cannot (see [`Calibration::fit`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImpostorTail {
+    /// The score above which the model holds: the impostors' `1 − TAIL_SHARE` quantile.
+    pub threshold: f32,
+    /// Share of the impostor sample above `threshold`.
+    pub share: f64,
+    /// Mean excess of the tail scores over `threshold` (maximum-likelihood scale).
+    pub scale: f64,
+}
+
+impl ImpostorTail {
+    /// Fits the tail to the top [`TAIL_SHARE`] of an impostor sample; `None` when fewer
+    /// than [`TAIL_MIN`] scores lie above the threshold or they do not spread.
+    pub fn fit(impostor: &[f32]) -> Option<ImpostorTail> {
+        let mut s: Vec<f32> = impostor.iter().copied().filter(|x| !x.is_nan()).collect();
+        s.sort_by(|a, b| a.total_cmp(b));
+        let k = ((s.len() as f64) * TAIL_SHARE) as usize;
+        if k < TAIL_MIN {
+            return None;
+        }
+        let threshold = s[s.len() - 1 - k];
+        let above: Vec<f64> = s
+            .iter()
+            .filter(|&&x| x > threshold)
+            .map(|&x| f64::from(x - threshold))
+            .collect();
+        let scale = above.iter().sum::<f64>() / above.len().max(1) as f64;
+        (above.len() >= TAIL_MIN && scale > 0.0).then_some(ImpostorTail {
+            threshold,
+            share: above.len() as f64 / s.len() as f64,
+            scale,
+        })
+    }
+
+    /// `P(S > score)` under the model (`share` at or below the threshold).
+    pub fn exceedance(&self, score: f32) -> f64 {
+        let excess = f64::from(score - self.threshold).max(0.0);
+        self.share * (-excess / self.scale).exp()
+    }
+
+    /// `P(lower ≤ S < upper)` under the model.
+    pub fn mass(&self, lower: f32, upper: f32) -> f64 {
+        let upper = if upper.is_finite() {
+            self.exceedance(upper)
+        } else {
+            0.0
+        };
+        (self.exceedance(lower) - upper).max(0.0)
+    }
+}
+
+/// One bin of [`Calibration::fit`]: the scores it holds and where it starts and ends.
+#[derive(Debug, Clone, Default)]
+struct Bin {
+    sum: f32,
+    count: usize,
+    genuine: usize,
+    impostor: usize,
+    lower: f32,
+    upper: f32,
+}
+
+impl Bin {
+    fn add(&mut self, score: f32, genuine: bool) {
+        if self.count == 0 {
+            self.lower = score;
+        }
+        self.sum += score;
+        self.count += 1;
+        if genuine {
+            self.genuine += 1;
+        } else {
+            self.impostor += 1;
+        }
+    }
+
+    /// Takes in the next bin up.
+    fn merge(&mut self, next: &Bin) {
+        self.sum += next.sum;
+        self.count += next.count;
+        self.genuine += next.genuine;
+        self.impostor += next.impostor;
+        self.upper = next.upper;
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -231,5 +339,36 @@ mod tests {
             "{c:?}"
         );
         assert!(c.llr(0.1) < -3.0 && c.llr(0.8) > 3.0, "{c:?}");
+    }
+
+    /// Impostors with an exponential tail (deterministic quantiles), genuine scores far
+    /// beyond the largest impostor: genuine-only bins must not share one LLR.
+    #[test]
+    fn genuine_only_bins_rise_with_the_impostor_tail_model() {
+        let impostor: Vec<f32> = (0..100_000)
+            .map(|i| {
+                let u = (i as f64 + 0.5) / 100_000.0;
+                (0.002 - 0.001 * (1.0 - u).ln()) as f32
+            })
+            .collect();
+        let genuine: Vec<f32> = (0..3_000)
+            .map(|i| 0.01 + 0.3 * (i as f32 / 3_000.0))
+            .collect();
+        let tail = ImpostorTail::fit(&impostor).expect("a tail");
+        assert!((tail.scale - 0.001).abs() < 1e-4, "{tail:?}");
+        let c = Calibration::fit(&genuine, &impostor);
+        let top = impostor.iter().copied().fold(f32::MIN, f32::max);
+        let (low, high) = (c.llr(top + 0.002), c.llr(top + 0.006));
+        assert!(high > low + 1.0, "{low} {high} {c:?}");
+        assert_eq!(c.max_llr(), LLR_CLIP, "{c:?}");
+        // Where the sample is dense, counts decide as before: impostor-only scores negative.
+        assert!(c.llr(0.003) < -3.0, "{c:?}");
+    }
+
+    #[test]
+    fn no_tail_model_without_enough_impostors() {
+        let impostor: Vec<f32> = (0..1_000).map(|i| i as f32 / 1_000.0).collect();
+        assert!(ImpostorTail::fit(&impostor).is_none());
+        assert!(ImpostorTail::fit(&[0.1; 20_000]).is_none());
     }
 }
