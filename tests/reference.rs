@@ -398,3 +398,241 @@ fn a_load_killed_at_any_commit_ends_as_an_uninterrupted_one_when_run_again() {
     }
     assert!(killed >= 5, "only {killed} kills");
 }
+
+/// Residents for the chunked-load test: serials `from..to` of one district, spread over a
+/// few birth dates, with a name and address that tell versions apart.
+fn residents(from: u16, to: u16, tag: &str) -> Vec<reference::Resident> {
+    use chrono::NaiveDate;
+    use reference::civil::{BloodType, Citizenship, FamilyRelation, MaritalStatus, Religion};
+    (from..to)
+        .map(|serial| {
+            let birth =
+                NaiveDate::from_ymd_opt(1980 + i32::from(serial % 7), 3, 1 + u32::from(serial % 5))
+                    .unwrap();
+            let sex = if serial % 2 == 0 {
+                reference::Sex::Male
+            } else {
+                reference::Sex::Female
+            };
+            reference::Resident {
+                nik: reference::Nik::new("33.74.01", birth, sex, serial).unwrap(),
+                kk_number: reference::KkNumber::new(
+                    "33.74.01",
+                    NaiveDate::from_ymd_opt(2012, 5, 1).unwrap(),
+                    1 + serial / 4,
+                )
+                .unwrap(),
+                name: format!("WARGA {serial}"),
+                sex,
+                birth_place: "SEMARANG".into(),
+                birth_date: birth,
+                blood_type: BloodType::Unknown,
+                religion: Religion::Islam,
+                marital_status: MaritalStatus::Kawin,
+                occupation: "PETANI/PEKEBUN".into(),
+                citizenship: Citizenship::Wni,
+                address: format!("JL. {tag} {serial}"),
+                rt: 1,
+                rw: 2,
+                village_code: "33.74.01.1001".into(),
+                district_code: "33.74.01".into(),
+                regency_code: "33.74".into(),
+                province_code: "33".into(),
+                mother_name: "IBU".into(),
+                father_name: String::new(),
+                family_relation: FamilyRelation::Head,
+            }
+        })
+        .collect()
+}
+
+/// Writes residents as a SIAK extract file `reference/siak/NAME.csv` of the store.
+fn write_extract(root: &Path, name: &str, rows: &[reference::Resident]) {
+    let path = root.join(reference::siak::object_path(name));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut bytes = Vec::new();
+    reference::siak::write_csv(&mut bytes, rows).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// `tunggal reference load` taking `CHUNK` SIAK rows at a time; with `kill`, aborting right
+/// after that many commits.
+fn chunked_load(root: &Path, kill: Option<usize>) -> std::process::Output {
+    const CHUNK: &str = "1000";
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tunggal"));
+    cmd.arg("--store")
+        .arg(root)
+        .args(["reference", "load"])
+        .env_remove("TUNGGAL_STORE")
+        .env("TUNGGAL_REFERENCE_CHUNK_ROWS", CHUNK);
+    if let Some(commits) = kill {
+        cmd.env("TUNGGAL_FAULT_ABORT_AFTER_COMMITS", commits.to_string());
+    }
+    cmd.output().expect("start tunggal")
+}
+
+fn chunked_load_ok(root: &Path) -> String {
+    let out = chunked_load(root, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every resident row of the current view, and every history row, as text: what two stores
+/// must agree on (load times and ids aside).
+fn resident_state(root: &Path) -> Vec<String> {
+    [
+        "SELECT nik, kk_number, name, address, extract FROM residents ORDER BY nik",
+        "SELECT nik, name, address, extract FROM resident_history ORDER BY nik, extract, address",
+        "SELECT path, sha256, kind, file_rows, appended FROM reference_loads ORDER BY path",
+    ]
+    .iter()
+    .map(|q| common::ok(root, &["sql", q, "--format", "csv"]))
+    .collect()
+}
+
+/// The current rows the loads must leave: the last row given for each NIK, files in path
+/// order, rows in file order.
+fn expected_current(files: &[&[reference::Resident]]) -> HashMap<String, (String, String)> {
+    let mut current = HashMap::new();
+    for rows in files {
+        for r in *rows {
+            current.insert(
+                r.nik.as_str().to_string(),
+                (r.name.clone(), r.address.clone()),
+            );
+        }
+    }
+    current
+}
+
+fn current_rows(root: &Path) -> HashMap<String, (String, String)> {
+    let csv_text = common::ok(
+        root,
+        &[
+            "sql",
+            "SELECT nik, name, address FROM residents",
+            "--format",
+            "csv",
+        ],
+    );
+    common::read_csv(csv_text.as_bytes())
+        .into_iter()
+        .map(|r| (r["nik"].clone(), (r["name"].clone(), r["address"].clone())))
+        .collect()
+}
+
+#[test]
+fn a_siak_extract_larger_than_a_chunk_loads_as_a_whole_file_would() {
+    // Load 1: one extract of 3,000 residents (three chunks and more), not in NIK order, in
+    // which 40 residents come again further down with another address (the later row wins).
+    let base = residents(1, 3001, "LAMA");
+    let mut first: Vec<reference::Resident> = Vec::new();
+    for k in 0..3000usize {
+        first.push(base[(k * 1361) % 3000].clone());
+    }
+    first.extend(residents(1, 41, "PINDAH"));
+    let store = TestStore::new();
+    store.ok(&["init"]);
+    write_extract(store.path(), "2026-11", &first);
+    let out = chunked_load_ok(store.path());
+    assert!(out.contains("residents: 3040 read, 3040 appended"), "{out}");
+    let want = expected_current(&[&first]);
+    assert_eq!(want.len(), 3000);
+    assert_eq!(current_rows(store.path()), want);
+    // One commit for the data (the other creates the table), several data files.
+    assert_eq!(versions(&store, "resident_history"), 2);
+    let data_files = common::files_under(&store.path().join("lake/resident_history"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .count();
+    assert!(data_files >= 3, "{data_files} data files");
+    // Again: nothing.
+    let out = chunked_load_ok(store.path());
+    assert!(out.contains("0 file(s) loaded, 1 already loaded"), "{out}");
+    assert_eq!(versions(&store, "resident_history"), 2);
+    let after_first = tempfile::tempdir().unwrap();
+    common::copy_dir(store.path(), after_first.path());
+
+    // Load 2, two files: `a` corrects 500 residents (50 of whom `b` gives back their row of
+    // load 1: the correction is undone) and adds 1,000; `b` changes 100 of `a`'s new
+    // residents again, repeats 100 unchanged, and adds 500.
+    let mut a = residents(1, 501, "KOREKSI");
+    a.extend(residents(3001, 4001, "BARU"));
+    let mut b: Vec<reference::Resident> = base[..50].to_vec();
+    b.extend(residents(3001, 3101, "BARU LAGI"));
+    b.extend(residents(3101, 3201, "BARU"));
+    b.extend(residents(4001, 4501, "BARU"));
+    b.reverse();
+    write_extract(store.path(), "2026-12-a", &a);
+    write_extract(store.path(), "2026-12-b", &b);
+    let out = chunked_load_ok(store.path());
+    assert!(out.contains("2 file(s) loaded, 1 already loaded"), "{out}");
+    assert!(
+        out.contains(&format!("residents: {} read", a.len() + b.len())),
+        "{out}"
+    );
+    assert_eq!(
+        current_rows(store.path()),
+        expected_current(&[&first, &a, &b])
+    );
+    assert_eq!(versions(&store, "resident_history"), 3);
+    assert_eq!(versions(&store, "reference_loads"), 3);
+    // An undone correction is current again, from the later file.
+    let undone = &base[45];
+    let row = &store.query(&format!(
+        "SELECT address, extract FROM residents WHERE nik = '{}'",
+        undone.nik.as_str()
+    ))[0];
+    assert_eq!(row["address"], undone.address);
+    assert_eq!(row["extract"], "reference/siak/2026-12-b.csv");
+    let out = chunked_load_ok(store.path());
+    assert!(out.contains("0 file(s) loaded, 3 already loaded"), "{out}");
+    let expected = resident_state(store.path());
+
+    // Killed at every commit of either load and run again: the same tables.
+    let mut killed = 0;
+    for (load, commits) in [(1, 4), (2, 2)] {
+        for after in 1..=commits {
+            let again = TestStore::new();
+            if load == 1 {
+                again.ok(&["init"]);
+                write_extract(again.path(), "2026-11", &first);
+            } else {
+                common::copy_dir(after_first.path(), again.path());
+                write_extract(again.path(), "2026-12-a", &a);
+                write_extract(again.path(), "2026-12-b", &b);
+            }
+            let out = chunked_load(again.path(), Some(after));
+            assert!(
+                !out.status.success(),
+                "load {load} not killed after {after}"
+            );
+            killed += 1;
+            chunked_load_ok(again.path());
+            if load == 1 {
+                write_extract(again.path(), "2026-12-a", &a);
+                write_extract(again.path(), "2026-12-b", &b);
+                chunked_load_ok(again.path());
+            }
+            let state = resident_state(again.path());
+            for (got, want) in state.iter().zip(&expected) {
+                let (got, want): (Vec<&str>, Vec<&str>) =
+                    (got.lines().collect(), want.lines().collect());
+                let missing: Vec<&&str> =
+                    want.iter().filter(|l| !got.contains(l)).take(5).collect();
+                let extra: Vec<&&str> = got.iter().filter(|l| !want.contains(l)).take(5).collect();
+                assert!(
+                    got == want,
+                    "load {load} killed after {after} commits: missing {missing:?}, extra {extra:?}"
+                );
+            }
+            let out = chunked_load_ok(again.path());
+            assert!(out.contains("0 file(s) loaded, 3 already loaded"), "{out}");
+        }
+    }
+    assert_eq!(killed, 6);
+}

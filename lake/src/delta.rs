@@ -280,6 +280,122 @@ pub fn rewrite_session() -> Arc<dyn datafusion::catalog::Session> {
     Arc::new(ctx.state())
 }
 
+/// Appends to one table batch by batch and commits everything written in one commit: for an
+/// append too large to hold in memory (a national SIAK extract), where [`append`] wants every
+/// batch at once.
+///
+/// Each [`Appender::write`] writes its batch as a finished Parquet data file under the table
+/// (deltalake's `RecordBatchWriter`) and keeps only the file's add action; [`Appender::commit`]
+/// commits all of them as one new table version (deltalake's `CommitBuilder`), so readers see
+/// every file of the append or none. Files written by an appender that never commits (the
+/// process died) belong to no version: readers never see them and `tunggal maintain
+/// --full-vacuum` deletes them.
+pub struct Appender {
+    table: Table,
+    delta: DeltaTable,
+    writer: deltalake::writer::RecordBatchWriter,
+    adds: Vec<deltalake::kernel::Add>,
+    rows: u64,
+}
+
+impl Appender {
+    /// Opens `table` for a batch-by-batch append, creating it empty when it does not exist
+    /// yet (that creation is a commit of its own, as with [`open`]).
+    pub async fn open(store: &Store, table: Table) -> Result<Appender> {
+        let delta = open(store, table).await?;
+        let writer = deltalake::writer::RecordBatchWriter::for_table(&delta)
+            .map_err(|e| LakeError::delta(table.name(), e))?;
+        Ok(Appender {
+            table,
+            delta,
+            writer,
+            adds: Vec::new(),
+            rows: 0,
+        })
+    }
+
+    /// Writes `batch` as data files of the table, not committed yet. An empty batch writes
+    /// nothing.
+    pub async fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        use deltalake::writer::DeltaWriter;
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let name = self.table.name();
+        self.rows += batch.num_rows() as u64;
+        self.writer
+            .write(batch)
+            .await
+            .map_err(|e| LakeError::delta(name, e))?;
+        let adds = self
+            .writer
+            .flush()
+            .await
+            .map_err(|e| LakeError::delta(name, e))?;
+        self.adds.extend(adds);
+        Ok(())
+    }
+
+    /// Data files written so far.
+    pub fn files(&self) -> usize {
+        self.adds.len()
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Commits every file written as one new version (an append), with `metadata` in the
+    /// commit's `commitInfo` (what a reader of the log may need to know about the append,
+    /// e.g. to resume after a crash). Nothing written: no commit, `Ok(false)`.
+    pub async fn commit(
+        self,
+        metadata: impl IntoIterator<Item = (String, serde_json::Value)>,
+    ) -> Result<bool> {
+        use deltalake::kernel::transaction::CommitBuilder;
+        use deltalake::kernel::Action;
+        if self.adds.is_empty() {
+            return Ok(false);
+        }
+        let name = self.table.name();
+        let snapshot = self
+            .delta
+            .snapshot()
+            .map_err(|e| LakeError::delta(name, e))?;
+        let operation = deltalake::protocol::DeltaOperation::Write {
+            mode: SaveMode::Append,
+            partition_by: None,
+            predicate: None,
+        };
+        CommitBuilder::from(CommitProperties::default().with_metadata(metadata))
+            .with_actions(self.adds.into_iter().map(Action::Add).collect())
+            .build(Some(snapshot), self.delta.log_store(), operation)
+            .await
+            .map_err(|e| LakeError::delta(name, e))?;
+        after_commit();
+        Ok(true)
+    }
+}
+
+/// The `commitInfo` of the latest commits of `table` (newest first, at most `limit`), with
+/// the metadata each commit was given ([`Appender::commit`]); empty when the table does not
+/// exist.
+pub async fn recent_commit_infos(
+    store: &Store,
+    table: Table,
+    limit: usize,
+) -> Result<Vec<deltalake::kernel::CommitInfo>> {
+    let Some(delta) = open_existing(store, table).await? else {
+        return Ok(Vec::new());
+    };
+    delta
+        .history(Some(limit))
+        .try_collect()
+        .await
+        .map_err(|e| LakeError::delta(table.name(), e))
+}
+
 /// Quotes a string as a SQL literal (single quotes doubled), for predicates built here.
 pub fn sql_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))

@@ -32,6 +32,8 @@ use crate::tables::resident_history::{self, ResidentHistoryRecord};
 use crate::tables::station_history::{self, StationHistoryRecord};
 use crate::tables::Table;
 
+mod residents;
+
 /// SQL name of the region-code table.
 pub const REGIONS: &str = "regions";
 /// SQL name of the view of current SIAK residents (over `resident_history`).
@@ -77,7 +79,43 @@ impl std::fmt::Display for LoadSummary {
     }
 }
 
-/// A reference file not loaded yet, parsed.
+/// Environment variable setting how many SIAK rows a load takes at a time
+/// ([`DEFAULT_CHUNK_ROWS`] when unset): the load's memory follows it (with the default, a
+/// load of 2.4 million residents peaked under 1 GiB), and each `resident_history` data file a
+/// load writes holds about as many rows. The tests set it small to load many chunks.
+pub const CHUNK_ROWS_ENV: &str = "TUNGGAL_REFERENCE_CHUNK_ROWS";
+
+/// SIAK rows a load takes at a time unless [`CHUNK_ROWS_ENV`] says otherwise.
+pub const DEFAULT_CHUNK_ROWS: usize = 200_000;
+
+/// How a [`load_with`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// SIAK rows taken at a time (at least 1).
+    pub chunk_rows: usize,
+}
+
+impl LoadOptions {
+    /// The options [`load`] uses: the chunk size from [`CHUNK_ROWS_ENV`], else
+    /// [`DEFAULT_CHUNK_ROWS`].
+    pub fn from_env() -> LoadOptions {
+        let chunk_rows = std::env::var(CHUNK_ROWS_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(DEFAULT_CHUNK_ROWS);
+        LoadOptions { chunk_rows }
+    }
+}
+
+/// A reference file as listed in the store, not loaded yet by its listing.
+pub(crate) struct Listed {
+    path: String,
+    size: i64,
+    modified: DateTime<Utc>,
+}
+
+/// A station registry file not loaded yet, parsed (registries are small: read whole).
 struct Pending<T> {
     path: String,
     sha256: String,
@@ -86,25 +124,33 @@ struct Pending<T> {
     rows: Vec<T>,
 }
 
-/// The files loaded before: (path, SHA-256) pairs, and each path's (size, last-modified) as
-/// listed when loaded.
+/// The files loaded before: (path, SHA-256) pairs, each path's (size, last-modified) as
+/// listed when loaded, and its sizes (a file listed with one may be the same bytes again).
 #[derive(Default)]
 struct Done {
     hashes: HashSet<(String, String)>,
     listed: HashSet<(String, i64, DateTime<Utc>)>,
+    sizes: HashSet<(String, i64)>,
 }
 
 /// Takes every reference file not loaded yet (by path and SHA-256) into the lake: SIAK
 /// extracts under `reference/siak/` into `resident_history`, registry files under
 /// `reference/stations/` into `station_history`, then the files into `reference_loads`.
+/// The chunk size comes from [`CHUNK_ROWS_ENV`] ([`LoadOptions::from_env`]).
 ///
 /// Files are taken in path order, a later file winning for a NIK given by two files of one
 /// load. A station given by two rows of one load (in one file or in two) is ambiguous (which
 /// key to trust?): the load fails and takes nothing. A row is appended only when it differs
 /// from the current row of its NIK or station, so a file already loaded, or a load re-run
 /// after a crash, appends nothing; each table gets at most one commit, `reference_loads` last
-/// (the commit point). Holds the new files' rows in memory, never the whole registry.
+/// (the commit point). SIAK extracts are streamed a chunk of rows at a time (see
+/// `residents`), so memory follows the chunk size, never the extract or the registry.
 pub async fn load(store: &Store) -> Result<LoadSummary> {
+    load_with(store, LoadOptions::from_env()).await
+}
+
+/// [`load`] with explicit options.
+pub async fn load_with(store: &Store, options: LoadOptions) -> Result<LoadSummary> {
     let ctx = reference_context(store).await?;
     let mut done = Done::default();
     for r in from_batches(
@@ -112,58 +158,20 @@ pub async fn load(store: &Store) -> Result<LoadSummary> {
         reference_loads::from_batch,
     )? {
         done.listed.insert((r.path.clone(), r.size, r.modified));
+        done.sizes.insert((r.path.clone(), r.size));
         done.hashes.insert((r.path, r.sha256));
     }
     let mut summary = LoadSummary::default();
-    let siak = pending(
-        store,
-        reference::siak::STORE_PREFIX,
-        &done,
-        &mut summary,
-        |b| reference::siak::read_csv(b),
-    )
-    .await?;
-    let stations = pending(
+    let siak = listed(store, reference::siak::STORE_PREFIX, &done, &mut summary).await?;
+    let station_files = listed(
         store,
         reference::stations::STORE_PREFIX,
         &done,
         &mut summary,
-        |b| reference::stations::read_csv(b),
     )
     .await?;
-    if siak.is_empty() && stations.is_empty() {
-        return Ok(summary);
-    }
+    let stations = read_stations(store, station_files, &done, &mut summary).await?;
     let loaded = now_micros();
-    summary.load_id = uuid::Uuid::new_v4().to_string();
-
-    // Residents: the last row of each NIK across the new files, kept when it changes the
-    // current row.
-    let mut newest: HashMap<String, (usize, &Resident)> = HashMap::new();
-    for (file, p) in siak.iter().enumerate() {
-        summary.residents_read += p.rows.len();
-        for r in &p.rows {
-            newest.insert(r.nik.as_str().to_string(), (file, r));
-        }
-    }
-    let niks: Vec<String> = newest.keys().cloned().collect();
-    let current = current_residents(&ctx, &niks).await?;
-    let mut resident_rows = Vec::new();
-    let mut appended_by_file = vec![0i64; siak.len()];
-    for (nik, (file, resident)) in &newest {
-        if current.get(nik) != Some(*resident) {
-            appended_by_file[*file] += 1;
-            resident_rows.push(ResidentHistoryRecord {
-                resident: (*resident).clone(),
-                extract: siak[*file].path.clone(),
-                loaded,
-            });
-        }
-    }
-    // In NIK order: each file of the table then covers a narrow NIK range, so the lookups by
-    // NIK ([`current_residents`]) skip most files by their statistics.
-    resident_rows.sort_by(|a, b| a.resident.nik.as_str().cmp(b.resident.nik.as_str()));
-    summary.residents_appended = resident_rows.len();
 
     // Stations: one row per station across the new files, else the load is ambiguous.
     let mut given: HashMap<&str, (usize, &Station)> = HashMap::new();
@@ -196,17 +204,62 @@ pub async fn load(store: &Store) -> Result<LoadSummary> {
         }
     }
     station_rows.sort_by(|a, b| a.station.station_id.cmp(&b.station.station_id));
-    summary.stations_appended = station_rows.len();
 
-    if !resident_rows.is_empty() {
-        let batch = resident_history::to_batch(&resident_rows)?;
-        delta::append(store, Table::ResidentHistory, vec![batch], None).await?;
+    // A file listed with the size of a loaded version of its path may be the same bytes
+    // written again, which are not loaded twice: hashed first, parsed only when new.
+    let mut siak_new = Vec::with_capacity(siak.len());
+    for file in siak {
+        if done.sizes.contains(&(file.path.clone(), file.size)) {
+            let sha256 = residents::sha256_of(store, &file.path).await?;
+            if done.hashes.contains(&(file.path.clone(), sha256)) {
+                summary.files_skipped += 1;
+                continue;
+            }
+        }
+        siak_new.push(file);
     }
+
+    // A load killed between its resident_history and reference_loads commits: its files,
+    // when they are still the first ones to load, unchanged, are recorded as it read them.
+    let mut adopted = residents::interrupted(store, &done.hashes).await?;
+    let unchanged = adopted.len() <= siak_new.len()
+        && adopted
+            .iter()
+            .zip(&siak_new)
+            .all(|(f, l)| f.path == l.path && f.size == l.size && f.modified() == l.modified);
+    if !unchanged {
+        adopted.clear();
+    }
+    if !adopted.is_empty() {
+        tracing::info!(
+            files = adopted.len(),
+            "an interrupted load already appended these SIAK files' rows: recording them"
+        );
+    }
+
+    summary.load_id = uuid::Uuid::new_v4().to_string();
+    let mut stream =
+        residents::Stream::new(store, &ctx, &summary.load_id, loaded, options.chunk_rows);
+    for file in &siak_new[adopted.len()..] {
+        stream.file(file).await?;
+    }
+    let taken = stream.commit(&adopted).await?;
+    let siak_done: Vec<residents::FileDone> = adopted.into_iter().chain(taken).collect();
+    if siak_done.is_empty() && stations.is_empty() {
+        summary.load_id.clear();
+        return Ok(summary);
+    }
+    for f in &siak_done {
+        summary.residents_read += f.rows as usize;
+        summary.residents_appended += f.appended as usize;
+    }
+    summary.stations_appended = station_rows.len();
     if !station_rows.is_empty() {
         let batch = station_history::to_batch(&station_rows)?;
         delta::append(store, Table::StationHistory, vec![batch], None).await?;
     }
-    let record = |p: (&str, &str, i64, DateTime<Utc>), kind: &str, rows: usize, appended: i64| {
+
+    let record = |p: (&str, &str, i64, DateTime<Utc>), kind: &str, rows: u64, appended: u64| {
         ReferenceLoadRecord {
             path: p.0.to_string(),
             sha256: p.1.to_string(),
@@ -214,21 +267,27 @@ pub async fn load(store: &Store) -> Result<LoadSummary> {
             size: p.2,
             modified: p.3,
             file_rows: rows as i64,
-            appended,
+            appended: appended as i64,
             load_id: summary.load_id.clone(),
             loaded,
         }
     };
-    let mut load_rows: Vec<ReferenceLoadRecord> = siak
+    let mut load_rows: Vec<ReferenceLoadRecord> = siak_done
         .iter()
-        .zip(&appended_by_file)
-        .map(|(p, &n)| record(p.key(), "siak", p.rows.len(), n))
+        .map(|f| {
+            record(
+                (&f.path, &f.sha256, f.size, f.modified()),
+                "siak",
+                f.rows,
+                f.appended,
+            )
+        })
         .collect();
     load_rows.extend(
         stations
             .iter()
             .zip(&station_appended_by_file)
-            .map(|(p, &n)| record(p.key(), "stations", p.rows.len(), n)),
+            .map(|(p, &n)| record(p.key(), "stations", p.rows.len() as u64, n as u64)),
     );
     delta::append(
         store,
@@ -240,6 +299,7 @@ pub async fn load(store: &Store) -> Result<LoadSummary> {
     summary.files_loaded = load_rows.into_iter().map(|r| r.path).collect();
     tracing::info!(
         files = summary.files_loaded.len(),
+        residents_read = summary.residents_read,
         residents_appended = summary.residents_appended,
         stations_appended = summary.stations_appended,
         "reference files loaded"
@@ -254,17 +314,15 @@ impl<T> Pending<T> {
     }
 }
 
-/// The `.csv` files under `prefix` not loaded yet, parsed, in path order. A file listed with
-/// the path, size and last-modified time of a loaded one is skipped unread; any other is read
-/// and skipped when its path and SHA-256 were loaded.
-async fn pending<T>(
+/// The `.csv` files under `prefix`, in path order, less those listed with the path, size and
+/// last-modified time of a loaded one (skipped unread, counted in `summary`).
+async fn listed(
     store: &Store,
     prefix: &str,
     done: &Done,
     summary: &mut LoadSummary,
-    parse: impl Fn(&[u8]) -> Result<Vec<T>, reference::CsvError>,
-) -> Result<Vec<Pending<T>>> {
-    let mut listed: Vec<(String, i64, DateTime<Utc>)> = store
+) -> Result<Vec<Listed>> {
+    let mut listed: Vec<Listed> = store
         .list(prefix)
         .await?
         .into_iter()
@@ -272,24 +330,43 @@ async fn pending<T>(
             let modified = DateTime::from_timestamp_micros(m.last_modified.timestamp_micros())
                 .unwrap_or(m.last_modified);
             let size = i64::try_from(m.size).unwrap_or(i64::MAX);
-            (m.location.to_string(), size, modified)
+            Listed {
+                path: m.location.to_string(),
+                size,
+                modified,
+            }
         })
-        .filter(|(p, _, _)| p.ends_with(".csv"))
+        .filter(|l| l.path.ends_with(".csv"))
         .collect();
-    listed.sort();
+    listed.sort_by(|a, b| a.path.cmp(&b.path));
+    let before = listed.len();
+    listed.retain(|l| !done.listed.contains(&(l.path.clone(), l.size, l.modified)));
+    summary.files_skipped += before - listed.len();
+    Ok(listed)
+}
+
+/// The station registry files among `files`, read and parsed whole, less those whose path
+/// and SHA-256 were loaded (skipped, counted in `summary`).
+async fn read_stations(
+    store: &Store,
+    files: Vec<Listed>,
+    done: &Done,
+    summary: &mut LoadSummary,
+) -> Result<Vec<Pending<Station>>> {
     let mut out = Vec::new();
-    for (path, size, modified) in listed {
-        if done.listed.contains(&(path.clone(), size, modified)) {
-            summary.files_skipped += 1;
-            continue;
-        }
+    for Listed {
+        path,
+        size,
+        modified,
+    } in files
+    {
         let bytes = store.get(&path).await?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         if done.hashes.contains(&(path.clone(), sha256.clone())) {
             summary.files_skipped += 1;
             continue;
         }
-        let rows = parse(&bytes).map_err(|e| LakeError::Reference {
+        let rows = reference::stations::read_csv(&bytes[..]).map_err(|e| LakeError::Reference {
             path: path.clone(),
             reason: e.to_string(),
         })?;
@@ -360,12 +437,26 @@ pub async fn current_residents(
     niks: &[String],
 ) -> Result<HashMap<String, Resident>> {
     let mut latest: HashMap<String, ResidentHistoryRecord> = HashMap::new();
-    for group in niks.chunks(NIKS_PER_QUERY) {
-        let list = group.iter().map(|n| lit(n.as_str())).collect();
+    // In NIK order, each query asks a narrow NIK range as well as its list: the range lets
+    // the scan skip files, row groups and pages by their statistics (a long IN-list alone
+    // does not).
+    let mut sorted: Vec<&str> = niks.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    for group in sorted.chunks(NIKS_PER_QUERY) {
+        let (Some(&first), Some(&last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let list = group.iter().map(|&n| lit(n)).collect();
         let batches = ctx
             .table(resident_history::NAME)
             .await?
-            .filter(col("nik").in_list(list, false))?
+            .filter(
+                col("nik")
+                    .gt_eq(lit(first))
+                    .and(col("nik").lt_eq(lit(last)))
+                    .and(col("nik").in_list(list, false)),
+            )?
             .collect()
             .await?;
         for row in from_batches(&batches, resident_history::from_batch)? {

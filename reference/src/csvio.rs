@@ -58,6 +58,26 @@ pub(crate) fn read_rows<T: DeserializeOwned, R: Read>(
         .collect()
 }
 
+/// The rows of a headed CSV one at a time, after checking that the header has exactly the
+/// expected column names in order: a file of any size is read in the memory of one row (and
+/// the reader's buffer). A row that does not parse is an error carrying its line, as with
+/// [`read_rows`]; reading may go on after it.
+pub(crate) fn rows<T: DeserializeOwned, R: Read>(
+    reader: R,
+    expected_header: &[&str],
+) -> Result<impl Iterator<Item = Result<T, CsvError>>, CsvError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(reader);
+    let header = rdr.headers().map_err(CsvError::from_csv)?;
+    if !header.iter().eq(expected_header.iter().copied()) {
+        return Err(CsvError::BadHeader);
+    }
+    Ok(rdr
+        .into_deserialize()
+        .map(|r: Result<T, csv::Error>| r.map_err(CsvError::from_csv)))
+}
+
 /// Writes rows as a headed CSV (the header comes from the field names of `T`; with no rows the
 /// given header is written so that an empty extract is still well-formed).
 pub(crate) fn write_rows<T: Serialize, W: Write>(

@@ -123,6 +123,15 @@ pub fn read_csv<R: Read>(reader: R) -> Result<Vec<Resident>, CsvError> {
     csvio::read_rows(reader, COLUMNS)
 }
 
+/// Reads one extract file row by row (headed CSV with exactly [`COLUMNS`]), so that an extract
+/// of any size (a national first extract is hundreds of millions of rows) is read in bounded
+/// memory. The header is checked first; each row is a resident or an error with its line.
+pub fn read_csv_rows<R: Read>(
+    reader: R,
+) -> Result<impl Iterator<Item = Result<Resident, CsvError>>, CsvError> {
+    csvio::rows(reader, COLUMNS)
+}
+
 /// Writes residents as one extract file (headed CSV with [`COLUMNS`]).
 pub fn write_csv<W: Write>(writer: W, residents: &[Resident]) -> Result<(), CsvError> {
     csvio::write_rows(writer, residents, COLUMNS)
@@ -168,6 +177,33 @@ mod tests {
         let text = String::from_utf8(buf.clone()).unwrap();
         assert!(text.starts_with(&COLUMNS.join(",")));
         assert_eq!(read_csv(buf.as_slice()).unwrap(), rows);
+    }
+
+    #[test]
+    fn rows_one_at_a_time_match_the_whole_file() {
+        let mut other = sample();
+        other.name = "Budi".into();
+        let rows = vec![sample(), other];
+        let mut buf = Vec::new();
+        write_csv(&mut buf, &rows).unwrap();
+        let streamed: Vec<Resident> = read_csv_rows(buf.as_slice())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(streamed, rows);
+        let text = String::from_utf8(buf).unwrap().replace("Budi", "Budi,x");
+        let errors: Vec<CsvError> = read_csv_rows(text.as_bytes())
+            .unwrap()
+            .filter_map(Result::err)
+            .collect();
+        assert!(
+            matches!(errors[..], [CsvError::InvalidRow { line: Some(3), .. }]),
+            "{errors:?}"
+        );
+        assert!(matches!(
+            read_csv_rows("a,b\n1,2\n".as_bytes()).map(|_| ()),
+            Err(CsvError::BadHeader)
+        ));
     }
 
     #[test]
