@@ -27,7 +27,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Buf, Bytes};
@@ -44,7 +43,6 @@ use super::Listed;
 use crate::delta;
 use crate::error::{LakeError, Result};
 use crate::store::Store;
-use crate::tables::read::from_batches;
 use crate::tables::resident_history::{self, ResidentHistoryRecord};
 use crate::tables::Table;
 
@@ -270,7 +268,8 @@ impl<'a> Stream<'a> {
             .collect();
         drop(last);
         given.sort_by_key(|r| r.nik);
-        let current = committed(self.ctx, &given).await?;
+        let niks: Vec<String> = given.iter().map(|r| r.nik.as_str().to_string()).collect();
+        let current = super::current_residents(self.ctx, &niks).await?;
         let mut kept = 0u64;
         for resident in given {
             match current.get(resident.nik.as_str()) {
@@ -336,61 +335,6 @@ impl<'a> Stream<'a> {
         }
         Ok(self.files)
     }
-}
-
-/// NIKs of a chunk looked up by one query: a narrow NIK range (the chunk is in NIK order), so
-/// the scan skips files, row groups and pages by their statistics.
-const NIKS_PER_LOOKUP: usize = 16_384;
-
-/// The committed current rows (the latest row of each NIK in `resident_history`, as the load
-/// found the table) of the residents of a chunk in NIK order, by NIK. A join with the chunk's
-/// NIKs, a range at a time: a long IN-list of literals costs DataFusion far more to plan than
-/// the scan (about 65 µs a NIK), and memory follows the chunk.
-async fn committed(ctx: &SessionContext, given: &[Resident]) -> Result<HashMap<String, Resident>> {
-    use arrow::array::{RecordBatch, StringArray};
-    use arrow::datatypes::{DataType, Field, Schema};
-    use datafusion::common::JoinType;
-    use datafusion::datasource::MemTable;
-    use datafusion::prelude::{col, lit};
-
-    let schema = Arc::new(Schema::new(vec![Field::new(
-        "wanted",
-        DataType::Utf8,
-        false,
-    )]));
-    let mut latest: HashMap<String, ResidentHistoryRecord> = HashMap::new();
-    for group in given.chunks(NIKS_PER_LOOKUP) {
-        let (Some(first), Some(last)) = (group.first(), group.last()) else {
-            continue;
-        };
-        let niks = StringArray::from_iter_values(group.iter().map(|r| r.nik.as_str()));
-        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(niks)])?;
-        let wanted = ctx.read_table(Arc::new(MemTable::try_new(
-            schema.clone(),
-            vec![vec![batch]],
-        )?))?;
-        let batches = ctx
-            .table(resident_history::NAME)
-            .await?
-            .filter(
-                col("nik")
-                    .gt_eq(lit(first.nik.as_str()))
-                    .and(col("nik").lt_eq(lit(last.nik.as_str()))),
-            )?
-            .join(wanted, JoinType::LeftSemi, &["nik"], &["wanted"], None)?
-            .collect()
-            .await?;
-        for row in from_batches(&batches, resident_history::from_batch)? {
-            let nik = row.resident.nik.as_str().to_string();
-            match latest.get(&nik) {
-                Some(kept) if kept.loaded >= row.loaded => {}
-                _ => {
-                    latest.insert(nik, row);
-                }
-            }
-        }
-    }
-    Ok(latest.into_iter().map(|(k, v)| (k, v.resident)).collect())
 }
 
 /// The SHA-256 of a whole object, read as a stream (for a file listed with the size of a
