@@ -292,3 +292,26 @@ pub(super) fn pair_up(
     }
     sum
 }
+
+/// The score of the rigid alignment of each of the first `n` `seeds` alone (diagnostics:
+/// which anchor the consolidation picks among its [`GLOBAL_SEEDS`], and what later ones
+/// would have got).
+pub(super) fn seed_scores(
+    a: &FingerTemplate,
+    b: &FingerTemplate,
+    sim: &[f32],
+    seeds: &[Pair],
+    n: usize,
+    s: &mut ConsolidateScratch,
+) -> Vec<f32> {
+    seeds
+        .iter()
+        .take(n)
+        .map(|seed| {
+            let (sa, sb) = (seed.a as usize, seed.b as usize);
+            let t = Rigid::from_pair(&a.points[sa], a.angles[sa], &b.points[sb], b.angles[sb]);
+            let anchor = (b.points[sb].x, b.points[sb].y);
+            evaluate(a, b, sim, &t, anchor, -1.0, s).map_or(0.0, |r| r.0)
+        })
+        .collect()
+}

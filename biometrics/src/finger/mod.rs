@@ -20,6 +20,7 @@ mod template;
 mod warp;
 
 pub use explain::{explain, FingerExplanation, PairedMinutiae};
+pub use score::StageTrace;
 pub use template::{prepare, FingerTemplate};
 
 /// Similarity of two prepared fingers in [0, 1] (0 = nothing in common, 1 = identical).
@@ -28,4 +29,10 @@ pub use template::{prepare, FingerTemplate};
 /// `compare(a, b) == compare(b, a)`.
 pub fn compare(a: &FingerTemplate, b: &FingerTemplate) -> f32 {
     score::score(a, b)
+}
+
+/// The stages behind [`compare`]'s score (LSS-R, consolidation seeds and their rigid scores),
+/// for diagnosing why a pair scores as it does; slower than [`compare`], not for matching.
+pub fn trace(a: &FingerTemplate, b: &FingerTemplate) -> StageTrace {
+    score::trace(a, b)
 }

@@ -164,3 +164,114 @@ fn run_ordered_body(
     // Both stages must agree: the local evidence (LSS-R) scaled by the global consistency.
     (lss * global.powf(GLOBAL_EXPONENT)).clamp(0.0, 1.0)
 }
+
+/// The stages of one comparison, for diagnostics (see [`super::trace`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageTrace {
+    /// The final score ([`super::compare`]'s value).
+    pub score: f32,
+    /// The relaxation run on the consolidation's pairing instead of the LSS candidates:
+    /// the sum of the n_P largest relaxed similarities over n_P.
+    pub verified_lss: f32,
+    /// Number of pairs in the consolidation's pairing.
+    pub verified_pairs: usize,
+    /// The LSS-R score (mean relaxed similarity of the n_P most efficient pairs).
+    pub lss: f32,
+    /// The consolidation score in [0, 1].
+    pub global: f32,
+    /// n_P: the number of pairs averaged into the LSS-R score.
+    pub np: usize,
+    /// The LSS-R pairs (a, b, relaxed similarity), most efficient first (the first n_P
+    /// make the LSS-R score); indices in the caller's (a, b) order.
+    pub by_efficiency: Vec<(usize, usize, f32)>,
+    /// Local similarity of every minutia pair, row-major `a.len() × b.len()` in the caller's
+    /// order (0 where the cylinders are not comparable).
+    pub local: Vec<f32>,
+    /// Whether each minutia of A, then of B, has a usable cylinder.
+    pub usable: (Vec<bool>, Vec<bool>),
+    /// The consolidation's seeds in the order they are tried (a, b, relaxed similarity) and
+    /// the score each one's rigid alignment alone gets; the first 20 (only the first
+    /// [`super::params::GLOBAL_SEEDS`] are tried by the matcher).
+    pub seeds: Vec<(usize, usize, f32, f32)>,
+}
+
+/// Runs the pipeline and records its stages ([`StageTrace`]); the score is the same as
+/// [`score`]'s.
+pub fn trace(a: &FingerTemplate, b: &FingerTemplate) -> StageTrace {
+    let ((x, y), swap) = canonical(a, b);
+    let mut s = Scratch::default();
+    let score = run_ordered(x, y, true, &mut s);
+    let np = score_pairs(x.points.len(), y.points.len());
+    // The stages, from what the run left in the scratch (pairs, order, seeds) and by running
+    // the consolidation once more (deterministic: the same value the score used).
+    let global = consolidate(x, y, &s.sim, &s.seeds, true, &mut s.cons);
+    // Relaxation on the consolidation's pairing: the LSS-R of the verified pairs.
+    let mut verified = s.cons.best.clone();
+    relax(
+        x,
+        y,
+        &mut verified,
+        &mut Vec::new(),
+        &mut RelaxScratch::default(),
+    );
+    let mut relaxed: Vec<f32> = verified.iter().map(|p| p.sim).collect();
+    relaxed.sort_by(|p, q| q.total_cmp(p));
+    let verified_lss = relaxed.iter().take(np).sum::<f32>() / np as f32;
+    let orient = |p: &Pair| {
+        if swap {
+            (p.b as usize, p.a as usize)
+        } else {
+            (p.a as usize, p.b as usize)
+        }
+    };
+    let by_efficiency: Vec<(usize, usize, f32)> = s
+        .order
+        .iter()
+        .map(|&i| {
+            let p = &s.pairs[i as usize];
+            let (pa, pb) = orient(p);
+            (pa, pb, p.sim)
+        })
+        .collect();
+    let lss = (by_efficiency.iter().take(np).map(|p| p.2).sum::<f32>() / np as f32).clamp(0.0, 1.0);
+    let seed_scores = super::consolidate::seed_scores(x, y, &s.sim, &s.seeds, 20, &mut s.cons);
+    let seeds = s
+        .seeds
+        .iter()
+        .zip(seed_scores)
+        .map(|(p, sc)| {
+            let (pa, pb) = orient(p);
+            (pa, pb, p.sim, sc)
+        })
+        .collect();
+    let (nx, ny) = (x.points.len(), y.points.len());
+    let mut local = vec![0f32; nx * ny];
+    if !s.sim.is_empty() {
+        for i in 0..nx {
+            for j in 0..ny {
+                // x = a unless swapped; a row of the caller's matrix is as long as b.
+                let k = if swap { j * nx + i } else { i * ny + j };
+                local[k] = s.sim[i * ny + j];
+            }
+        }
+    }
+    let usable = |t: &FingerTemplate| {
+        let mut u = vec![false; t.points.len()];
+        for &i in &t.usable {
+            u[i as usize] = true;
+        }
+        u
+    };
+    StageTrace {
+        score,
+        verified_lss,
+        verified_pairs: verified.len(),
+        lss,
+        global,
+        np,
+        by_efficiency,
+        local,
+        usable: (usable(a), usable(b)),
+        seeds,
+    }
+}

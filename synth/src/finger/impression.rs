@@ -291,6 +291,8 @@ struct Reported {
     dir: f64,
     kind: Kind,
     quality: f64,
+    /// Index of the master minutia reported, `None` for a spurious one.
+    source: Option<usize>,
 }
 
 /// One capture of `master` at `quality`: a single-view ISO/IEC 19794-2:2005 record
@@ -312,7 +314,49 @@ pub fn impression_with<R: Rng + ?Sized>(
     distortion: &Distortion,
     rng: &mut R,
 ) -> FingerRecord {
+    impression_traced(master, quality, distortion, rng).0
+}
+
+/// What one impression did to the master finger, for diagnostics (matcher experiments that
+/// need the ground truth of a synthetic pair: which reported minutiae are true, and how the
+/// finger was placed). Returned by [`impression_traced`]; drawing it changes nothing in the
+/// record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImpressionTrace {
+    /// Severity of the capture (0 flawless .. 1.3 barely usable).
+    pub severity: f64,
+    /// Rotation of the finger on the sensor, radians.
+    pub rotation: f64,
+    /// Sensor position of the contact centre, pixels.
+    pub sensor_centre: (f64, f64),
+    /// Contact centre in the finger frame, pixels.
+    pub contact_centre: (f64, f64),
+    /// Half-axes of the contact ellipse, pixels.
+    pub contact_radii: (f64, f64),
+    /// Rotation of the outer skin's plastic drag, radians.
+    pub drag_rotation: f64,
+    /// Translation of the outer skin's plastic drag, pixels.
+    pub drag_shift: (f64, f64),
+    /// Number of smudged or dry patches.
+    pub patches: usize,
+    /// Per master minutia: its sensor position when it lies inside the contact region and
+    /// the sensor window (whether or not the extractor then reported it), else `None`.
+    pub visible: Vec<Option<(f64, f64)>>,
+    /// Per minutia of the record's view, in record order: the index of the master minutia it
+    /// reports, or `None` for a spurious minutia.
+    pub sources: Vec<Option<usize>>,
+}
+
+/// [`impression_with`] plus its [`ImpressionTrace`]; the record is byte-identical to
+/// [`impression_with`]'s for the same `rng` state (it is the same computation).
+pub fn impression_traced<R: Rng + ?Sized>(
+    master: &FingerMaster,
+    quality: CaptureQuality,
+    distortion: &Distortion,
+    rng: &mut R,
+) -> (FingerRecord, ImpressionTrace) {
     let cap = Capture::draw(master, quality, distortion, rng);
+    let mut visible = vec![None; master.minutiae.len()];
     let s = cap.severity;
     let pos_noise = Normal::new(0.0, 1.0 + 2.5 * s).expect("valid normal");
     let ang_noise = Normal::new(0.0, (3.0 + 8.0 * s).to_radians()).expect("valid normal");
@@ -320,7 +364,7 @@ pub fn impression_with<R: Rng + ?Sized>(
     let min_axis = cap.radii.0.min(cap.radii.1);
 
     let mut out: Vec<Reported> = Vec::new();
-    for m in &master.minutiae {
+    for (index, m) in master.minutiae.iter().enumerate() {
         let rho = cap.contact_rho(m.x, m.y);
         if rho >= 1.0 {
             continue;
@@ -329,6 +373,7 @@ pub fn impression_with<R: Rng + ?Sized>(
         if !Capture::in_window(u) {
             continue;
         }
+        visible[index] = Some(u);
         let border = ((1.0 - rho) * min_axis).min(Capture::window_edge_distance(u));
         let patch = cap.in_patch(m.x, m.y);
         let mut p_miss = 0.04 + 0.24 * s + distortion.extra_miss;
@@ -360,21 +405,35 @@ pub fn impression_with<R: Rng + ?Sized>(
             dir,
             kind,
             quality: q,
+            source: Some(index),
         });
     }
 
     add_spurious(master, &cap, view_quality, rng, &mut out);
 
-    let minutiae = out
+    let mut reported = out
         .into_iter()
         .filter(|r| Capture::in_window((r.x, r.y)))
-        .map(|r| to_iso(&r))
+        .map(|r| (to_iso(&r), r.source))
         .collect::<Vec<_>>();
-    let mut minutiae = minutiae;
-    minutiae.sort_by_key(|m| (m.y, m.x));
-    minutiae.truncate(255);
+    // Stable sort: the same order as sorting the minutiae alone.
+    reported.sort_by_key(|(m, _)| (m.y, m.x));
+    reported.truncate(255);
+    let (minutiae, sources): (Vec<Minutia>, Vec<Option<usize>>) = reported.into_iter().unzip();
 
-    FingerRecord {
+    let trace = ImpressionTrace {
+        severity: s,
+        rotation: cap.rotation,
+        sensor_centre: cap.sensor_centre,
+        contact_centre: cap.centre,
+        contact_radii: cap.radii,
+        drag_rotation: cap.drag_rot,
+        drag_shift: cap.drag_shift,
+        patches: cap.patches.len(),
+        visible,
+        sources,
+    };
+    let record = FingerRecord {
         capture_equipment: 0,
         width: SENSOR_WIDTH,
         height: SENSOR_HEIGHT,
@@ -388,7 +447,8 @@ pub fn impression_with<R: Rng + ?Sized>(
             minutiae,
             extended: Vec::new(),
         }],
-    }
+    };
+    (record, trace)
 }
 
 fn swap(kind: Kind) -> Kind {
@@ -477,6 +537,7 @@ fn add_spurious<R: Rng + ?Sized>(
                 dir: dir + jitter.sample(rng),
                 kind,
                 quality: q,
+                source: None,
             });
             placed += 1;
             // Broken ridge (two endings facing each other) or bridge (two bifurcations).
@@ -492,6 +553,7 @@ fn add_spurious<R: Rng + ?Sized>(
                             dir: cap.map_dir(bx, by, theta + PI) + jitter.sample(rng),
                             kind,
                             quality: q,
+                            source: None,
                         });
                         placed += 1;
                     }

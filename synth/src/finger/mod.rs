@@ -43,7 +43,8 @@ use orientation::{ArchBump, Bend, OrientationField};
 
 pub use database::fvc_database;
 pub use impression::{
-    impression, impression_with, Distortion, SENSOR_HEIGHT, SENSOR_RES_PX_PER_CM, SENSOR_WIDTH,
+    impression, impression_traced, impression_with, Distortion, ImpressionTrace, SENSOR_HEIGHT,
+    SENSOR_RES_PX_PER_CM, SENSOR_WIDTH,
 };
 
 /// Henry/NIST pattern class of a fingerprint; decides the singular points of the ridge flow.
