@@ -3,8 +3,9 @@
 //!
 //! Rule: each hand's live capture is scored against that hand's chip finger with the
 //! fingerprint matcher ([`biometrics::finger::compare`]); each similarity becomes a
-//! log-likelihood ratio through the fusion calibration
-//! ([`biometrics::fusion::Calibration::finger_default`]); the two LLRs are summed and the card
+//! log-likelihood ratio through the fusion calibration of the two captures' quality band
+//! ([`biometrics::fusion::Calibration::finger_for_quality`]: the chip record's and the live
+//! capture's ISO finger quality); the two LLRs are summed and the card
 //! holder is accepted (*berhasil*) when the sum reaches
 //! [`biometrics::fusion::llr_threshold_for_fmr`] of the target false-match rate
 //! ([`DEFAULT_TARGET_FMR`] = 1 in 10 000 → threshold ln 10 000 ≈ 9.21). The bound
@@ -104,7 +105,7 @@ impl std::fmt::Display for VerifyOutcome {
 
 /// Parses a live capture: a valid ISO/IEC 19794-2:2005 record whose first view is of the
 /// chip finger's position (or of unknown position 0).
-fn live_template(which: Hand, bytes: &[u8], chip: &ChipFinger) -> Result<FingerTemplate> {
+fn live_template(which: Hand, bytes: &[u8], chip: &ChipFinger) -> Result<(FingerTemplate, u8)> {
     let bad = |reason: String| ExportError::BadCapture {
         which: format!("--{}-index", which.as_str()),
         reason,
@@ -124,11 +125,15 @@ fn live_template(which: Hand, bytes: &[u8], chip: &ChipFinger) -> Result<FingerT
     if view.minutiae.is_empty() {
         return Err(bad("the capture has no minutiae".into()));
     }
-    Ok(finger::prepare(view, record.res_x, record.res_y))
+    Ok((
+        finger::prepare(view, record.res_x, record.res_y),
+        view.quality,
+    ))
 }
 
-/// Prepares a chip finger; a chip template that does not parse is a bad card.
-fn chip_template(which: Hand, chip: &ChipFinger) -> Result<FingerTemplate> {
+/// Prepares a chip finger, with the ISO finger quality its record reports (0: none); a chip
+/// template that does not parse is a bad card.
+fn chip_template(which: Hand, chip: &ChipFinger) -> Result<(FingerTemplate, u8)> {
     let record = iso19794::parse(&chip.iso19794_2).map_err(|e| {
         ExportError::BadCard(format!(
             "the chip's {} finger is not a valid ISO/IEC 19794-2 record ({e})",
@@ -138,7 +143,10 @@ fn chip_template(which: Hand, chip: &ChipFinger) -> Result<FingerTemplate> {
     let view = record.views.first().ok_or_else(|| {
         ExportError::BadCard(format!("the chip's {} finger has no view", which.as_str()))
     })?;
-    Ok(finger::prepare(view, record.res_x, record.res_y))
+    Ok((
+        finger::prepare(view, record.res_x, record.res_y),
+        view.quality,
+    ))
 }
 
 /// Verifies live captures against a card's chip fingers at `target_fmr`. The card's seal
@@ -150,7 +158,6 @@ pub fn verify_card(
     left: Option<&[u8]>,
     target_fmr: f64,
 ) -> Result<VerifyOutcome> {
-    let calibration = Calibration::finger_default();
     let threshold = llr_threshold_for_fmr(target_fmr);
     let mut fingers = Vec::new();
     for (hand, chip, live) in [
@@ -168,9 +175,10 @@ pub fn verify_card(
                 ),
             });
         };
-        let enrolled = chip_template(hand, chip)?;
-        let probe = live_template(hand, live, chip)?;
+        let (enrolled, chip_quality) = chip_template(hand, chip)?;
+        let (probe, live_quality) = live_template(hand, live, chip)?;
         let similarity = finger::compare(&probe, &enrolled);
+        let calibration = Calibration::finger_for_quality(chip_quality, live_quality);
         fingers.push(FingerResult {
             hand,
             position: chip.position,

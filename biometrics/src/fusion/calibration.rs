@@ -39,7 +39,8 @@ impl Calibration {
     /// equal-count bins, a sample of 100 000 impostors and 3 000 genuine pairs would leave the
     /// whole genuine side to one or two bins). Each bin's LLR is the log ratio of the genuine
     /// and impostor probabilities of the bin, made non-decreasing by pool-adjacent-violators
-    /// and clipped to ±[`LLR_CLIP`]. Knots sit at the mean score of each (pooled) bin.
+    /// and clipped to ±[`LLR_CLIP`]. Knots sit at the mean score of each (pooled) bin, or at its
+    /// lower edge where the tail model gave the impostor probability.
     ///
     /// A bin's probabilities are its shares of each sample with add-½ smoothing (so empty bins
     /// stay finite), except where the impostor sample runs out: a bin above the impostors'
@@ -49,6 +50,13 @@ impl Calibration {
     /// scores (a finger scoring 0.3 would count no more than one at 0.016), and a single
     /// strong finger could never outweigh a weak one.
     pub fn fit(genuine: &[f32], impostor: &[f32]) -> Calibration {
+        Self::fit_with_bins(genuine, impostor, FIT_BINS)
+    }
+
+    /// [`Calibration::fit`] with `bins` bins instead of [`FIT_BINS`]: finer where the samples
+    /// are large enough to resolve the region where the impostor tail meets the genuine one.
+    pub fn fit_with_bins(genuine: &[f32], impostor: &[f32], bins: usize) -> Calibration {
+        let fit_bins = bins.max(2);
         let (ng, ni) = (genuine.len().max(1) as f64, impostor.len().max(1) as f64);
         let mut all: Vec<(f32, bool)> = genuine
             .iter()
@@ -75,7 +83,7 @@ impl Calibration {
         for (i, &(s, g)) in all.iter().enumerate() {
             current.add(s, g);
             mass += weight(g);
-            let step = total / FIT_BINS as f64;
+            let step = total / fit_bins as f64;
             let tie = all.get(i + 1).is_some_and(|n| n.0 == s);
             if !tie && mass >= step * (bins.len() + 1) as f64 - 1e-9 {
                 bins.push(std::mem::take(&mut current));
@@ -91,10 +99,14 @@ impl Calibration {
         if let Some(last) = bins.last_mut() {
             last.upper = f32::INFINITY;
         }
+        let modelled = |b: &Bin| {
+            tail.as_ref()
+                .is_some_and(|t| b.lower >= t.threshold && (b.impostor as f64) < SPARSE_BIN)
+        };
         let llr = |b: &Bin| -> f32 {
             let p_genuine = (b.genuine as f32 + 0.5) / ng as f32;
             match &tail {
-                Some(t) if b.lower >= t.threshold && (b.impostor as f64) < SPARSE_BIN => {
+                Some(t) if modelled(b) => {
                     (f64::from(p_genuine) / t.mass(b.lower, b.upper)).ln() as f32
                 }
                 _ => (p_genuine / ((b.impostor as f32 + 0.5) / ni as f32)).ln(),
@@ -115,7 +127,13 @@ impl Calibration {
         }
         let mut knots: Vec<(f32, f32)> = Vec::new();
         for b in &pooled {
-            let x = b.sum / b.count as f32;
+            // A modelled bin's impostor mass lies at its lower edge (the tail falls off
+            // exponentially across it), so its ratio is the evidence there, not at its mean.
+            let x = if modelled(b) {
+                b.lower
+            } else {
+                b.sum / b.count as f32
+            };
             let y = llr(b).clamp(-LLR_CLIP, LLR_CLIP);
             match knots.last_mut() {
                 Some(last) if x <= last.0 => last.1 = last.1.max(y),
@@ -158,6 +176,42 @@ impl Calibration {
         }
     }
 
+    /// The quality band of a finger comparison whose two captures report ISO/IEC 19794-2
+    /// finger quality `a` and `b` (1..=100): 0 when the lower of the two is below
+    /// [`FINGER_QUALITY_BANDS`]`[0]`, 1 below `[1]`, else 2; `None` when either capture
+    /// reports none (0). The bands follow the common five-level mapping of NFIQ to ISO quality
+    /// (20/40 low, 60 middle, 80/100 high).
+    pub fn finger_quality_band(a: u8, b: u8) -> Option<usize> {
+        if a == 0 || b == 0 {
+            return None;
+        }
+        let q = a.min(b);
+        Some(FINGER_QUALITY_BANDS.iter().filter(|&&edge| q >= edge).count())
+    }
+
+    /// Fingerprint calibration for a comparison of two captures of ISO finger quality `a` and
+    /// `b`: fitted like [`Calibration::finger_default`], but only on the pairs of the same
+    /// [`Calibration::finger_quality_band`]; [`Calibration::finger_default`] when a capture
+    /// reports no quality.
+    ///
+    /// Why: two poor captures of one finger share few true minutiae, so their genuine scores
+    /// run low, down into the impostor range, while impostor scores hardly depend on quality.
+    /// Under the calibration of all pairs such a score says "impostor" (a negative LLR) although
+    /// between two poor captures it is common for the same finger, and one poor finger then
+    /// vetoes a card holder at pickup whose other finger matches. Each band's curve is a
+    /// likelihood ratio given the band, so the bound P(LR ≥ T | impostor) ≤ 1/T still holds.
+    pub fn finger_for_quality(a: u8, b: u8) -> Calibration {
+        let knots = match Self::finger_quality_band(a, b) {
+            None => FINGER_DEFAULT_KNOTS,
+            Some(0) => FINGER_LOW_QUALITY_KNOTS,
+            Some(1) => FINGER_MID_QUALITY_KNOTS,
+            Some(_) => FINGER_HIGH_QUALITY_KNOTS,
+        };
+        Calibration {
+            knots: knots.to_vec(),
+        }
+    }
+
     /// Iris calibration over [`crate::iris::IrisScore::similarity`] (= 1 − 2·HD_norm) at
     /// [`crate::iris::DEFAULT_MAX_SHIFT`], fitted with [`Calibration::fit`] on synthetic
     /// genuine/impostor distributions: 300 synthetic irises per eye × 5 captures at the
@@ -183,16 +237,132 @@ const FINGER_DEFAULT_KNOTS: &[(f32, f32)] = &[
     (0.0038, -1.706),
     (0.0048, 0.161),
     (0.0090, 5.037),
-    (0.0160, 12.000),
-    (0.0243, 12.000),
-    (0.0340, 12.000),
-    (0.0450, 12.000),
-    (0.0572, 12.000),
-    (0.0736, 12.000),
-    (0.0950, 12.000),
-    (0.1224, 12.000),
+    (0.0120, 12.000),
+    (0.0202, 12.000),
+    (0.0293, 12.000),
+    (0.0395, 12.000),
+    (0.0513, 12.000),
+    (0.0645, 12.000),
+    (0.0844, 12.000),
+    (0.1077, 12.000),
+    (0.1410, 12.000),
+    (0.1884, 12.000),
+];
+
+/// Lower bounds of the middle and high [`Calibration::finger_quality_band`] (ISO finger
+/// quality of the poorer capture).
+pub const FINGER_QUALITY_BANDS: [u8; 2] = [45, 70];
+
+/// Knots of [`Calibration::finger_for_quality`] in the low quality band (printed by the synth
+/// crate's `fit_calibration` example; seed 0x74756e6767616c01 ^ 0xb4d).
+const FINGER_LOW_QUALITY_KNOTS: &[(f32, f32)] = &[
+    (0.0010, -4.693),
+    (0.0014, -3.575),
+    (0.0018, -3.439),
+    (0.0020, -3.045),
+    (0.0024, -2.700),
+    (0.0028, -2.355),
+    (0.0030, -2.050),
+    (0.0032, -1.469),
+    (0.0035, -1.237),
+    (0.0037, -0.819),
+    (0.0042, -0.220),
+    (0.0046, 0.305),
+    (0.0051, 1.563),
+    (0.0057, 2.660),
+    (0.0064, 3.629),
+    (0.0072, 4.419),
+    (0.0079, 6.263),
+    (0.0090, 7.949),
+    (0.0102, 10.000),
+    (0.0116, 12.000),
+    (0.0137, 12.000),
+    (0.0158, 12.000),
+    (0.0179, 12.000),
+    (0.0203, 12.000),
+    (0.0228, 12.000),
+    (0.0260, 12.000),
+    (0.0299, 12.000),
+    (0.0332, 12.000),
+    (0.0387, 12.000),
+    (0.0452, 12.000),
+    (0.0536, 12.000),
+    (0.0654, 12.000),
+    (0.0826, 12.000),
+];
+/// Knots of [`Calibration::finger_for_quality`] in the middle quality band (printed by the synth
+/// crate's `fit_calibration` example; seed 0x74756e6767616c01 ^ 0xb4d).
+const FINGER_MID_QUALITY_KNOTS: &[(f32, f32)] = &[
+    (0.0015, -5.906),
+    (0.0019, -5.397),
+    (0.0020, -5.397),
+    (0.0025, -4.576),
+    (0.0033, -2.999),
+    (0.0036, -2.497),
+    (0.0038, -1.735),
+    (0.0042, -1.616),
+    (0.0050, -0.175),
+    (0.0068, 3.068),
+    (0.0099, 6.037),
+    (0.0117, 12.000),
+    (0.0153, 12.000),
+    (0.0192, 12.000),
+    (0.0227, 12.000),
+    (0.0274, 12.000),
+    (0.0319, 12.000),
+    (0.0360, 12.000),
+    (0.0405, 12.000),
+    (0.0456, 12.000),
+    (0.0507, 12.000),
+    (0.0566, 12.000),
+    (0.0621, 12.000),
+    (0.0690, 12.000),
+    (0.0767, 12.000),
+    (0.0858, 12.000),
+    (0.0946, 12.000),
+    (0.1042, 12.000),
+    (0.1157, 12.000),
+    (0.1342, 12.000),
     (0.1623, 12.000),
-    (0.2455, 12.000),
+    (0.2009, 12.000),
+];
+/// Knots of [`Calibration::finger_for_quality`] in the high quality band (printed by the synth
+/// crate's `fit_calibration` example; seed 0x74756e6767616c01 ^ 0xb4d).
+const FINGER_HIGH_QUALITY_KNOTS: &[(f32, f32)] = &[
+    (0.0021, -6.745),
+    (0.0028, -5.137),
+    (0.0029, -5.137),
+    (0.0030, -5.137),
+    (0.0031, -5.137),
+    (0.0033, -5.137),
+    (0.0034, -5.137),
+    (0.0037, -5.137),
+    (0.0040, -3.504),
+    (0.0047, -2.085),
+    (0.0067, 1.855),
+    (0.0144, 12.000),
+    (0.0246, 12.000),
+    (0.0346, 12.000),
+    (0.0415, 12.000),
+    (0.0497, 12.000),
+    (0.0598, 12.000),
+    (0.0680, 12.000),
+    (0.0753, 12.000),
+    (0.0828, 12.000),
+    (0.0903, 12.000),
+    (0.0979, 12.000),
+    (0.1062, 12.000),
+    (0.1144, 12.000),
+    (0.1253, 12.000),
+    (0.1351, 12.000),
+    (0.1456, 12.000),
+    (0.1577, 12.000),
+    (0.1725, 12.000),
+    (0.1858, 12.000),
+    (0.2063, 12.000),
+    (0.2262, 12.000),
+    (0.2593, 12.000),
+    (0.3036, 12.000),
 ];
 
 /// Knots of [`Calibration::iris_default`] (see there; seed 0x74756e6767616c01).
@@ -203,16 +373,16 @@ const IRIS_DEFAULT_KNOTS: &[(f32, f32)] = &[
     (0.1463, -6.908),
     (0.1942, -4.332),
     (0.3419, 4.486),
-    (0.5736, 12.000),
-    (0.6467, 12.000),
-    (0.7046, 12.000),
-    (0.7521, 12.000),
-    (0.7943, 12.000),
-    (0.8315, 12.000),
-    (0.8710, 12.000),
-    (0.9078, 12.000),
-    (0.9460, 12.000),
-    (0.9944, 12.000),
+    (0.5305, 12.000),
+    (0.6131, 12.000),
+    (0.6772, 12.000),
+    (0.7313, 12.000),
+    (0.7745, 12.000),
+    (0.8130, 12.000),
+    (0.8503, 12.000),
+    (0.8896, 12.000),
+    (0.9262, 12.000),
+    (0.9676, 12.000),
 ];
 
 /// Impostor bins with fewer samples than this take their probability from the
@@ -370,5 +540,26 @@ mod tests {
         let impostor: Vec<f32> = (0..1_000).map(|i| i as f32 / 1_000.0).collect();
         assert!(ImpostorTail::fit(&impostor).is_none());
         assert!(ImpostorTail::fit(&[0.1; 20_000]).is_none());
+    }
+
+    #[test]
+    fn the_poorer_capture_sets_the_quality_band() {
+        assert_eq!(Calibration::finger_quality_band(0, 90), None);
+        assert_eq!(Calibration::finger_quality_band(90, 0), None);
+        assert_eq!(Calibration::finger_quality_band(20, 90), Some(0));
+        assert_eq!(Calibration::finger_quality_band(44, 44), Some(0));
+        assert_eq!(Calibration::finger_quality_band(45, 99), Some(1));
+        assert_eq!(Calibration::finger_quality_band(80, 69), Some(1));
+        assert_eq!(Calibration::finger_quality_band(70, 100), Some(2));
+        assert_eq!(
+            Calibration::finger_for_quality(0, 80),
+            Calibration::finger_default()
+        );
+        // Every band's curve is monotone and says "impostor" at the impostor median.
+        for q in [20, 50, 90] {
+            let c = Calibration::finger_for_quality(q, q);
+            assert!(c.knots.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
+            assert!(c.llr(0.0025) < 0.0, "{q}: {c:?}");
+        }
     }
 }
