@@ -46,16 +46,7 @@ pub(crate) fn read_rows<T: DeserializeOwned, R: Read>(
     reader: R,
     expected_header: &[&str],
 ) -> Result<Vec<T>, CsvError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(reader);
-    let header = rdr.headers().map_err(CsvError::from_csv)?;
-    if !header.iter().eq(expected_header.iter().copied()) {
-        return Err(CsvError::BadHeader);
-    }
-    rdr.deserialize()
-        .map(|r| r.map_err(CsvError::from_csv))
-        .collect()
+    rows(reader, expected_header)?.collect()
 }
 
 /// The rows of a headed CSV one at a time, after checking that the header has exactly the

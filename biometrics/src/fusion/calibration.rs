@@ -186,7 +186,12 @@ impl Calibration {
             return None;
         }
         let q = a.min(b);
-        Some(FINGER_QUALITY_BANDS.iter().filter(|&&edge| q >= edge).count())
+        Some(
+            FINGER_QUALITY_BANDS
+                .iter()
+                .filter(|&&edge| q >= edge)
+                .count(),
+        )
     }
 
     /// Fingerprint calibration for a comparison of two captures of ISO finger quality `a` and
@@ -558,7 +563,10 @@ mod tests {
         // Every band's curve is monotone and says "impostor" at the impostor median.
         for q in [20, 50, 90] {
             let c = Calibration::finger_for_quality(q, q);
-            assert!(c.knots.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
+            assert!(c
+                .knots
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
             assert!(c.llr(0.0025) < 0.0, "{q}: {c:?}");
         }
     }
