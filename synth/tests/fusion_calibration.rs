@@ -216,3 +216,82 @@ fn fused_llr_threshold_keeps_its_false_match_rate() {
         "a stale (over-confident) calibration went unnoticed: FMR {stale_fmr}"
     );
 }
+
+/// The calibrations by capture quality (`Calibration::finger_for_quality`, what `verify` uses
+/// at pickup) keep the bound on fresh fingers (other seeds than the fit's): in every quality
+/// band, impostor pairs reach `llr_threshold_for_fmr(p)` at most at a share `p` (p = 1e-2 and
+/// 1e-3), and between two captures of the same finger the band curves let more genuine pairs
+/// of the low band through than the curve of all pairs (what they are for). A stale band curve
+/// (knots at half the score) is caught on the same pairs.
+#[test]
+fn quality_band_calibrations_keep_their_false_match_rate() {
+    const FINGERS: usize = 60;
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5EED_CA11_B007_0002);
+    // (band, genuine, similarity, quality a, quality b)
+    let mut pairs: Vec<(usize, bool, f32, u8, u8)> = Vec::new();
+    for pos in 1..=10u8 {
+        let mut flat: Vec<(usize, u8, FingerTemplate)> = Vec::new();
+        for f in 0..FINGERS {
+            let m = FingerMaster::generate(pos, &mut rng);
+            for _ in 0..2 {
+                let rec = impression(&m, CaptureQuality::draw(&mut rng), &mut rng);
+                flat.push((f, rec.views[0].quality, template(&rec)));
+            }
+        }
+        let scored: Vec<(usize, bool, f32, u8, u8)> = (0..flat.len())
+            .into_par_iter()
+            .flat_map_iter(|i| {
+                let (fa, qa, a) = &flat[i];
+                flat[i + 1..].iter().filter_map(move |(fb, qb, b)| {
+                    let band = Calibration::finger_quality_band(*qa, *qb)?;
+                    Some((band, fa == fb, biometrics::finger::compare(a, b), *qa, *qb))
+                })
+            })
+            .collect();
+        pairs.extend(scored);
+    }
+    let band_llr = |&(_, _, s, qa, qb): &(usize, bool, f32, u8, u8)| {
+        Calibration::finger_for_quality(qa, qb).llr(s)
+    };
+    for band in 0..=2 {
+        let impostors: Vec<f32> = pairs
+            .iter()
+            .filter(|p| p.0 == band && !p.1)
+            .map(band_llr)
+            .collect();
+        assert!(
+            impostors.len() > 2_000,
+            "band {band}: {} impostor pairs",
+            impostors.len()
+        );
+        for p in [1e-2, 1e-3] {
+            let (fm, fmr) = at_or_above(&impostors, llr_threshold_for_fmr(p));
+            eprintln!(
+                "band {band}: {fm} of {} impostor pairs at FMR {p}",
+                impostors.len()
+            );
+            assert!(fmr <= p, "band {band}: FMR {fmr} > {p}");
+        }
+        // Power: a stale band curve over-states the evidence on the same pairs.
+        let stale_llr: Vec<f32> = pairs
+            .iter()
+            .filter(|p| p.0 == band && !p.1)
+            .map(|&(_, _, s, qa, qb)| stale(&Calibration::finger_for_quality(qa, qb)).llr(s))
+            .collect();
+        let (_, stale_fmr) = at_or_above(&stale_llr, llr_threshold_for_fmr(FMR));
+        assert!(
+            stale_fmr > FMR,
+            "band {band}: a stale curve went unnoticed ({stale_fmr})"
+        );
+    }
+    let low: Vec<&(usize, bool, f32, u8, u8)> = pairs.iter().filter(|p| p.0 == 0 && p.1).collect();
+    let t = llr_threshold_for_fmr(FMR);
+    let by_band = low.iter().filter(|p| band_llr(p) >= t).count();
+    let by_all = low
+        .iter()
+        .filter(|p| Calibration::finger_default().llr(p.2) >= t)
+        .count();
+    eprintln!("low band genuine pairs passing at FMR {FMR}: {by_band} (band curve) vs {by_all} (all pairs) of {}", low.len());
+    assert!(low.len() >= 50, "{} low-band genuine pairs", low.len());
+    assert!(by_band > by_all, "{by_band} vs {by_all} of {}", low.len());
+}
