@@ -632,38 +632,11 @@ fn main() {
     }
     // Miss rate by bins of the true rotation and of the true pairs.
     println!("  miss rate by |rotation| (deg):");
-    for (lo, hi) in [
-        (0.0, 5.0),
-        (5.0, 10.0),
-        (10.0, 15.0),
-        (15.0, 20.0),
-        (20.0, 30.0),
-        (30.0, 60.0),
-    ] {
-        let sel: Vec<&Genuine> = gen
-            .iter()
-            .filter(|g| (lo..hi).contains(&g.rot_deg.abs()))
-            .collect();
-        let m = sel.iter().filter(|g| g.score < t).count();
-        println!(
-            "    [{lo:>4}, {hi:>4}): {m:>4} / {:>5} = {:>6.2} %",
-            sel.len(),
-            100.0 * m as f64 / sel.len().max(1) as f64
-        );
-    }
+    let rotations = [0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0];
+    print_miss_rates(&gen, t, &rotations, |g| g.rot_deg.abs());
     println!("  miss rate by true pairs:");
-    for (lo, hi) in [(0, 6), (6, 9), (9, 12), (12, 15), (15, 20), (20, 1000)] {
-        let sel: Vec<&Genuine> = gen
-            .iter()
-            .filter(|g| (lo..hi).contains(&g.true_pairs))
-            .collect();
-        let m = sel.iter().filter(|g| g.score < t).count();
-        println!(
-            "    [{lo:>3}, {hi:>4}): {m:>4} / {:>5} = {:>6.2} %",
-            sel.len(),
-            100.0 * m as f64 / sel.len().max(1) as f64
-        );
-    }
+    let true_pairs = [0.0, 6.0, 9.0, 12.0, 15.0, 20.0, 1000.0];
+    print_miss_rates(&gen, t, &true_pairs, |g| g.true_pairs as f64);
     println!("  first misses (person pos score | rot fitrot rms max | n_e n_l overlap true | matched true | q):");
     for g in miss.iter().take(25) {
         println!(
@@ -698,5 +671,19 @@ fn main() {
             ));
         }
         std::fs::write(path, out).expect("write CSV");
+    }
+}
+
+/// Prints the share of `gen` scoring below `t` in each bin `[edges[i], edges[i + 1])` of `key`.
+fn print_miss_rates(gen: &[Genuine], t: f32, edges: &[f64], key: impl Fn(&Genuine) -> f64) {
+    for w in edges.windows(2) {
+        let (lo, hi) = (w[0], w[1]);
+        let sel: Vec<&Genuine> = gen.iter().filter(|g| (lo..hi).contains(&key(g))).collect();
+        let m = sel.iter().filter(|g| g.score < t).count();
+        println!(
+            "    [{lo:>4}, {hi:>4}): {m:>4} / {:>5} = {:>6.2} %",
+            sel.len(),
+            100.0 * m as f64 / sel.len().max(1) as f64
+        );
     }
 }

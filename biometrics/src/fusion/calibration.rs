@@ -75,7 +75,7 @@ impl Calibration {
             1.0
         };
         let weight = |is_genuine: bool| 0.5 / if is_genuine { ng } else { ni };
-        // Bins closed when their balanced mass reaches the next 1/FIT_BINS step (equal scores
+        // Bins closed when their balanced mass reaches the next 1/`bins` step (equal scores
         // never straddle a cut).
         let mut bins: Vec<Bin> = Vec::new();
         let mut current = Bin::default();
