@@ -47,7 +47,9 @@ the scaled SIAK extract once, as a fresh deployment would.
 
 Each table is written in `--files` appends (default 32: a few dozen Parquet files per table,
 one Delta commit each, as a store compacted now and then would hold), with the source
-table's exact Delta schema and configuration; the SIAK extract in 8 CSV files.
+table's exact Delta schema and configuration and tunggal's Parquet layout
+(lake/file-layout.json: row groups of 65,536 rows, bloom filters on the key columns); the
+SIAK extract in 8 CSV files.
 """
 
 from __future__ import annotations
@@ -68,10 +70,13 @@ import uuid
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from deltalake import DeltaTable, write_deltalake
+from deltalake import (BloomFilterProperties, ColumnProperties, DeltaTable, WriterProperties,
+                       write_deltalake)
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "notebooks"))
+# The Parquet layout of the lake's data files, shared with tunggal (lake/src/file_layout.rs).
+FILE_LAYOUT = REPO / "lake" / "file-layout.json"
 
 # Namespace of the rewritten ids (any fixed UUID: the same copy always gets the same ids).
 NAMESPACE = uuid.UUID("6f1b6a52-7c1e-4d3a-9a57-5ca1e1a4e000")
@@ -326,6 +331,18 @@ def check_sources(tables: dict[str, pa.Table]):
             sys.exit("personalization_jobs.file is not .../<enrollment_id>.json")
 
 
+def writer_properties(name: str) -> WriterProperties:
+    """The Parquet layout tunggal's own writers give table `name` (lake/file-layout.json, the
+    one definition: row groups, bloom filters on the key columns the nights look up), so a
+    scaled store's files are what a deployment's would be."""
+    layout = json.loads(FILE_LAYOUT.read_text())
+    bloom = BloomFilterProperties(True, fpp=layout["bloom_filter_fpp"], ndv=layout["row_group_rows"])
+    columns = layout["bloom_filter_columns"].get(name, [])
+    return WriterProperties(
+        max_row_group_size=layout["row_group_rows"], compression="SNAPPY",
+        column_properties={c: ColumnProperties(bloom_filter_properties=bloom) for c in columns})
+
+
 def write_table(dst: pathlib.Path, name: str, source: DeltaTable, parts) -> int:
     """Creates `name` under `dst` with the source's Delta schema and configuration, then
     appends each of `parts` (one Delta commit and one Parquet file each)."""
@@ -334,10 +351,11 @@ def write_table(dst: pathlib.Path, name: str, source: DeltaTable, parts) -> int:
     DeltaTable.create(uri, schema=source.schema(), name=meta.name, description=meta.description,
                       configuration=meta.configuration)
     target = pa.schema(source.schema().to_arrow())
+    properties = writer_properties(name)
     rows = 0
     for part in parts:
         part = part.cast(target)
-        write_deltalake(uri, part, mode="append")
+        write_deltalake(uri, part, mode="append", writer_properties=properties)
         rows += part.num_rows
     written = DeltaTable(uri)
     if written.schema().to_json() != source.schema().to_json():

@@ -45,10 +45,16 @@ pub async fn enrollees(ctx: &SessionContext) -> Result<Vec<Enrollee>> {
     .await
 }
 
-/// Registers `ids` as the one-column table `name` (`id`) ([`lake::query::register_texts`]):
-/// queries join against it to read only the rows of a night's enrollments.
-pub fn register_ids(ctx: &SessionContext, name: &str, ids: &[String]) -> Result<()> {
-    Ok(lake::query::register_texts(ctx, name, "id", ids)?)
+/// Runs `sql` with `{keys}` standing for a one-column table (`id`) of `ids`
+/// ([`lake::query::collect_with_keys`]): a query joins against it to read only the row
+/// groups that can hold a night's enrollments (bloom filters, [`lake::file_layout`]). No ids:
+/// no rows.
+pub async fn collect_with_ids(
+    ctx: &SessionContext,
+    sql: &str,
+    ids: &[String],
+) -> Result<Vec<RecordBatch>> {
+    Ok(lake::query::collect_with_keys(ctx, sql, ids).await?)
 }
 
 /// Reads `(enrollment_id, nik, capture_finished)` rows of a query into enrollees.
@@ -119,7 +125,7 @@ pub async fn pending(
         ));
     }
     if !held.is_empty() {
-        register_ids(ctx, "dedup_held_back", &held)?;
+        lake::query::register_texts(ctx, "dedup_held_back", "id", &held)?;
         parts.push(format!(
             "SELECT e.enrollment_id, e.nik, e.capture_finished FROM enrollments e \
              JOIN dedup_held_back b ON e.enrollment_id = b.id WHERE {NO_STATUS}"
@@ -174,14 +180,13 @@ pub async fn committed_runs(ctx: &SessionContext) -> Result<HashSet<String>> {
 
 /// The NIK of each of `ids` that is enrolled.
 pub async fn niks(ctx: &SessionContext, ids: &[String]) -> Result<HashMap<String, String>> {
-    register_ids(ctx, "dedup_nik_of", ids)?;
-    let batches = collect(
+    let batches = collect_with_ids(
         ctx,
         "SELECT e.enrollment_id, e.nik FROM enrollments e \
-         JOIN dedup_nik_of w ON e.enrollment_id = w.id",
+         JOIN {keys} w ON e.enrollment_id = w.id",
+        ids,
     )
     .await?;
-    ctx.deregister_table("dedup_nik_of")?;
     let mut out = HashMap::new();
     for b in &batches {
         let c = Columns::new(b);
@@ -213,15 +218,16 @@ pub async fn totals(ctx: &SessionContext) -> Result<(BTreeMap<String, u64>, (u64
 
 /// The `status_history` rows of `ids` (every state each has had).
 pub async fn history_of(ctx: &SessionContext, ids: &[String]) -> Result<Vec<StatusHistoryRecord>> {
-    register_ids(ctx, "dedup_history_of", ids)?;
-    let rows = lake::query::rows(
+    let batches = collect_with_ids(
         ctx,
-        "SELECT h.* FROM status_history h JOIN dedup_history_of w ON h.enrollment_id = w.id",
-        status_history::from_batch,
+        "SELECT h.* FROM status_history h JOIN {keys} w ON h.enrollment_id = w.id",
+        ids,
     )
     .await?;
-    ctx.deregister_table("dedup_history_of")?;
-    Ok(rows)
+    Ok(lake::tables::read::from_batches(
+        &batches,
+        status_history::from_batch,
+    )?)
 }
 
 /// The latest decision of each of `ids` that has one (as [`decisions`]).
@@ -229,15 +235,14 @@ pub async fn decisions_of(
     ctx: &SessionContext,
     ids: &[String],
 ) -> Result<HashMap<String, AppliedDecision>> {
-    register_ids(ctx, "dedup_decisions_of", ids)?;
-    let rows = lake::query::rows(
+    let batches = collect_with_ids(
         ctx,
-        "SELECT d.* FROM decisions d JOIN dedup_decisions_of w ON d.enrollment_id = w.id \
+        "SELECT d.* FROM decisions d JOIN {keys} w ON d.enrollment_id = w.id \
          ORDER BY d.decided_time, d.decision_id",
-        decisions::from_batch,
+        ids,
     )
     .await?;
-    ctx.deregister_table("dedup_decisions_of")?;
+    let rows = lake::tables::read::from_batches(&batches, decisions::from_batch)?;
     Ok(latest_decisions(rows))
 }
 
@@ -398,20 +403,20 @@ pub struct Templates {
 /// template that does not decode holds its whole enrollment back rather than failing the run
 /// or searching the person with a part missing.
 pub async fn templates(ctx: &SessionContext, ids: &[String]) -> Result<Templates> {
-    register_ids(ctx, "dedup_wanted", ids)?;
-    let fingers = collect(
+    let fingers = collect_with_ids(
         ctx,
         "SELECT f.enrollment_id, f.position, f.prepared FROM fingerprints f \
-         JOIN dedup_wanted w ON f.enrollment_id = w.id WHERE f.prepared IS NOT NULL",
+         JOIN {keys} w ON f.enrollment_id = w.id WHERE f.prepared IS NOT NULL",
+        ids,
     )
     .await?;
-    let irises = collect(
+    let irises = collect_with_ids(
         ctx,
         "SELECT i.enrollment_id, i.eye, i.code FROM irises i \
-         JOIN dedup_wanted w ON i.enrollment_id = w.id WHERE i.code IS NOT NULL",
+         JOIN {keys} w ON i.enrollment_id = w.id WHERE i.code IS NOT NULL",
+        ids,
     )
     .await?;
-    ctx.deregister_table("dedup_wanted")?;
 
     let index: HashMap<&str, usize> = ids
         .iter()

@@ -60,26 +60,34 @@ pub async fn gather(
     let mut edges: HashSet<(String, String)> = HashSet::new();
     let band = lake::delta::sql_literal(Band::Match.as_str());
     while !frontier.is_empty() {
-        load::register_ids(ctx, "dedup_frontier", &frontier)?;
-        let touching = load::collect(
+        // Each look-up joins the frontier (or its NIKs) as a small table against the whole
+        // table, so only the row groups that can hold those keys are read.
+        let touching = load::collect_with_ids(
             ctx,
             &format!(
                 "SELECT m.probe_id, m.candidate_id FROM match_candidates m \
-                 JOIN dedup_frontier f ON m.probe_id = f.id WHERE m.band = {band} \
+                 JOIN {{keys}} f ON m.probe_id = f.id WHERE m.band = {band} \
                  UNION ALL \
                  SELECT m.probe_id, m.candidate_id FROM match_candidates m \
-                 JOIN dedup_frontier f ON m.candidate_id = f.id WHERE m.band = {band}"
+                 JOIN {{keys}} f ON m.candidate_id = f.id WHERE m.band = {band}"
             ),
+            &frontier,
         )
         .await?;
-        let holders = load::collect(
+        let niks = lake::query::texts_of_keys(
+            ctx,
+            "SELECT DISTINCT x.nik FROM enrollments x JOIN {keys} f ON x.enrollment_id = f.id",
+            &frontier,
+            "nik",
+        )
+        .await?;
+        let holders = load::collect_with_ids(
             ctx,
             "SELECT e.enrollment_id, e.nik, e.capture_finished FROM enrollments e \
-             JOIN (SELECT DISTINCT x.nik FROM enrollments x \
-                   JOIN dedup_frontier f ON x.enrollment_id = f.id) AS n ON e.nik = n.nik",
+             JOIN {keys} n ON e.nik = n.id",
+            &niks,
         )
         .await?;
-        ctx.deregister_table("dedup_frontier")?;
         let mut next = Vec::new();
         let mut reach = |id: String, next: &mut Vec<String>| {
             if seen.insert(id.clone()) {

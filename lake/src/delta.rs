@@ -5,8 +5,9 @@
 //! `with_storage_backend`, so S3 works without deltalake's own AWS crate: deltalake's default
 //! log store commits with put-if-absent (`PutMode::Create`), which object_store's S3 client
 //! sends as `If-None-Match: *`. The S3 server must honour it (moto does; see
-//! docs/tables.md). Every commit made here passes through [`after_commit`], the fault-injection
-//! point the crash tests use.
+//! docs/tables.md). Every data file written here is laid out by [`file_layout`] (row groups,
+//! bloom filters on the key columns). Every commit made here passes through
+//! [`after_commit`], the fault-injection point the crash tests use.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Once};
@@ -24,6 +25,7 @@ use futures::TryStreamExt;
 use url::Url;
 
 use crate::error::{LakeError, Result};
+use crate::file_layout;
 use crate::store::Store;
 use crate::tables::Table;
 
@@ -163,6 +165,7 @@ pub async fn append(
     delta
         .write(batches)
         .with_save_mode(SaveMode::Append)
+        .with_writer_properties(file_layout::writer_properties(table))
         .with_commit_properties(props)
         .await
         .map_err(|e| LakeError::delta(table.name(), e))?;
@@ -184,6 +187,7 @@ pub async fn overwrite(store: &Store, table: Table, batches: Vec<RecordBatch>) -
     delta
         .write(batches)
         .with_save_mode(SaveMode::Overwrite)
+        .with_writer_properties(file_layout::writer_properties(table))
         .await
         .map_err(|e| LakeError::delta(table.name(), e))?;
     after_commit();
@@ -213,6 +217,7 @@ pub async fn delete_where(store: &Store, table: Table, predicate: &str) -> Resul
     let (_, metrics) = delta
         .delete()
         .with_session_state(rewrite_session())
+        .with_writer_properties(file_layout::writer_properties(table))
         .with_predicate(predicate.to_string())
         .await
         .map_err(|e| LakeError::delta(table.name(), e))?;
@@ -253,6 +258,7 @@ pub async fn update_where(
     let mut builder = delta
         .update()
         .with_session_state(rewrite_session())
+        .with_writer_properties(file_layout::writer_properties(table))
         .with_predicate(predicate.to_string());
     for (column, value) in assignments {
         builder = builder.with_update(*column, value.clone());
@@ -304,7 +310,8 @@ impl Appender {
     pub async fn open(store: &Store, table: Table) -> Result<Appender> {
         let delta = open(store, table).await?;
         let writer = deltalake::writer::RecordBatchWriter::for_table(&delta)
-            .map_err(|e| LakeError::delta(table.name(), e))?;
+            .map_err(|e| LakeError::delta(table.name(), e))?
+            .with_writer_properties(file_layout::writer_properties(table));
         Ok(Appender {
             table,
             delta,

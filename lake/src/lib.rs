@@ -13,6 +13,8 @@
 //!   Delta's atomic commits.
 //! - [`metrics`]: the process's Prometheus recorder, scraped at `/metrics` or written to a
 //!   node-exporter textfile; the stage runner records every stage's duration and counts.
+//! - [`file_layout`]: the Parquet layout of the tables' data files (row groups, bloom
+//!   filters on the key columns a night looks up), one definition for every writer.
 //! - [`maintain`]: housekeeping of the tables (compaction, vacuum, checkpoints).
 //! - [`run`]: the stage runner: every stage's run recorded in `runs` under one policy, with
 //!   its object-store traffic ([`store_io`]).
@@ -26,6 +28,7 @@
 
 pub mod delta;
 mod error;
+pub mod file_layout;
 pub mod maintain;
 pub mod metrics;
 pub mod query;

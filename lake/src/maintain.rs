@@ -11,7 +11,9 @@
 //!    that grows with the country. With tiers a night's files wait until `fan_in` of them
 //!    fill a small file, and small files until `fan_in` of them fill a large one: each byte
 //!    is rewritten about once per tier (as in a log-structured merge), and a reader opens
-//!    at most about `2 · fan_in` files plus the settled large ones;
+//!    at most about `2 · fan_in` files plus the settled large ones. Compacted files are
+//!    written with the table's [`file_layout`] (row groups, bloom filters), so a table
+//!    written before that layout existed gains it as its files are compacted;
 //! 2. VACUUMs data files removed from the table more than [`MaintainOptions::retain`] ago
 //!    (deltalake's lite mode: files the log says were removed; orphans of a crashed writer
 //!    with `full`);
@@ -31,6 +33,7 @@ use deltalake::operations::vacuum::VacuumMode;
 
 use crate::delta;
 use crate::error::{LakeError, Result};
+use crate::file_layout;
 use crate::store::Store;
 use crate::tables::Table;
 
@@ -106,6 +109,7 @@ pub async fn maintain_table(
         let (optimized, metrics) = delta
             .optimize()
             .with_session_state(delta::rewrite_session())
+            .with_writer_properties(file_layout::writer_properties(table))
             .with_target_size(target)
             .await
             .map_err(err)?;

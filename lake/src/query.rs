@@ -68,12 +68,43 @@ pub fn analyst_config() -> SessionConfig {
     config
 }
 
-/// A session with only the lake tables registered (no reference data), read through
-/// deltalake's table provider: cheaper, for stages that read their own tables.
+/// A session with only the lake tables registered (no reference data), for stages that read
+/// their own tables, configured by [`stage_config`]. Lake tables are read as their
+/// snapshot's Parquet files ([`snapshot_scan`], deltalake's provider where that would not be
+/// faithful): a plain Parquet scan takes the dynamic filters of the joins above it, which
+/// deltalake's scan does not, so a night's keys reach the row groups' bloom filters.
 pub async fn lake_context(store: &Store) -> Result<SessionContext> {
-    let ctx = SessionContext::new();
-    register_lake_tables(&ctx, store, false).await?;
+    let ctx = SessionContext::new_with_config(stage_config());
+    register_lake_tables(&ctx, store, true).await?;
     Ok(ctx)
+}
+
+/// Build sides of at most this many distinct keys are pushed into the probe side's scan as an
+/// IN-list ([`stage_config`]): a night brings about a thousand enrollments, and its closure
+/// and scope a few times that.
+pub const JOIN_INLIST_MAX_KEYS: usize = 16 * 1024;
+
+/// DataFusion settings of [`lake_context`]: the stages' look-ups join the night's keys (a
+/// small in-memory table, [`register_texts`], or a selective subquery) against tables that
+/// hold the whole country, and should read only the row groups that can hold those keys:
+///
+/// - a hash join publishes its build side's keys as a dynamic filter on the probe side's
+///   scan (DataFusion's default, `enable_join_dynamic_filter_pushdown`); only an IN-list of
+///   literals lets the Parquet scan skip row groups by bloom filter
+///   ([`crate::file_layout`]), and DataFusion makes one only for build sides of at most 150
+///   keys and 128 KiB by default: here [`JOIN_INLIST_MAX_KEYS`] keys and 4 MiB;
+/// - joins are not hash-repartitioned (`repartition_joins = false`): the build side is
+///   collected once (`CollectLeft`), so the dynamic filter is one IN-list, not a per-partition
+///   `CASE` that no pruning understands (and on a few cores collecting beats shuffling).
+pub fn stage_config() -> SessionConfig {
+    let mut config = SessionConfig::new();
+    let options = config.options_mut();
+    options.optimizer.repartition_joins = false;
+    options
+        .optimizer
+        .hash_join_inlist_pushdown_max_distinct_values = JOIN_INLIST_MAX_KEYS;
+    options.optimizer.hash_join_inlist_pushdown_max_size = 4 << 20;
+    config
 }
 
 /// Runs `sql` in `ctx` and collects its batches.
@@ -128,6 +159,55 @@ pub fn register_texts(
         Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
     )?;
     Ok(())
+}
+
+/// The placeholder a [`collect_with_keys`] query names its keys' table by.
+pub const KEYS: &str = "{keys}";
+
+/// Runs `sql` with [`KEYS`] (`{keys}`) standing for a one-column in-memory table (column
+/// `id`, strings) of `keys`, registered for this query only: the way a stage looks a night's
+/// ids or NIKs up in a table that holds the whole country, e.g.
+/// `SELECT e.nik FROM enrollments e JOIN {keys} k ON e.enrollment_id = k.id`.
+///
+/// Why a join against a table of the keys: its exact (small) size makes it the hash join's
+/// build side, and the join hands its keys to the big table's Parquet scan as an IN-list
+/// (a dynamic filter, [`stage_config`]), which skips every row group whose bloom filter
+/// holds none of them ([`crate::file_layout`]). Planning is constant in the number of keys
+/// (an IN-list of literals written into the SQL costs about 65 µs per key to plan).
+///
+/// The query's rows must all come from a match with a key (an inner or semi join): with no
+/// keys it is not run and yields no batches.
+pub async fn collect_with_keys(
+    ctx: &SessionContext,
+    sql: &str,
+    keys: &[String],
+) -> Result<Vec<RecordBatch>> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("lookup_keys_{n}");
+    register_texts(ctx, &name, "id", keys)?;
+    let out = collect(ctx, &sql.replace(KEYS, &name)).await;
+    ctx.deregister_table(name.as_str())?;
+    out
+}
+
+/// [`collect_with_keys`], then the non-null values of the result's string column `column`
+/// (as [`texts`]).
+pub async fn texts_of_keys(
+    ctx: &SessionContext,
+    sql: &str,
+    keys: &[String],
+    column: &str,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for batch in collect_with_keys(ctx, sql, keys).await? {
+        let values = crate::tables::read::Columns::new(&batch).text(column)?;
+        out.extend((0..batch.num_rows()).filter_map(|r| values.opt(r)));
+    }
+    Ok(out)
 }
 
 /// Registers every lake table of `store` in `ctx`: through [`snapshot_scan`] when

@@ -17,6 +17,7 @@ use crate::feed::FeedRow;
 use crate::plan::{Printable, Siblings};
 use lake::query::collect;
 use lake::tables::read::Columns;
+use lake::Table;
 
 /// When the last successful export did not record the history it had seen
 /// ([`PreviousExport::status_watermark`]), how much earlier than its start a run looks for
@@ -26,6 +27,9 @@ pub const WINDOW_MARGIN_US: i64 = 3_600 * 1_000_000;
 
 /// Name of the table [`register_scope`] registers: the enrollments a scoped run looks at.
 const SCOPE_TABLE: &str = "export_scope";
+
+/// Name of the table [`feed_rows`] registers: the enrollments whose feed rows it looks for.
+const FEED_SCOPE_TABLE: &str = "export_feed_scope";
 
 /// The current status and `since` of enrollments, as SQL usable in a FROM clause: the
 /// `identity_status` view for every enrollment (`scope` none), else only the enrollments of
@@ -43,20 +47,40 @@ fn current_states(scope: Option<&str>) -> String {
     }
 }
 
+/// `table` as SQL usable in a FROM clause: the whole table (`scope` none), else only its rows
+/// whose `enrollment_id` is in the query `scope` (one column). Why every table of a scoped
+/// query is restricted so, not only the first: a semi join against the scope's small
+/// in-memory table hands its ids to that table's Parquet scan, which then reads only the row
+/// groups whose bloom filters can hold them ([`lake::file_layout`]); a join between two
+/// scanned tables (say `enrollments` with the scope's states) may take the country-sized
+/// side as the one it collects and read it whole.
+fn scoped_table(table: Table, scope: Option<&str>) -> String {
+    match scope {
+        None => table.name().to_string(),
+        Some(ids) => format!(
+            "(SELECT * FROM {table} WHERE enrollment_id IN ({ids}))",
+            table = table.name()
+        ),
+    }
+}
+
 /// The CTEs every printable query starts with: `pers`, the personalizable enrollments with
 /// their NIK and capture time, and `cand`, those of them not yet exported; with `scoped`,
 /// only among the enrollments [`register_scope`] registered.
 fn personalizable_ctes(scoped: bool) -> String {
     let scope = format!("SELECT id FROM {SCOPE_TABLE}");
+    let scope = scoped.then_some(scope.as_str());
     format!(
         "WITH pers AS ( \
             SELECT s.enrollment_id, s.status, e.nik, \
                    CAST(e.capture_finished AS BIGINT) AS captured, e.regency_code \
-            FROM {states} s JOIN enrollments e ON e.enrollment_id = s.enrollment_id \
+            FROM {states} s JOIN {enrollments} e ON e.enrollment_id = s.enrollment_id \
             WHERE s.status IN {personalizable}), \
          cand AS (SELECT p.* FROM pers p WHERE NOT EXISTS \
-            (SELECT 1 FROM personalization_jobs j WHERE j.enrollment_id = p.enrollment_id))",
-        states = current_states(scoped.then_some(scope.as_str())),
+            (SELECT 1 FROM {jobs} j WHERE j.enrollment_id = p.enrollment_id))",
+        states = current_states(scope),
+        enrollments = scoped_table(Table::Enrollments, scope),
+        jobs = scoped_table(Table::PersonalizationJobs, scope),
         personalizable = sql_list(IdentityStatus::PERSONALIZABLE)
     )
 }
@@ -70,21 +94,43 @@ fn personalizable_ctes(scoped: bool) -> String {
 /// (a card that could not be made) is in that run's `retry`. So a night reads the NIKs the
 /// night changed, not every enrollment ever made personalizable. Returns how many
 /// enrollments are in scope.
+///
+/// Each step's keys are collected and joined as a small in-memory table
+/// ([`lake::query::collect_with_keys`]) against the country-sized table: the join's keys reach
+/// the Parquet scan and its bloom filters ([`lake::file_layout`]), so only the row groups
+/// that can hold the night's ids and NIKs are read. (As `IN (subquery)` the big table was
+/// the join's build side and read whole.)
 pub async fn register_scope(
     ctx: &SessionContext,
     since_us: i64,
     retry: &[String],
 ) -> Result<usize> {
-    lake::query::register_texts(ctx, "export_retry", "id", retry)?;
-    let sql = format!(
-        "SELECT DISTINCT e.enrollment_id FROM enrollments e WHERE e.nik IN ( \
-            SELECT t.nik FROM enrollments t WHERE t.enrollment_id IN ( \
-                SELECT h.enrollment_id FROM status_history h \
-                WHERE h.recorded > to_timestamp_micros({since_us}) \
-                UNION SELECT id FROM export_retry))"
-    );
-    let ids = lake::query::texts(ctx, &sql, "enrollment_id").await?;
-    ctx.deregister_table("export_retry")?;
+    let mut changed = lake::query::texts(
+        ctx,
+        &format!(
+            "SELECT DISTINCT h.enrollment_id FROM status_history h \
+             WHERE h.recorded > to_timestamp_micros({since_us})"
+        ),
+        "enrollment_id",
+    )
+    .await?;
+    changed.extend(retry.iter().cloned());
+    changed.sort_unstable();
+    changed.dedup();
+    let niks = lake::query::texts_of_keys(
+        ctx,
+        "SELECT DISTINCT t.nik FROM enrollments t JOIN {keys} k ON t.enrollment_id = k.id",
+        &changed,
+        "nik",
+    )
+    .await?;
+    let ids = lake::query::texts_of_keys(
+        ctx,
+        "SELECT DISTINCT e.enrollment_id FROM enrollments e JOIN {keys} k ON e.nik = k.id",
+        &niks,
+        "enrollment_id",
+    )
+    .await?;
     lake::query::register_texts(ctx, SCOPE_TABLE, "id", &ids)?;
     Ok(ids.len())
 }
@@ -93,15 +139,19 @@ pub async fn register_scope(
 /// regency then enrollment id (each enrollment once).
 /// `scoped`: only among the enrollments [`register_scope`] registered.
 pub async fn printables(ctx: &SessionContext, scoped: bool) -> Result<Vec<Printable>> {
+    let scope = format!("SELECT id FROM {SCOPE_TABLE}");
+    let scope = scoped.then_some(scope.as_str());
     let sql = format!(
         "{ctes} SELECT c.enrollment_id, c.status, c.nik, c.captured, c.regency_code, \
                 k.object_path, k.sha256 \
-         FROM pers c LEFT JOIN packets k \
+         FROM pers c LEFT JOIN {packets} k \
            ON k.enrollment_id = c.enrollment_id AND k.status = {accepted} \
-         WHERE NOT EXISTS (SELECT 1 FROM personalization_jobs j \
+         WHERE NOT EXISTS (SELECT 1 FROM {jobs} j \
                            WHERE j.enrollment_id = c.enrollment_id) \
          ORDER BY c.regency_code, c.enrollment_id",
         ctes = personalizable_ctes(scoped),
+        packets = scoped_table(Table::Packets, scope),
+        jobs = scoped_table(Table::PersonalizationJobs, scope),
         accepted = sql_literal(PacketStatus::Accepted.as_str()),
     );
     let mut seen = HashSet::new();
@@ -156,10 +206,15 @@ pub async fn nik_context(
             }
         }
     }
+    // The scope holds every enrollment of the candidates' NIKs, so their jobs too.
+    let scope = format!("SELECT id FROM {SCOPE_TABLE}");
+    let scope = scoped.then_some(scope.as_str());
     let sql = format!(
-        "{ctes} SELECT DISTINCT e.nik FROM personalization_jobs j \
-         JOIN enrollments e ON e.enrollment_id = j.enrollment_id \
-         WHERE e.nik IN (SELECT nik FROM cand)"
+        "{ctes} SELECT DISTINCT e.nik FROM {jobs} j \
+         JOIN {enrollments} e ON e.enrollment_id = j.enrollment_id \
+         WHERE e.nik IN (SELECT nik FROM cand)",
+        jobs = scoped_table(Table::PersonalizationJobs, scope),
+        enrollments = scoped_table(Table::Enrollments, scope),
     );
     let exported = lake::query::texts(ctx, &sql, "nik").await?;
     Ok((siblings, exported.into_iter().collect()))
@@ -252,22 +307,34 @@ pub async fn feed_rows(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    // Every status that changed after the cut-off has a history row recorded after it.
-    let scope = window.map(|window| {
-        format!(
-            "SELECT h.enrollment_id FROM status_history h \
-             WHERE h.recorded > to_timestamp_micros({window}) \
-             UNION SELECT enrollment_id FROM personalization_jobs WHERE run_id IN ({runs})"
+    // Every status that changed after the cut-off has a history row recorded after it: the
+    // enrollments of those rows and of the runs' jobs are collected first (files selected by
+    // `recorded` statistics, the jobs by `run_id`), then looked up in the tables by id.
+    if let Some(window) = window {
+        let ids = lake::query::texts(
+            ctx,
+            &format!(
+                "SELECT h.enrollment_id FROM status_history h \
+                 WHERE h.recorded > to_timestamp_micros({window}) \
+                 UNION SELECT enrollment_id FROM personalization_jobs WHERE run_id IN ({runs})"
+            ),
+            "enrollment_id",
         )
-    });
+        .await?;
+        lake::query::register_texts(ctx, FEED_SCOPE_TABLE, "id", &ids)?;
+    }
+    let scope = format!("SELECT id FROM {FEED_SCOPE_TABLE}");
+    let scope = window.is_some().then_some(scope.as_str());
     let sql = format!(
         "SELECT e.site, e.packet_id, s.enrollment_id, s.status, CAST(s.since AS BIGINT) AS since_us, \
                 e.regency_code, j.job_id \
-         FROM {states} s JOIN enrollments e ON e.enrollment_id = s.enrollment_id \
-         LEFT JOIN personalization_jobs j ON j.enrollment_id = s.enrollment_id \
+         FROM {states} s JOIN {enrollments} e ON e.enrollment_id = s.enrollment_id \
+         LEFT JOIN {jobs} j ON j.enrollment_id = s.enrollment_id \
          WHERE CAST(s.since AS BIGINT) > {cutoff} OR j.run_id IN ({runs}) \
          ORDER BY e.site, e.packet_id",
-        states = current_states(scope.as_deref()),
+        states = current_states(scope),
+        enrollments = scoped_table(Table::Enrollments, scope),
+        jobs = scoped_table(Table::PersonalizationJobs, scope),
         cutoff = cutoff.unwrap_or(i64::MIN)
     );
     let mut rows = Vec::new();
