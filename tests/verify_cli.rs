@@ -14,7 +14,7 @@ mod personalization;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use biometrics::finger::capture_quality::MIN_MINUTIAE;
+use biometrics::finger::capture_quality::{COUNTER_FINGER_QUALITY, MIN_MINUTIAE};
 use biometrics::iso19794;
 use common::{files_under, shared_data, TestStore};
 use personalization::{attacker_key_published_in, dc_keyring, prepared_store};
@@ -74,8 +74,13 @@ impl Pickup {
     }
 
     fn verify(&self, card: &Path, right: &Path, left: &Path) -> Output {
+        self.verify_with(card, right, left, &[])
+    }
+
+    /// `verify` with extra flags.
+    fn verify_with(&self, card: &Path, right: &Path, left: &Path, extra: &[&str]) -> Output {
         let keyring = dc_keyring(&self.store);
-        self.store.run(&[
+        let mut args = vec![
             "verify",
             "--card",
             card.to_str().unwrap(),
@@ -85,7 +90,9 @@ impl Pickup {
             left.to_str().unwrap(),
             "--keyring",
             keyring.to_str().unwrap(),
-        ])
+        ];
+        args.extend_from_slice(extra);
+        self.store.run(&args)
     }
 }
 
@@ -217,6 +224,58 @@ fn a_card_sealed_with_a_key_published_in_the_store_is_not_trusted() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("--keyring"), "{}", text(&out));
+}
+
+/// `capture` re-encoded with ISO finger quality `quality`: the same print, rated otherwise by
+/// the device.
+fn rated(capture: &[u8], quality: u8) -> Vec<u8> {
+    let mut record = iso19794::parse(capture).unwrap();
+    record.views[0].quality = quality;
+    let bytes = record.to_bytes();
+    assert_eq!(iso19794::parse(&bytes).unwrap(), record);
+    bytes
+}
+
+/// Issue 21: a print the device rates below the counter's quality (NFIQ 4–5) is answered
+/// `ulangi` with the reason, and on the operator's `--last-try` it is matched as it is: the card
+/// holder passes, another person still fails, and a print that cannot be matched at all (too
+/// few minutiae) is still refused.
+#[test]
+fn a_print_below_the_counter_quality_is_recaptured_then_matched_on_the_last_try() {
+    let pickup = Pickup::new();
+    let low = COUNTER_FINGER_QUALITY - 15;
+    let (right, left) = index_fingers(7, 600);
+    let r = pickup.file("r.fmr", &rated(&right, low));
+    let l = pickup.file("l.fmr", &left);
+    let out = pickup.verify(&pickup.card, &r, &l);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "right index finger: finger quality below the counter's ({low} < \
+             {COUNTER_FINGER_QUALITY}); press again — recapture"
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("LLR"), "{stdout}");
+
+    let out = pickup.verify_with(&pickup.card, &r, &l, &["--last-try"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("berhasil"));
+
+    let (right8, left8) = index_fingers(8, 600);
+    let r8 = pickup.file("r8.fmr", &rated(&right8, low));
+    let l8 = pickup.file("l8.fmr", &rated(&left8, low));
+    let out = pickup.verify_with(&pickup.card, &r8, &l8, &["--last-try"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("gagal"));
+
+    let few = pickup.file("few.fmr", &with_few_minutiae(&rated(&right, low), 5, 2));
+    let out = pickup.verify_with(&pickup.card, &few, &l, &["--last-try"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("too few minutiae (5 <"), "{stdout}");
+    assert!(!stdout.contains("counter"), "{stdout}");
 }
 
 /// `capture` (an ISO/IEC 19794-2 record) re-encoded with only its first `keep` minutiae and

@@ -6,8 +6,10 @@
 //! quality drawn with field proportions unless one is asked for) and the pickup check decides
 //! with [`personalization_export::verify::decide_pickup`], the very function `tunggal verify`
 //! answers with. An `ulangi` (a capture too poor to decide on) is recaptured and is not an
-//! attempt; a citizen has up to [`DEFAULT_ATTEMPTS`] attempts. Impostor attempts present
-//! another person's fingers (same positions, fresh captures) against a card.
+//! attempt (after [`COUNTER_QUALITY_RECAPTURES`] of them the operator's last try matches a
+//! print that is only below the counter's quality, as `tunggal verify --last-try` does); a
+//! citizen has up to [`DEFAULT_ATTEMPTS`] attempts. Impostor attempts present another
+//! person's fingers (same positions, fresh captures) against a card.
 //!
 //! Who holds a card comes from synth's truth: card → enrollment id → packet → truth person,
 //! whose fingers are regenerated from the batch seed and person index exactly as synth
@@ -41,6 +43,9 @@ pub const DEFAULT_ATTEMPTS: usize = 3;
 /// `ulangi` recaptures allowed within one attempt; past it the attempt fails (the citizen
 /// cannot give a capture the gate accepts).
 pub const MAX_RECAPTURES: usize = 5;
+/// Recaptures asked for a print only below the counter's quality before the operator's last
+/// try (`tunggal verify --last-try`), which matches such a print as it is.
+pub const COUNTER_QUALITY_RECAPTURES: u64 = 2;
 /// Genuine pickups measured by default (the goal: at least 2,000).
 pub const DEFAULT_GENUINE: usize = 2_000;
 /// Impostor attempts measured by default (the goal: at least 20,000, enough to see
@@ -362,7 +367,8 @@ fn attempt(
         let quality = draw_quality(opts.quality, seed);
         let (right, left) = capture(body, &holder.card, quality, seed);
         let started = Instant::now();
-        let decision = decide_pickup(&holder.card, &right, &left, opts.target_fmr);
+        let last_try = ulangi >= COUNTER_QUALITY_RECAPTURES;
+        let decision = decide_pickup(&holder.card, &right, &left, opts.target_fmr, last_try);
         times.push(started.elapsed().as_nanos() as u64);
         match decision {
             Ok(PickupDecision::Matched(outcome)) => {

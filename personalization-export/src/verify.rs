@@ -230,11 +230,17 @@ fn assess(chip: &ChipFinger, live: &[u8]) -> Option<Vec<PoorCapture>> {
 /// is readable and one of them is too poor, the answer is [`PickupDecision::Recapture`]
 /// (bad input wins over a recapture: an unreadable capture is reported by [`verify_card`] as
 /// an error); otherwise the captures are matched with [`verify_card`] at `target_fmr`.
+///
+/// On the operator's `last_try` only blocking problems
+/// ([`PoorCapture::is_blocking`]) ask for a recapture: a finger whose quality is merely below
+/// the counter's threshold is matched as it is, so a citizen whose finger never gives a
+/// better print is decided on rather than sent away.
 pub fn decide_pickup(
     card: &Card,
     right: &[u8],
     left: &[u8],
     target_fmr: f64,
+    last_try: bool,
 ) -> Result<PickupDecision> {
     let mut poor = Vec::new();
     let mut all_readable = true;
@@ -245,8 +251,14 @@ pub fn decide_pickup(
         let Some(chip) = chip else { continue };
         match assess(chip, live) {
             None => all_readable = false,
-            Some(problems) if !problems.is_empty() => poor.push((chip.position, problems)),
-            Some(_) => {}
+            Some(mut problems) => {
+                if last_try {
+                    problems.retain(PoorCapture::is_blocking);
+                }
+                if !problems.is_empty() {
+                    poor.push((chip.position, problems));
+                }
+            }
         }
     }
     if all_readable && !poor.is_empty() {

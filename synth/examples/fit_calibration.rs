@@ -25,12 +25,15 @@
 
 use biometrics::eval::fvc_scores;
 use biometrics::finger::{compare as finger_compare, prepare, FingerTemplate};
-use biometrics::fusion::{llr_threshold_for_fmr, Calibration, ImpostorTail, FINGER_QUALITY_BANDS};
+use biometrics::fusion::{
+    llr_threshold_for_fmr, Calibration, ImpostorTail, FINGER_QUALITY_BANDS, PICKUP_LLR_CLIP,
+};
 use biometrics::iris::{compare as iris_compare, Eye, IrisCode, DEFAULT_MAX_SHIFT};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use synth::capture::CaptureQuality;
+use synth::finger::band_samples::impostor_scores_by_band;
 use synth::finger::{impression, FingerMaster};
 use synth::iris::{capture, IrisMaster};
 
@@ -47,6 +50,11 @@ const SIBLING_EVERY: usize = 2;
 const BAND_MASTERS_PER_POSITION: usize = 40;
 /// Impressions per finger of the quality-band sample.
 const BAND_IMPRESSIONS: usize = 6;
+/// Fresh fingers per ISO position whose same-position pairs (one impression each, about
+/// 20 million pairs) join the quality bands' impostor samples: a band's curve beyond LLR 12
+/// must rest on impostor counts of millions, not on the tail model's extrapolation from
+/// ~100 000 pairs (which the `impostor_tail` example found 10–80× too thin out there).
+const BAND_EXTRA_IMPOSTOR_FINGERS: usize = 2_000;
 /// Bins of each quality band's fit: twice the default's, so the region where the impostor
 /// tail meets the genuine scores is not one wide bin (with 24, the high band's genuine pairs
 /// between 0.008 and 0.025 shared one knot and its curve was less sure of them than the
@@ -135,7 +143,8 @@ fn finger_scores() -> Scores {
 
 /// Finger scores by [`Calibration::finger_quality_band`] of the pair (the lower ISO finger
 /// quality of its two impressions): same generators and quality mix as [`finger_scores`],
-/// another seed, more impressions (6 000 genuine pairs in all), same-position impostors.
+/// another seed, more impressions (6 000 genuine pairs in all), same-position impostors, and
+/// the ~20 million impostor pairs of [`BAND_EXTRA_IMPOSTOR_FINGERS`] fresh fingers per position.
 fn finger_band_scores() -> Vec<Scores> {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED ^ 0xb4d);
     let mut bands: Vec<Scores> = (0..=FINGER_QUALITY_BANDS.len())
@@ -173,6 +182,12 @@ fn finger_band_scores() -> Vec<Scores> {
             }
         }
         eprintln!("quality bands: position {position} done");
+    }
+    let extra = impostor_scores_by_band(BAND_EXTRA_IMPOSTOR_FINGERS, SEED ^ 0x7a11, |p, n| {
+        eprintln!("quality bands, extra impostors: position {p} done, {n} pairs")
+    });
+    for (scores, more) in bands.iter_mut().zip(extra) {
+        scores.impostor.extend(more);
     }
     bands
 }
@@ -344,7 +359,13 @@ fn main() {
     ];
     let bands = finger_band_scores();
     for (name, scores) in band_names.iter().zip(&bands) {
-        let cal = Calibration::fit_with_bins(&scores.genuine, &scores.impostor, BAND_FIT_BINS);
+        // The pickup curves: clipped at ±PICKUP_LLR_CLIP (checked by the `impostor_tail` example).
+        let cal = Calibration::fit_clipped(
+            &scores.genuine,
+            &scores.impostor,
+            BAND_FIT_BINS,
+            PICKUP_LLR_CLIP,
+        );
         println!("{}", knots_source(name, &cal));
         report(
             &format!("fingers (synthetic) in band {name}"),

@@ -12,6 +12,13 @@
 //! - a minutiae area (convex hull, in mm² at the record's resolution) under [`MIN_AREA_MM2`]:
 //!   a fingertip barely touching the sensor.
 //!
+//! Those refusals are *blocking*: such a capture is never matched. One more check only
+//! *advises* a recapture: an ISO finger quality under [`COUNTER_FINGER_QUALITY`] (NFIQ 4–5 on
+//! the usual 20/40/60/80/100 mapping). A capture that poor still decides often, but fails a
+//! card holder several times as often as a good one, and a fresh press usually does better; the
+//! counter asks for it, and on the operator's last try ([`CaptureAssessment::is_matchable`])
+//! matches it anyway, so a citizen whose fingers never give a better print is not sent away.
+//!
 //! Quality values 0 mean "not computed" in ISO/IEC 19794-2 and are never held against a
 //! capture.
 
@@ -21,6 +28,9 @@ use crate::iso19794::FingerView;
 pub const MIN_MINUTIAE: usize = 12;
 /// Lowest ISO finger quality (1..100) accepted when the capture device reports one.
 pub const MIN_FINGER_QUALITY: u8 = 10;
+/// ISO finger quality under which the counter asks for a recapture before matching (an
+/// advisory check, see the module doc): NFIQ 4 and 5 map to ISO 40 and 20.
+pub const COUNTER_FINGER_QUALITY: u8 = 45;
 /// Lowest mean minutia quality (1..100) accepted over the minutiae that report one.
 pub const MIN_MEAN_MINUTIA_QUALITY: u8 = 10;
 /// Smallest area (mm²) of the convex hull of the minutiae accepted.
@@ -43,6 +53,14 @@ pub enum PoorCapture {
         /// The minimum.
         min: u8,
     },
+    /// ISO finger quality under [`COUNTER_FINGER_QUALITY`] (but not under
+    /// [`MIN_FINGER_QUALITY`]): worth a recapture, matched on the operator's last try.
+    FingerQualityBelowCounter {
+        /// The capture's finger quality.
+        quality: u8,
+        /// The counter's threshold.
+        min: u8,
+    },
     /// Mean minutia quality under [`MIN_MEAN_MINUTIA_QUALITY`].
     LowMinutiaQuality {
         /// The mean over the minutiae that report a quality.
@@ -60,6 +78,12 @@ pub enum PoorCapture {
 }
 
 impl PoorCapture {
+    /// `false` for a problem that only advises a recapture
+    /// ([`PoorCapture::FingerQualityBelowCounter`]); `true` when the capture cannot be matched.
+    pub fn is_blocking(&self) -> bool {
+        !matches!(self, PoorCapture::FingerQualityBelowCounter { .. })
+    }
+
     /// The reason in Bahasa Indonesia, as told to the counter operator.
     pub fn alasan(&self) -> String {
         match self {
@@ -68,6 +92,9 @@ impl PoorCapture {
             }
             PoorCapture::LowFingerQuality { quality, min } => {
                 format!("kualitas jari rendah ({quality} < {min})")
+            }
+            PoorCapture::FingerQualityBelowCounter { quality, min } => {
+                format!("kualitas jari kurang ({quality} < {min}); tekan ulang jari")
             }
             PoorCapture::LowMinutiaQuality { mean, min } => {
                 format!("kualitas minutiae rendah (rata-rata {mean} < {min})")
@@ -88,6 +115,12 @@ impl std::fmt::Display for PoorCapture {
             }
             PoorCapture::LowFingerQuality { quality, min } => {
                 write!(f, "low finger quality ({quality} < {min})")
+            }
+            PoorCapture::FingerQualityBelowCounter { quality, min } => {
+                write!(
+                    f,
+                    "finger quality below the counter's ({quality} < {min}); press again"
+                )
             }
             PoorCapture::LowMinutiaQuality { mean, min } => {
                 write!(f, "low minutia quality (mean {mean} < {min})")
@@ -112,9 +145,16 @@ pub struct CaptureAssessment {
 }
 
 impl CaptureAssessment {
-    /// `true` when the capture is good enough to be matched.
+    /// `true` when nothing speaks against the capture: no blocking problem and no advice to
+    /// recapture.
     pub fn is_acceptable(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// `true` when the capture can be matched on the operator's last try: no blocking problem
+    /// ([`PoorCapture::is_blocking`]).
+    pub fn is_matchable(&self) -> bool {
+        !self.problems.iter().any(PoorCapture::is_blocking)
     }
 }
 
@@ -134,6 +174,11 @@ pub fn capture_quality(view: &FingerView, res_x: u16, res_y: u16) -> CaptureAsse
         problems.push(PoorCapture::LowFingerQuality {
             quality: view.quality,
             min: MIN_FINGER_QUALITY,
+        });
+    } else if view.quality != 0 && view.quality < COUNTER_FINGER_QUALITY {
+        problems.push(PoorCapture::FingerQualityBelowCounter {
+            quality: view.quality,
+            min: COUNTER_FINGER_QUALITY,
         });
     }
     let reported: Vec<u32> = view
@@ -314,7 +359,21 @@ mod tests {
                 min: MIN_FINGER_QUALITY
             }]
         );
-        assert!(capture_quality(&view_with(grid(20, 40, 60), 10), 197, 197).is_acceptable());
+        assert!(!low.is_matchable());
+        // From the floor up to the counter's threshold: a recapture is advised, not required.
+        let fair = capture_quality(&view_with(grid(20, 40, 60), 10), 197, 197);
+        assert_eq!(
+            fair.problems,
+            vec![PoorCapture::FingerQualityBelowCounter {
+                quality: 10,
+                min: COUNTER_FINGER_QUALITY
+            }]
+        );
+        assert!(!fair.is_acceptable() && fair.is_matchable());
+        let top = COUNTER_FINGER_QUALITY - 1;
+        assert!(!capture_quality(&view_with(grid(20, 40, 60), top), 197, 197).is_acceptable());
+        let at = capture_quality(&view_with(grid(20, 40, 60), top + 1), 197, 197);
+        assert!(at.is_acceptable(), "{at:?}");
         let low = capture_quality(&view_with(grid(20, 40, 5), 80), 197, 197);
         assert_eq!(
             low.problems,

@@ -14,6 +14,15 @@ const FIT_BINS: usize = 24;
 /// Largest |LLR| a calibration produces: one modality alone can never carry a decision
 /// beyond odds of e^12 ≈ 160 000, whatever the tails of a finite training sample suggest.
 pub const LLR_CLIP: f32 = 12.0;
+/// Largest |LLR| of the pickup curves ([`Calibration::finger_for_quality`]), wider than
+/// [`LLR_CLIP`]: at the counter a finger scoring beyond every impostor of a sample of millions
+/// (similarities 0.02–0.17 where impostors stop near 0.017) must be able to carry a card holder
+/// whose other finger failed to match, which ±12 forbids (12 − 2.8 < ln 10⁴). 13 is what the
+/// data vouches for: the curves are fitted on ~20 million impostor pairs, and on 5–20 million
+/// others, at the score where a curve reaches 13 the impostors' share stays below the genuine
+/// share × e^−13, as a calibrated curve needs; at 14 it did not in one band (the
+/// `impostor_tail` example; docs/biometrics.md, "Pickup calibration in the far impostor tail").
+pub const PICKUP_LLR_CLIP: f32 = 13.0;
 
 impl Calibration {
     /// The log-likelihood ratio of a similarity score.
@@ -56,6 +65,12 @@ impl Calibration {
     /// [`Calibration::fit`] with `bins` bins instead of [`FIT_BINS`]: finer where the samples
     /// are large enough to resolve the region where the impostor tail meets the genuine one.
     pub fn fit_with_bins(genuine: &[f32], impostor: &[f32], bins: usize) -> Calibration {
+        Self::fit_clipped(genuine, impostor, bins, LLR_CLIP)
+    }
+
+    /// [`Calibration::fit_with_bins`] clipped to ±`clip` instead of ±[`LLR_CLIP`] (the pickup
+    /// curves use [`PICKUP_LLR_CLIP`]).
+    pub fn fit_clipped(genuine: &[f32], impostor: &[f32], bins: usize, clip: f32) -> Calibration {
         let fit_bins = bins.max(2);
         let (ng, ni) = (genuine.len().max(1) as f64, impostor.len().max(1) as f64);
         let mut all: Vec<(f32, bool)> = genuine
@@ -134,7 +149,7 @@ impl Calibration {
             } else {
                 b.sum / b.count as f32
             };
-            let y = llr(b).clamp(-LLR_CLIP, LLR_CLIP);
+            let y = llr(b).clamp(-clip, clip);
             match knots.last_mut() {
                 Some(last) if x <= last.0 => last.1 = last.1.max(y),
                 _ => knots.push((x, y)),
@@ -196,8 +211,9 @@ impl Calibration {
 
     /// Fingerprint calibration for a comparison of two captures of ISO finger quality `a` and
     /// `b`: fitted like [`Calibration::finger_default`], but only on the pairs of the same
-    /// [`Calibration::finger_quality_band`]; [`Calibration::finger_default`] when a capture
-    /// reports no quality.
+    /// [`Calibration::finger_quality_band`], with some 20 million more impostor pairs of fresh
+    /// fingers so that the far tail rests on counts, and clipped at ±[`PICKUP_LLR_CLIP`];
+    /// [`Calibration::finger_default`] when a capture reports no quality.
     ///
     /// Why: two poor captures of one finger share few true minutiae, so their genuine scores
     /// run low, down into the impostor range, while impostor scores hardly depend on quality.
@@ -261,113 +277,105 @@ pub const FINGER_QUALITY_BANDS: [u8; 2] = [45, 70];
 /// Knots of [`Calibration::finger_for_quality`] in the low quality band (printed by the synth
 /// crate's `fit_calibration` example; seed 0x74756e6767616c01 ^ 0xb4d).
 const FINGER_LOW_QUALITY_KNOTS: &[(f32, f32)] = &[
-    (0.0010, -4.693),
+    (0.0010, -4.692),
     (0.0014, -3.575),
-    (0.0018, -3.439),
-    (0.0020, -3.045),
+    (0.0018, -3.408),
     (0.0024, -2.700),
     (0.0028, -2.355),
-    (0.0030, -2.050),
-    (0.0032, -1.469),
-    (0.0035, -1.237),
-    (0.0037, -0.819),
-    (0.0042, -0.220),
-    (0.0046, 0.305),
-    (0.0051, 1.563),
-    (0.0057, 2.660),
-    (0.0064, 3.629),
-    (0.0072, 4.419),
-    (0.0079, 6.263),
-    (0.0090, 7.949),
-    (0.0102, 10.000),
-    (0.0116, 12.000),
-    (0.0137, 12.000),
-    (0.0158, 12.000),
-    (0.0179, 12.000),
-    (0.0203, 12.000),
-    (0.0228, 12.000),
-    (0.0260, 12.000),
-    (0.0299, 12.000),
-    (0.0332, 12.000),
-    (0.0387, 12.000),
-    (0.0452, 12.000),
-    (0.0536, 12.000),
-    (0.0654, 12.000),
-    (0.0826, 12.000),
+    (0.0029, -2.021),
+    (0.0030, -2.000),
+    (0.0032, -1.530),
+    (0.0034, -1.331),
+    (0.0037, -0.778),
+    (0.0041, -0.250),
+    (0.0046, 0.332),
+    (0.0051, 1.663),
+    (0.0057, 2.684),
+    (0.0064, 3.696),
+    (0.0072, 4.677),
+    (0.0082, 5.886),
+    (0.0094, 7.315),
+    (0.0108, 8.577),
+    (0.0125, 9.735),
+    (0.0137, 13.000),
+    (0.0158, 13.000),
+    (0.0179, 13.000),
+    (0.0203, 13.000),
+    (0.0228, 13.000),
+    (0.0260, 13.000),
+    (0.0299, 13.000),
+    (0.0332, 13.000),
+    (0.0387, 13.000),
+    (0.0452, 13.000),
+    (0.0536, 13.000),
+    (0.0654, 13.000),
+    (0.0826, 13.000),
 ];
 /// Knots of [`Calibration::finger_for_quality`] in the middle quality band (printed by the synth
 /// crate's `fit_calibration` example; seed 0x74756e6767616c01 ^ 0xb4d).
 const FINGER_MID_QUALITY_KNOTS: &[(f32, f32)] = &[
-    (0.0015, -5.906),
-    (0.0019, -5.397),
-    (0.0020, -5.397),
-    (0.0025, -4.576),
+    (0.0016, -6.243),
+    (0.0026, -4.576),
     (0.0033, -2.999),
-    (0.0036, -2.497),
-    (0.0038, -1.735),
-    (0.0042, -1.616),
-    (0.0050, -0.175),
-    (0.0068, 3.068),
-    (0.0099, 6.037),
-    (0.0117, 12.000),
-    (0.0153, 12.000),
-    (0.0192, 12.000),
-    (0.0227, 12.000),
-    (0.0274, 12.000),
-    (0.0319, 12.000),
-    (0.0360, 12.000),
-    (0.0405, 12.000),
-    (0.0456, 12.000),
-    (0.0507, 12.000),
-    (0.0566, 12.000),
-    (0.0621, 12.000),
-    (0.0690, 12.000),
-    (0.0767, 12.000),
-    (0.0858, 12.000),
-    (0.0946, 12.000),
-    (0.1042, 12.000),
-    (0.1157, 12.000),
-    (0.1342, 12.000),
-    (0.1623, 12.000),
-    (0.2009, 12.000),
+    (0.0036, -2.623),
+    (0.0038, -1.674),
+    (0.0042, -1.617),
+    (0.0050, -0.176),
+    (0.0067, 3.111),
+    (0.0094, 6.419),
+    (0.0132, 9.570),
+    (0.0153, 13.000),
+    (0.0192, 13.000),
+    (0.0227, 13.000),
+    (0.0274, 13.000),
+    (0.0319, 13.000),
+    (0.0360, 13.000),
+    (0.0405, 13.000),
+    (0.0456, 13.000),
+    (0.0507, 13.000),
+    (0.0566, 13.000),
+    (0.0621, 13.000),
+    (0.0690, 13.000),
+    (0.0767, 13.000),
+    (0.0858, 13.000),
+    (0.0946, 13.000),
+    (0.1042, 13.000),
+    (0.1157, 13.000),
+    (0.1342, 13.000),
+    (0.1623, 13.000),
+    (0.2009, 13.000),
 ];
 /// Knots of [`Calibration::finger_for_quality`] in the high quality band (printed by the synth
 /// crate's `fit_calibration` example; seed 0x74756e6767616c01 ^ 0xb4d).
 const FINGER_HIGH_QUALITY_KNOTS: &[(f32, f32)] = &[
-    (0.0021, -6.745),
-    (0.0028, -5.137),
-    (0.0029, -5.137),
-    (0.0030, -5.137),
-    (0.0031, -5.137),
-    (0.0033, -5.137),
-    (0.0034, -5.137),
-    (0.0037, -5.137),
-    (0.0040, -3.504),
-    (0.0047, -2.085),
-    (0.0067, 1.855),
-    (0.0144, 12.000),
-    (0.0246, 12.000),
-    (0.0346, 12.000),
-    (0.0415, 12.000),
-    (0.0497, 12.000),
-    (0.0598, 12.000),
-    (0.0680, 12.000),
-    (0.0753, 12.000),
-    (0.0828, 12.000),
-    (0.0903, 12.000),
-    (0.0979, 12.000),
-    (0.1062, 12.000),
-    (0.1144, 12.000),
-    (0.1253, 12.000),
-    (0.1351, 12.000),
-    (0.1456, 12.000),
-    (0.1577, 12.000),
-    (0.1725, 12.000),
-    (0.1858, 12.000),
-    (0.2063, 12.000),
-    (0.2262, 12.000),
-    (0.2593, 12.000),
-    (0.3036, 12.000),
+    (0.0022, -6.928),
+    (0.0034, -6.523),
+    (0.0040, -4.026),
+    (0.0046, -2.089),
+    (0.0062, 1.986),
+    (0.0144, 13.000),
+    (0.0246, 13.000),
+    (0.0346, 13.000),
+    (0.0415, 13.000),
+    (0.0497, 13.000),
+    (0.0598, 13.000),
+    (0.0680, 13.000),
+    (0.0753, 13.000),
+    (0.0828, 13.000),
+    (0.0903, 13.000),
+    (0.0979, 13.000),
+    (0.1062, 13.000),
+    (0.1144, 13.000),
+    (0.1253, 13.000),
+    (0.1351, 13.000),
+    (0.1456, 13.000),
+    (0.1577, 13.000),
+    (0.1725, 13.000),
+    (0.1858, 13.000),
+    (0.2063, 13.000),
+    (0.2262, 13.000),
+    (0.2593, 13.000),
+    (0.3036, 13.000),
 ];
 
 /// Knots of [`Calibration::iris_default`] (see there; seed 0x74756e6767616c01).

@@ -10,7 +10,7 @@ mod calibration;
 mod cross;
 mod person;
 
-pub use calibration::{Calibration, ImpostorTail, FINGER_QUALITY_BANDS};
+pub use calibration::{Calibration, ImpostorTail, FINGER_QUALITY_BANDS, LLR_CLIP, PICKUP_LLR_CLIP};
 pub use cross::{CrossPositionPolicy, SWAP_HYPOTHESES};
 pub use person::{
     compare_persons, compare_persons_above, compare_persons_sequential, llr_threshold_for_fmr,

@@ -2,7 +2,8 @@
 //! scores; exit 0 berhasil, 1 gagal, 2 bad input (with the reason), 3 `ulangi`: a live capture
 //! is too poor to decide on (too few minutiae, low quality, too small an area; see
 //! [`biometrics::finger::capture_quality`]) and the operator recaptures it. An `ulangi` is not
-//! a failed attempt: nothing was matched.
+//! a failed attempt: nothing was matched. A print the device rates only below the counter's
+//! quality (NFIQ 4–5) is matched on the operator's `--last-try`.
 
 use std::path::{Path, PathBuf};
 
@@ -34,13 +35,20 @@ pub struct VerifyArgs {
     /// Target false-match rate the threshold is set for.
     #[arg(long, default_value_t = verify::DEFAULT_TARGET_FMR)]
     pub target_fmr: f64,
+    /// The operator's last try: a finger whose quality is only below the counter's threshold
+    /// (NFIQ 4–5) is matched as it is instead of answered with `ulangi`. Use it after the
+    /// citizen has pressed again (twice, as the counter procedure says) and the device still
+    /// rates the print low; captures that cannot be matched at all are still refused.
+    #[arg(long)]
+    pub last_try: bool,
 }
 
 /// The exit codes, as `tunggal verify --help` lists them.
 const EXIT_CODES: &str = "Exit codes: 0 berhasil (the card holder); 1 gagal (not the card \
 holder); 2 bad input (a tampered or unknown card, an unreadable capture); 3 ulangi (a live \
 capture too poor to decide on: too few minutiae, low quality or too small an area; recapture \
-that finger, it is not a failed attempt).";
+that finger, it is not a failed attempt; a quality only below the counter's threshold is \
+matched anyway with --last-try).";
 
 /// Exit code of a pass.
 pub const BERHASIL: i32 = 0;
@@ -142,5 +150,6 @@ fn decide(args: &VerifyArgs) -> Result<PickupDecision> {
         &right,
         &left,
         args.target_fmr,
+        args.last_try,
     )?)
 }

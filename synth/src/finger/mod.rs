@@ -30,6 +30,7 @@
 //! one parameter set and one random stream; the heavy parts (flow model, impression noise)
 //! already live in submodules.
 
+pub mod band_samples;
 mod database;
 mod impression;
 pub(crate) mod orientation;
