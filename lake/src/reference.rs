@@ -462,15 +462,17 @@ pub async fn current_residents(
             schema.clone(),
             vec![vec![batch]],
         )?))?;
-        let batches = ctx
-            .table(resident_history::NAME)
-            .await?
-            .filter(
-                col("nik")
-                    .gt_eq(lit(first))
-                    .and(col("nik").lt_eq(lit(last))),
-            )?
-            .join(wanted, JoinType::LeftSemi, &["nik"], &["wanted"], None)?
+        // The wanted NIKs on the left, the side a hash join builds its table from: the
+        // history's rows stream past it (and its keys reach the history's scan as a filter,
+        // which skips row groups by their bloom filters). With the history on the left the
+        // join held every row of the NIK range, and a night's NIKs span most of the country.
+        let history = ctx.table(resident_history::NAME).await?.filter(
+            col("nik")
+                .gt_eq(lit(first))
+                .and(col("nik").lt_eq(lit(last))),
+        )?;
+        let batches = wanted
+            .join(history, JoinType::RightSemi, &["wanted"], &["nik"], None)?
             .collect()
             .await?;
         for row in from_batches(&batches, resident_history::from_batch)? {
