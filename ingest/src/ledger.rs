@@ -38,7 +38,7 @@ impl Ledger {
         register_values(ctx, "ingest_listed", listed)?;
         let found = lake::query::texts(
             ctx,
-            "SELECT p.object_path FROM packets p JOIN ingest_listed l ON p.object_path = l.v",
+            "SELECT p.object_path FROM ingest_listed l JOIN packets p ON p.object_path = l.v",
             "object_path",
         )
         .await;
@@ -51,7 +51,9 @@ impl Ledger {
     }
 
     /// Learns the accepted packets in `packets` that have one of `hashes` (SHA-256) or
-    /// `packet_ids`: what [`Ledger::duplicate_of`] needs for a chunk holding those.
+    /// `packet_ids`: what [`Ledger::duplicate_of`] needs for a chunk holding those. The
+    /// chunk's keys stand first in each join, so they are what the hash join collects even
+    /// where the filtered `packets` scan has no row estimate to swap by.
     pub async fn learn(
         &mut self,
         ctx: &SessionContext,
@@ -64,11 +66,11 @@ impl Ledger {
         let batches = lake::query::collect(
             ctx,
             &format!(
-                "SELECT p.object_path, p.packet_id, p.sha256 FROM packets p \
-                 JOIN ingest_hashes h ON p.sha256 = h.v WHERE p.status = {accepted} \
+                "SELECT p.object_path, p.packet_id, p.sha256 FROM ingest_hashes h \
+                 JOIN packets p ON p.sha256 = h.v WHERE p.status = {accepted} \
                  UNION ALL \
-                 SELECT p.object_path, p.packet_id, p.sha256 FROM packets p \
-                 JOIN ingest_packet_ids i ON p.packet_id = i.v WHERE p.status = {accepted}"
+                 SELECT p.object_path, p.packet_id, p.sha256 FROM ingest_packet_ids i \
+                 JOIN packets p ON p.packet_id = i.v WHERE p.status = {accepted}"
             ),
         )
         .await;
