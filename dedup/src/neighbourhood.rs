@@ -74,13 +74,7 @@ pub async fn gather(
             &frontier,
         )
         .await?;
-        let niks = lake::query::texts_of_keys(
-            ctx,
-            "SELECT DISTINCT x.nik FROM enrollments x JOIN {keys} f ON x.enrollment_id = f.id",
-            &frontier,
-            "nik",
-        )
-        .await?;
+        let niks = lake::query::niks_of_enrollments(ctx, &frontier).await?;
         let holders = load::collect_with_ids(
             ctx,
             "SELECT e.enrollment_id, e.nik, e.capture_finished FROM enrollments e \

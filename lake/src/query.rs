@@ -210,6 +210,19 @@ pub async fn texts_of_keys(
     Ok(out)
 }
 
+/// The distinct NIKs of the enrollments `ids` (a NIK not enrolled is absent): the first step
+/// from a night's enrollments to every enrollment sharing a NIK with them (dedup's match
+/// closure, export's scope), looked up by key ([`texts_of_keys`]).
+pub async fn niks_of_enrollments(ctx: &SessionContext, ids: &[String]) -> Result<Vec<String>> {
+    texts_of_keys(
+        ctx,
+        "SELECT DISTINCT e.nik FROM enrollments e JOIN {keys} k ON e.enrollment_id = k.id",
+        ids,
+        "nik",
+    )
+    .await
+}
+
 /// Registers every lake table of `store` in `ctx`: through [`snapshot_scan`] when
 /// `snapshot_files` and the table allows it, else through deltalake's provider; a table that
 /// does not exist yet as an empty in-memory table with its schema.

@@ -117,13 +117,7 @@ pub async fn register_scope(
     changed.extend(retry.iter().cloned());
     changed.sort_unstable();
     changed.dedup();
-    let niks = lake::query::texts_of_keys(
-        ctx,
-        "SELECT DISTINCT t.nik FROM enrollments t JOIN {keys} k ON t.enrollment_id = k.id",
-        &changed,
-        "nik",
-    )
-    .await?;
+    let niks = lake::query::niks_of_enrollments(ctx, &changed).await?;
     let ids = lake::query::texts_of_keys(
         ctx,
         "SELECT DISTINCT e.enrollment_id FROM enrollments e JOIN {keys} k ON e.nik = k.id",
