@@ -124,6 +124,16 @@ fn card_holders_pass_impostors_are_refused_and_the_counts_add_up() {
     assert!((threshold - 10_000f64.ln()).abs() < 1e-3, "{threshold}");
     assert!(f(&ev, "impostor_max_llr") < threshold, "{ev:#}");
 
+    // Answers to disagreeing fingers are among the `ulangi`.
+    assert!(
+        u(&ev, "genuine_disagree") <= u(&ev, "genuine_ulangi"),
+        "{ev:#}"
+    );
+    assert!(
+        u(&ev, "impostor_disagree") <= u(&ev, "impostor_ulangi"),
+        "{ev:#}"
+    );
+
     // Every decision timed is a matched attempt or an `ulangi`.
     let timing = &ev["verify_ms"];
     assert_eq!(

@@ -1,7 +1,8 @@
 //! End to end: `tunggal verify` at card pickup — the right person's fresh captures give
 //! `berhasil` (exit 0), another person's give `gagal` (exit 1), a tampered or malformed
 //! card or capture is bad input (exit 2) with the reason, and a live capture too poor to
-//! decide on asks for a recapture (`ulangi`, exit 3) instead of failing.
+//! decide on, or one finger matching while the other does not at all, asks for a recapture
+//! (`ulangi`, exit 3) instead of failing.
 //!
 //! The cards come from a real `tunggal export`; their chip fingers are replaced by captures of
 //! synthetic fingers (`synth::biometric::Body`) and re-sealed with the store's DC key, so the
@@ -276,6 +277,40 @@ fn a_print_below_the_counter_quality_is_recaptured_then_matched_on_the_last_try(
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("too few minutiae (5 <"), "{stdout}");
     assert!(!stdout.contains("counter"), "{stdout}");
+}
+
+/// Issue 21: when one finger matches the card beyond doubt and the other finds no
+/// correspondence at all (here: someone else's left index pressed with the holder's right),
+/// `verify` answers `ulangi` naming the finger to press again, not `gagal`; on the operator's
+/// `--last-try` the fused evidence is the verdict, and it fails. One matching finger never
+/// passes alone: the attacker who holds a copy of only one of the holder's fingers is refused.
+#[test]
+fn one_finger_matching_and_the_other_not_at_all_is_pressed_again_not_failed() {
+    let pickup = Pickup::new();
+    let (right, _) = index_fingers(7, 700);
+    let (_, other_left) = index_fingers(8, 700);
+    let r = pickup.file("r.fmr", &right);
+    let l = pickup.file("l8.fmr", &other_left);
+    let out = pickup.verify(&pickup.card, &r, &l);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("jari telunjuk kiri: tidak cocok")
+            && stdout.contains("left index finger: no match while the other finger matched"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("right index finger: no match"), "{stdout}");
+    assert!(stdout.contains("fused LLR"), "{stdout}");
+
+    let out = pickup.verify_with(&pickup.card, &r, &l, &["--last-try"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("gagal"));
+
+    // The holder's own left index, pressed again: berhasil without --last-try.
+    let (_, left) = index_fingers(7, 701);
+    let l = pickup.file("l.fmr", &left);
+    let out = pickup.verify(&pickup.card, &r, &l);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
 /// `capture` (an ISO/IEC 19794-2 record) re-encoded with only its first `keep` minutiae and

@@ -5,9 +5,10 @@
 //! plain press: a new [`synth::biometric::Body::capture`] with a seed of its own, at a capture
 //! quality drawn with field proportions unless one is asked for) and the pickup check decides
 //! with [`personalization_export::verify::decide_pickup`], the very function `tunggal verify`
-//! answers with. An `ulangi` (a capture too poor to decide on) is recaptured and is not an
-//! attempt (after [`COUNTER_QUALITY_RECAPTURES`] of them the operator's last try matches a
-//! print that is only below the counter's quality, as `tunggal verify --last-try` does); a
+//! answers with. An `ulangi` (a capture too poor to decide on, or two fingers that disagree:
+//! one alone passes, the other does not match) is recaptured and is not an attempt (after [`COUNTER_QUALITY_RECAPTURES`] of them the operator's last try matches a
+//! print that is only below the counter's quality and decides on disagreeing fingers, as
+//! `tunggal verify --last-try` does); a
 //! citizen has up to [`DEFAULT_ATTEMPTS`] attempts. Impostor attempts present another
 //! person's fingers (same positions, fresh captures) against a card.
 //!
@@ -154,6 +155,8 @@ pub struct PickupEval {
     pub attempts: usize,
     /// `ulangi` answers to genuine captures (each followed by a recapture).
     pub genuine_ulangi: u64,
+    /// Of [`PickupEval::genuine_ulangi`], those for fingers that disagree.
+    pub genuine_disagree: u64,
     /// Genuine attempts that hit [`MAX_RECAPTURES`] without an acceptable capture.
     pub genuine_recapture_exhausted: u64,
     /// Impostor attempts matched.
@@ -162,6 +165,8 @@ pub struct PickupEval {
     pub false_accepts: u64,
     /// `ulangi` answers to impostor captures.
     pub impostor_ulangi: u64,
+    /// Of [`PickupEval::impostor_ulangi`], those for fingers that disagree.
+    pub impostor_disagree: u64,
     /// Highest fused LLR of an impostor attempt.
     pub impostor_max_llr: f32,
     /// The decision threshold (fused LLR).
@@ -262,8 +267,13 @@ impl std::fmt::Display for PickupEval {
             (
                 "ulangi recaptures".to_string(),
                 format!(
-                    "{} genuine, {} impostor; {} attempts out of recaptures",
-                    self.genuine_ulangi, self.impostor_ulangi, self.genuine_recapture_exhausted
+                    "{} genuine ({} fingers disagreeing), {} impostor ({}); {} attempts out of \
+                     recaptures",
+                    self.genuine_ulangi,
+                    self.genuine_disagree,
+                    self.impostor_ulangi,
+                    self.impostor_disagree,
+                    self.genuine_recapture_exhausted
                 ),
             ),
             (
@@ -348,6 +358,8 @@ struct Attempt {
     live: (Vec<u8>, Vec<u8>),
     /// `ulangi` answers in this attempt.
     ulangi: u64,
+    /// Of them, answers to fingers that disagree.
+    disagree: u64,
     /// Time of each decision, ns.
     times: Vec<u64>,
 }
@@ -360,6 +372,7 @@ fn attempt(
     index: u64,
 ) -> Result<Attempt> {
     let mut ulangi = 0;
+    let mut disagree = 0;
     let mut times = Vec::new();
     let mut last = None;
     for recapture in 0..=MAX_RECAPTURES as u64 {
@@ -377,18 +390,24 @@ fn attempt(
                     quality,
                     live: (right, left),
                     ulangi,
+                    disagree,
                     times,
-                })
+                });
             }
             Ok(PickupDecision::Recapture(_)) => {
                 ulangi += 1;
+                last = Some((quality, right, left));
+            }
+            Ok(PickupDecision::FingersDisagree(_)) => {
+                ulangi += 1;
+                disagree += 1;
                 last = Some((quality, right, left));
             }
             Err(e) => {
                 return Err(EvalError::Pickup(format!(
                     "verify refused a synthetic pickup capture for enrollment {}: {e}",
                     holder.enrollment_id
-                )))
+                )));
             }
         }
     }
@@ -398,6 +417,7 @@ fn attempt(
         quality,
         live: (right, left),
         ulangi,
+        disagree,
         times,
     })
 }
@@ -450,6 +470,7 @@ struct GenuineRun {
     passed: bool,
     matched: u64,
     ulangi: u64,
+    disagree: u64,
     exhausted: u64,
     first_quality: CaptureQuality,
     case: String,
@@ -469,6 +490,7 @@ fn genuine_pickup(
         passed: false,
         matched: 0,
         ulangi: 0,
+        disagree: 0,
         exhausted: 0,
         first_quality: CaptureQuality::Good,
         case: holder.case.clone(),
@@ -479,6 +501,7 @@ fn genuine_pickup(
     for n in 0..opts.attempts as u64 {
         let a = attempt(body, holder, opts, "pickup-genuine", index << 8 | n)?;
         run.ulangi += a.ulangi;
+        run.disagree += a.disagree;
         run.times.extend(&a.times);
         let passed = match &a.outcome {
             Some(o) => {
@@ -512,6 +535,7 @@ struct ImpostorRun {
     accepted: bool,
     llr: f32,
     ulangi: u64,
+    disagree: u64,
     times: Vec<u64>,
 }
 
@@ -534,6 +558,7 @@ fn impostor_attempt(
         accepted: a.outcome.as_ref().is_some_and(|o| o.passed),
         llr: a.outcome.as_ref().map_or(f32::NEG_INFINITY, |o| o.llr),
         ulangi: a.ulangi,
+        disagree: a.disagree,
         times: a.times,
     })
 }
@@ -721,6 +746,7 @@ pub async fn evaluate(store: &Store, opts: &PickupOptions) -> Result<PickupEval>
         ev.first_attempt_failed += u64::from(run.first_failed);
         ev.failed_within += u64::from(!run.passed);
         ev.genuine_ulangi += run.ulangi;
+        ev.genuine_disagree += run.disagree;
         ev.genuine_recapture_exhausted += run.exhausted;
         let q = ev.first_by_quality.entry(run.first_quality).or_default();
         *q = (q.0 + 1, q.1 + u64::from(run.first_failed));
@@ -733,6 +759,7 @@ pub async fn evaluate(store: &Store, opts: &PickupOptions) -> Result<PickupEval>
         ev.impostors += u64::from(run.matched);
         ev.false_accepts += u64::from(run.accepted);
         ev.impostor_ulangi += run.ulangi;
+        ev.impostor_disagree += run.disagree;
         ev.impostor_max_llr = ev.impostor_max_llr.max(run.llr);
         times.extend(run.times);
     }

@@ -211,6 +211,13 @@ pub enum PickupDecision {
     /// At least one live capture is too poor to decide on (*ulangi*): per chip finger (ISO
     /// position), why. Nothing was matched; the operator recaptures, it is not a failed attempt.
     Recapture(Vec<(u8, Vec<PoorCapture>)>),
+    /// The two fingers disagree (*ulangi*): one matched its chip finger strongly enough to
+    /// pass at the target false-match rate on its own, the other found so little
+    /// correspondence that the fused evidence falls short. A misplaced or wrong-finger press
+    /// explains that far more often than an impostor who brings one matching finger (the
+    /// outcome, with the fingers' scores, says which finger to press again). The operator
+    /// recaptures; on the last try the outcome is the verdict.
+    FingersDisagree(VerifyOutcome),
 }
 
 /// Assesses one live capture for the chip finger it is compared with: `None` when the capture
@@ -231,10 +238,14 @@ fn assess(chip: &ChipFinger, live: &[u8]) -> Option<Vec<PoorCapture>> {
 /// (bad input wins over a recapture: an unreadable capture is reported by [`verify_card`] as
 /// an error); otherwise the captures are matched with [`verify_card`] at `target_fmr`.
 ///
+/// A failed match where one finger alone would have passed is answered with
+/// [`PickupDecision::FingersDisagree`] (a recapture), not a verdict.
+///
 /// On the operator's `last_try` only blocking problems
 /// ([`PoorCapture::is_blocking`]) ask for a recapture: a finger whose quality is merely below
-/// the counter's threshold is matched as it is, so a citizen whose finger never gives a
-/// better print is decided on rather than sent away.
+/// the counter's threshold is matched as it is, and disagreeing fingers are decided on as
+/// they are, so a citizen whose finger never gives a better print is decided on rather than
+/// sent away.
 pub fn decide_pickup(
     card: &Card,
     right: &[u8],
@@ -264,10 +275,9 @@ pub fn decide_pickup(
     if all_readable && !poor.is_empty() {
         return Ok(PickupDecision::Recapture(poor));
     }
-    Ok(PickupDecision::Matched(verify_card(
-        card,
-        Some(right),
-        Some(left),
-        target_fmr,
-    )?))
+    let outcome = verify_card(card, Some(right), Some(left), target_fmr)?;
+    if !outcome.passed && !last_try && outcome.fingers.iter().any(|f| f.llr >= outcome.threshold) {
+        return Ok(PickupDecision::FingersDisagree(outcome));
+    }
+    Ok(PickupDecision::Matched(outcome))
 }

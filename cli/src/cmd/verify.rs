@@ -2,8 +2,10 @@
 //! scores; exit 0 berhasil, 1 gagal, 2 bad input (with the reason), 3 `ulangi`: a live capture
 //! is too poor to decide on (too few minutiae, low quality, too small an area; see
 //! [`biometrics::finger::capture_quality`]) and the operator recaptures it. An `ulangi` is not
-//! a failed attempt: nothing was matched. A print the device rates only below the counter's
-//! quality (NFIQ 4–5) is matched on the operator's `--last-try`.
+//! a failed attempt: nothing was matched. `ulangi` is also the answer when the two fingers
+//! disagree (one alone passes, the other does not match at all: a misplaced press). A print
+//! the device rates only below the counter's quality (NFIQ 4–5) is matched, and disagreeing
+//! fingers are decided on, on the operator's `--last-try`.
 
 use std::path::{Path, PathBuf};
 
@@ -38,7 +40,9 @@ pub struct VerifyArgs {
     /// The operator's last try: a finger whose quality is only below the counter's threshold
     /// (NFIQ 4–5) is matched as it is instead of answered with `ulangi`. Use it after the
     /// citizen has pressed again (twice, as the counter procedure says) and the device still
-    /// rates the print low; captures that cannot be matched at all are still refused.
+    /// rates the print low; captures that cannot be matched at all are still refused. Two
+    /// fingers that disagree (one matches, the other not at all) are then decided on as
+    /// they are instead of answered with `ulangi`.
     #[arg(long)]
     pub last_try: bool,
 }
@@ -47,8 +51,9 @@ pub struct VerifyArgs {
 const EXIT_CODES: &str = "Exit codes: 0 berhasil (the card holder); 1 gagal (not the card \
 holder); 2 bad input (a tampered or unknown card, an unreadable capture); 3 ulangi (a live \
 capture too poor to decide on: too few minutiae, low quality or too small an area; recapture \
-that finger, it is not a failed attempt; a quality only below the counter's threshold is \
-matched anyway with --last-try).";
+that finger, it is not a failed attempt; also when one finger matched and the other not at \
+all: press that finger again; with --last-try a quality only below the counter's threshold is \
+matched anyway and disagreeing fingers are decided on).";
 
 /// Exit code of a pass.
 pub const BERHASIL: i32 = 0;
@@ -91,6 +96,25 @@ fn recapture_text(poor: &[(u8, Vec<PoorCapture>)]) -> String {
     out
 }
 
+/// The `ulangi` report of two fingers that disagree: which finger to press again (the one
+/// below the threshold), then the scores.
+fn disagree_text(outcome: &verify::VerifyOutcome) -> String {
+    let mut out = String::from("ulangi");
+    for f in outcome.fingers.iter().filter(|f| f.llr < outcome.threshold) {
+        let (jari, finger) = finger_names(f.position);
+        out += &format!(
+            "\n  {jari}: tidak cocok, padahal jari lainnya cocok — tekan ulang\n    {finger}: \
+             no match while the other finger matched — press again"
+        );
+    }
+    let scores = outcome.to_string();
+    for line in scores.lines().skip(1) {
+        out += "\n";
+        out += line;
+    }
+    out
+}
+
 /// Runs `tunggal verify` and returns the process exit code. The store is not consulted:
 /// the card is trusted only through the keyring (`_store_location` is kept for the common
 /// verb signature).
@@ -106,6 +130,10 @@ pub async fn run(_store_location: &str, args: &VerifyArgs) -> i32 {
         }
         Ok(PickupDecision::Recapture(poor)) => {
             println!("{}", recapture_text(&poor));
+            ULANGI
+        }
+        Ok(PickupDecision::FingersDisagree(outcome)) => {
+            println!("{}", disagree_text(&outcome));
             ULANGI
         }
         Err(err) => {
