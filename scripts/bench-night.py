@@ -20,6 +20,10 @@
     # 3. the tables again from the JSON
     .venv/bin/python scripts/bench-night.py report /work/tmp-nightbench/results.json
 
+The measured processes inherit the environment: `MIMALLOC_*` variables (e.g.
+`MIMALLOC_PURGE_DELAY=10`) are recorded with the results and printed by `report`, since the
+peak RSS counts freed memory mimalloc has not yet returned (docs/benchmarks.md, "Fifth run").
+
 Per stage it measures the process's wall time, its peak RSS (`wait4` rusage) and the
 object-store traffic the stage records in its `runs` row (`detail.io`: LIST requests, objects
 listed, GET requests, bytes read, PUT requests, bytes written, other requests; every row the
@@ -221,7 +225,11 @@ def cmd_run(args):
     stores = args.stores or ["base"] + sorted(
         (p.name for p in root.glob("x*") if (p / "scale-lake.json").is_file()),
         key=lambda n: int(n[1:]))
-    results = {"tunggal": args.tunggal, "cores": os.cpu_count(),
+    # The allocator's settings the measured processes inherit (mimalloc reads `MIMALLOC_*`
+    # at start): peak RSS counts freed memory mimalloc has not yet returned to the system
+    # (v3: after `purge_delay`, 1,000 ms by default), so runs compare only under equal ones.
+    allocator_env = {k: v for k, v in sorted(os.environ.items()) if k.startswith("MIMALLOC_")}
+    results = {"tunggal": args.tunggal, "cores": os.cpu_count(), "allocator_env": allocator_env,
                "load": os.getloadavg(), "night_people": args.night_people,
                "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "stores": []}
@@ -288,6 +296,9 @@ def report(results: dict) -> str:
     lines.append(f"tunggal: {results['tunggal']}; {results['cores']} cores, load "
                  f"{', '.join(f'{x:.1f}' for x in results['load'])} at the start "
                  f"({results['started']}); a night of {results['night_people']} new people")
+    env = results.get("allocator_env") or {}
+    lines.append("allocator settings: " + (", ".join(f"{k}={v}" for k, v in env.items())
+                                           or "mimalloc defaults"))
     for s in stores:
         lines.append("")
         lines.append(f"### {s['store']}: {s['enrollments']:,} enrollments before the night, "
