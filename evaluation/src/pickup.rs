@@ -6,10 +6,10 @@
 //! quality drawn with field proportions unless one is asked for) and the pickup check decides
 //! with [`personalization_export::verify::decide_pickup`], the very function `tunggal verify`
 //! answers with. An `ulangi` (a capture too poor to decide on, or two fingers that disagree:
-//! one alone passes, the other does not match) is recaptured and is not an attempt (after [`COUNTER_QUALITY_RECAPTURES`] of them the operator's last try matches a
-//! print that is only below the counter's quality and decides on disagreeing fingers, as
-//! `tunggal verify --last-try` does); a
-//! citizen has up to [`DEFAULT_ATTEMPTS`] attempts. Impostor attempts present another
+//! one alone passes, the other does not match) is recaptured and is not an attempt (after
+//! [`COUNTER_QUALITY_RECAPTURES`] of them the operator's last try matches a print that is only
+//! below the counter's quality and decides on disagreeing fingers, as `tunggal verify
+//! --last-try` does); a citizen has up to [`DEFAULT_ATTEMPTS`] attempts. Impostor attempts present another
 //! person's fingers (same positions, fresh captures) against a card.
 //!
 //! Who holds a card comes from synth's truth: card → enrollment id → packet → truth person,
