@@ -21,8 +21,10 @@
     .venv/bin/python scripts/bench-night.py report /work/tmp-nightbench/results.json
 
 The measured processes inherit the environment: `MIMALLOC_*` variables (e.g.
-`MIMALLOC_PURGE_DELAY=10`) are recorded with the results and printed by `report`, since the
-peak RSS counts freed memory mimalloc has not yet returned (docs/benchmarks.md, "Fifth run").
+`MIMALLOC_PURGE_DELAY=0`) are recorded with the results and printed by `report`, since the
+peak RSS counts freed memory mimalloc has not yet returned (docs/benchmarks.md, "Fifth run");
+without them the binary's own setting holds (the nightly verbs return freed memory after
+10 ms, `cli/src/main.rs`).
 
 Per stage it measures the process's wall time, its peak RSS (`wait4` rusage) and the
 object-store traffic the stage records in its `runs` row (`detail.io`: LIST requests, objects
@@ -227,7 +229,8 @@ def cmd_run(args):
         key=lambda n: int(n[1:]))
     # The allocator's settings the measured processes inherit (mimalloc reads `MIMALLOC_*`
     # at start): peak RSS counts freed memory mimalloc has not yet returned to the system
-    # (v3: after `purge_delay`, 1,000 ms by default), so runs compare only under equal ones.
+    # (after `purge_delay`: the binary sets 10 ms for the nightly verbs unless the environment
+    # says otherwise), so runs compare only under equal ones.
     allocator_env = {k: v for k, v in sorted(os.environ.items()) if k.startswith("MIMALLOC_")}
     results = {"tunggal": args.tunggal, "cores": os.cpu_count(), "allocator_env": allocator_env,
                "load": os.getloadavg(), "night_people": args.night_people,
@@ -298,7 +301,7 @@ def report(results: dict) -> str:
                  f"({results['started']}); a night of {results['night_people']} new people")
     env = results.get("allocator_env") or {}
     lines.append("allocator settings: " + (", ".join(f"{k}={v}" for k, v in env.items())
-                                           or "mimalloc defaults"))
+                                           or "no MIMALLOC_* variables (the binary's own)"))
     for s in stores:
         lines.append("")
         lines.append(f"### {s['store']}: {s['enrollments']:,} enrollments before the night, "

@@ -21,20 +21,36 @@ use anyhow::Result;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_purge_delay` in mimalloc's `mimalloc.h` (v2): how long freed memory waits
-/// before it is returned to the operating system, in ms (−1: never).
+/// `mi_option_purge_delay` in mimalloc's `mimalloc.h` (v3, the version libmimalloc-sys builds
+/// by default): how long freed memory waits before it is returned to the operating system, in
+/// ms (−1: never).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Lets a long-lived analyst session (`sql`, `serve-sql`) keep the memory its queries free
-/// for the next ones. By default mimalloc returns freed memory to the system after 10 ms, so
-/// every query re-faults and re-zeroes the pages of its hash tables — on the 1M lake that
-/// made sla_by_service_point 0.66–0.90 s between other queries instead of 0.44 s. The session
-/// then holds its peak memory until it ends, as a database's buffer pool does; the nightly
-/// commands, whose peak memory is bounded, keep the default.
-fn keep_freed_memory() {
+/// The purge delay for the nightly verbs: mimalloc v2's default. v3 waits 1,000 ms, so a stage
+/// that frees what it read and reads on within a second holds both, and the peak memory grew
+/// with the bytes a night's look-ups read while the live heap stayed flat (docs/benchmarks.md,
+/// "A night as the country grows", fifth and sixth runs).
+const NIGHTLY_PURGE_DELAY_MS: std::ffi::c_long = 10;
+
+/// Chooses how long freed memory stays with the process. A long-lived analyst session
+/// (`sql`, `serve-sql`) keeps what its queries free for the next ones: returning it made
+/// every query re-fault and re-zero the pages of its hash tables — on the 1M lake
+/// sla_by_service_point took 0.66–0.90 s between other queries instead of 0.44 s — so the
+/// session holds its peak until it ends, as a database's buffer pool does. Every other verb
+/// returns freed memory after [`NIGHTLY_PURGE_DELAY_MS`], so its peak is what it holds at
+/// once, not what it freed in the last second. `MIMALLOC_PURGE_DELAY` in the environment
+/// still wins, for measurements.
+fn choose_purge_delay(command: &Command) {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
+    let delay = match command {
+        Command::Sql(_) | Command::ServeSql(_) => -1,
+        _ => NIGHTLY_PURGE_DELAY_MS,
+    };
     // SAFETY: sets a process-wide allocator option (an integer); mimalloc reads it when it
     // next decides whether to purge, and any value is valid.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, delay) };
 }
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -142,6 +158,7 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    choose_purge_delay(&cli.command);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -178,14 +195,8 @@ fn run(cli: Cli) -> Result<()> {
                         cmd::eval_pickup::run(&store, args).await
                     }
                     Command::Eval(_) => cmd::eval_dedup::run(&store).await,
-                    Command::Sql(args) => {
-                        keep_freed_memory();
-                        cmd::sql::run(&store, args).await
-                    }
-                    Command::ServeSql(args) => {
-                        keep_freed_memory();
-                        cmd::serve_sql::run(&store, args).await
-                    }
+                    Command::Sql(args) => cmd::sql::run(&store, args).await,
+                    Command::ServeSql(args) => cmd::serve_sql::run(&store, args).await,
                     Command::Console(args) => cmd::console::run(&store, args).await,
                     Command::Users(args) => cmd::users::run(&store, args),
                     Command::Audit(args) => cmd::audit::run(&store, args).await,
@@ -200,4 +211,30 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The option index is the purge delay of the mimalloc that is linked: v3's default of
+    /// 1,000 ms sits at no other index (a libmimalloc-sys upgrade that moves the enum fails
+    /// here instead of silently setting another option), and `choose_purge_delay` sets it.
+    #[test]
+    fn purge_delay_option_is_the_one_the_nightly_verbs_shorten() {
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+            return;
+        }
+        // SAFETY: reads and sets process-wide integer options of the allocator.
+        let before = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        assert_eq!(before, 1000, "not mimalloc v3's purge_delay default");
+        let cli = Cli::try_parse_from(["tunggal", "maintain"]).expect("maintain parses");
+        choose_purge_delay(&cli.command);
+        let nightly = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        assert_eq!(nightly, NIGHTLY_PURGE_DELAY_MS);
+        let cli = Cli::try_parse_from(["tunggal", "sql", "SELECT 1"]).expect("sql parses");
+        choose_purge_delay(&cli.command);
+        let sql = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        assert_eq!(sql, -1);
+    }
 }
