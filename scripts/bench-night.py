@@ -17,6 +17,10 @@
     #    `--settle-people` (200) run on the working copy with the same binary, so the store
     #    holds what that binary's own nights leave: dedup's carried totals, export's watermark)
 
+    #    (peak RSS of one run differs from the next by up to ~90 MiB on a 2-core machine:
+    #    `--repeat 5 --pin 0` runs each stage but dedup five times on the same state, on one
+    #    core, and reports the medians)
+
     # 3. the tables again from the JSON
     .venv/bin/python scripts/bench-night.py report /work/tmp-nightbench/results.json
 
@@ -53,6 +57,7 @@ import os
 import pathlib
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -193,20 +198,38 @@ def night_on(name: str, prepared: pathlib.Path, args, log: pathlib.Path) -> dict
                "--seed", str(args.night_seed), "--days", "1", "--start", start,
                "--progress", "quiet"], log)
         result = {"store": name, "enrollments": enrollments, "stages": {}}
+        pin = ["taskset", "-c", args.pin] if args.pin else []
         for stage, verb in STAGES:
+            # Trials: the stage on throw-away hard-link copies of the state before it, so
+            # every run does the same work; then the run that carries the night on.
+            trials = []
+            repeat = args.repeat if stage != "dedup" or args.repeat_search else 1
+            for _ in range(repeat - 1):
+                trial = work.with_name(work.name + "-trial")
+                if trial.exists():
+                    shutil.rmtree(trial)
+                subprocess.run(["cp", "-al", str(work), str(trial)], check=True)
+                try:
+                    trials.append(timed([*pin, args.tunggal, "--store", str(trial), *verb], log))
+                finally:
+                    shutil.rmtree(trial, ignore_errors=True)
             before = {r["run_id"] for r in runs(work)}
-            t = timed([args.tunggal, "--store", str(work), *verb], log)
+            t = timed([*pin, args.tunggal, "--store", str(work), *verb], log)
+            trials.append(t)
             rows = [r for r in runs(work) if r["run_id"] not in before]
             io = {k: 0 for k in IO_FIELDS}
             for r in rows:
                 detail = json.loads(r["detail"] or "{}")
                 for k in IO_FIELDS:
                     io[k] += detail.get("io", {}).get(k, 0)
-            m = {"wall_s": t["wall_s"], "peak_rss": t["peak_rss"], **io,
+            walls = sorted(x["wall_s"] for x in trials)
+            rsss = sorted(x["peak_rss"] for x in trials)
+            m = {"wall_s": statistics.median(walls), "peak_rss": statistics.median(rsss),
+                 "wall_runs": walls, "peak_rss_runs": rsss, **io,
                  "runs": sorted(r["stage"] for r in rows),
                  "summary": t["output"].strip().splitlines()[-12:]}
             result["stages"][stage] = m
-            print(f"  {name} {stage}: {t['wall_s']:.1f} s, peak RSS {mib(t['peak_rss'])}, "
+            print(f"  {name} {stage}: {m['wall_s']:.1f} s, peak RSS {mib(m['peak_rss'])}, "
                   f"listed {io['objects_listed']}, read {mib(io['bytes_read'])}, "
                   f"written {mib(io['bytes_written'])}", flush=True)
             if stage == "dedup":
@@ -233,6 +256,7 @@ def cmd_run(args):
     # says otherwise), so runs compare only under equal ones.
     allocator_env = {k: v for k, v in sorted(os.environ.items()) if k.startswith("MIMALLOC_")}
     results = {"tunggal": args.tunggal, "cores": os.cpu_count(), "allocator_env": allocator_env,
+               "repeat": args.repeat, "repeat_search": args.repeat_search, "pin": args.pin,
                "load": os.getloadavg(), "night_people": args.night_people,
                "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "stores": []}
@@ -302,6 +326,10 @@ def report(results: dict) -> str:
     env = results.get("allocator_env") or {}
     lines.append("allocator settings: " + (", ".join(f"{k}={v}" for k, v in env.items())
                                            or "no MIMALLOC_* variables (the binary's own)"))
+    if results.get("repeat", 1) > 1 or results.get("pin"):
+        lines.append(f"runs per stage: {results.get('repeat', 1)} on the same state, medians shown"
+                     f" ({'dedup too' if results.get('repeat_search') else 'dedup once'})"
+                     + (f"; pinned to CPU {results['pin']}" if results.get("pin") else ""))
     for s in stores:
         lines.append("")
         lines.append(f"### {s['store']}: {s['enrollments']:,} enrollments before the night, "
@@ -312,6 +340,12 @@ def report(results: dict) -> str:
         for stage, m in rows_of(s).items():
             cells = [fmt(m.get(k)) if m.get(k) is not None else "-" for k, _, fmt in MEASURES]
             lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+        spread = [f"{stage} {mib(m['peak_rss_runs'][0])}–{mib(m['peak_rss_runs'][-1])}, "
+                  f"{m['wall_runs'][0]:.1f}–{m['wall_runs'][-1]:.1f} s"
+                  for stage, m in s["stages"].items() if len(m.get("peak_rss_runs", [])) > 1]
+        if spread:
+            lines.append("")
+            lines.append("Range of the runs (peak RSS, wall): " + "; ".join(spread) + ".")
     pairs = [(len(stores) - 2, len(stores) - 1)] + ([(0, len(stores) - 1)] if len(stores) > 2 else [])
     for i, j in pairs if len(stores) >= 2 else []:
         a, b = stores[i], stores[j]
@@ -383,6 +417,14 @@ def main():
                      help="new people in each settling night (default 200)")
     run.add_argument("--out", help="results JSON (default: <root>/results.json)")
     run.add_argument("--keep", action="store_true", help="keep the night's working copies")
+    run.add_argument("--repeat", type=int, default=1,
+                     help="runs of each stage on the same state (throw-away hard-link copies, "
+                          "then the working copy); wall time and peak RSS are their medians "
+                          "(default 1; dedup only once unless --repeat-search)")
+    run.add_argument("--repeat-search", action="store_true",
+                     help="repeat dedup (and its 1:N search) too")
+    run.add_argument("--pin", help="CPU list for `taskset -c` around every measured process "
+                                   "(e.g. 0): one core, so runs agree more closely")
     run.add_argument("--tunggal", default=default_tunggal())
     rep = sub.add_parser("report", help="print the tables of a results JSON")
     rep.add_argument("results")
