@@ -9,8 +9,8 @@
 //! one alone passes, the other does not match) is recaptured and is not an attempt (after
 //! [`COUNTER_QUALITY_RECAPTURES`] of them the operator's last try matches a print that is only
 //! below the counter's quality and decides on disagreeing fingers, as `tunggal verify
-//! --last-try` does); a citizen has up to [`DEFAULT_ATTEMPTS`] attempts. Impostor attempts present another
-//! person's fingers (same positions, fresh captures) against a card.
+//! --last-try` does); a citizen has up to [`DEFAULT_ATTEMPTS`] attempts. Impostor attempts
+//! present another person's fingers (same positions, fresh captures) against a card.
 //!
 //! Who holds a card comes from synth's truth: card → enrollment id → packet → truth person,
 //! whose fingers are regenerated from the batch seed and person index exactly as synth
