@@ -132,16 +132,35 @@ fn matrix_body(
     for &i in &a.usable {
         let (ta, ca) = (a.angles[i as usize], &a.cylinders[i as usize]);
         let row = &mut sim[i as usize * nb..(i as usize + 1) * nb];
-        for &j in &b.usable {
-            if (ta.wrapping_sub(b.angles[j as usize]) as i16).unsigned_abs() > MAX_ROTATION_Q {
-                continue;
-            }
+        // B's usable minutiae within δ_θ of this one's direction: one circular run of the
+        // direction-sorted list, so no pair outside it is visited.
+        let (first, second) = direction_window(&b.usable_angles, ta);
+        for &j in b.usable_by_angle[first]
+            .iter()
+            .chain(&b.usable_by_angle[second])
+        {
             let s = cyl_sim(ca, &b.cylinders[j as usize], min_common);
             row[j as usize] = s;
             if s > 0.0 {
                 keys.push(((s.to_bits() as u64) << 32) | !(((i as u32) << 16) | j as u32) as u64);
             }
         }
+    }
+}
+
+/// The positions in the ascending `angles` whose direction differs from `t` by at most
+/// δ_θ (`|(t − u) as i16| ≤ δ_θ`): a run that may wrap past 2π, so two ranges.
+#[inline(always)]
+fn direction_window(angles: &[u16], t: u16) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+    // |(t − u) as i16| ≤ Q exactly when (u − (t − Q)) mod 2¹⁶ ≤ 2Q (Q < 2¹⁵).
+    let lo = t.wrapping_sub(MAX_ROTATION_Q);
+    let hi = lo.wrapping_add(2 * MAX_ROTATION_Q);
+    let start = angles.partition_point(|&u| u < lo);
+    let end = angles.partition_point(|&u| u <= hi);
+    if lo <= hi {
+        (start..end.max(start), 0..0)
+    } else {
+        (start..angles.len(), 0..end)
     }
 }
 
@@ -221,5 +240,28 @@ mod avx512 {
     ) {
         // SAFETY: this function only runs on CPUs with the enabled features.
         matrix_body(a, b, sim, keys, |x, y, m| unsafe { cyl_sim(x, y, m) });
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn direction_window_holds_exactly_the_directions_within_the_limit() {
+    // Directions around the wrap-around and at the limit's edges, every query direction.
+    let mut angles: Vec<u16> = vec![0, 1, 100, 16_383, 16_384, 16_385, 32_767, 32_768, 32_769];
+    angles.extend([49_151, 49_152, 49_153, 65_000, 65_535, 65_535]);
+    angles.sort_unstable();
+    for t in (0..=u16::MAX)
+        .step_by(97)
+        .chain([0, 16_384, 32_768, 49_152, 65_535])
+    {
+        let (first, second) = direction_window(&angles, t);
+        let got: Vec<usize> = first.chain(second).collect();
+        let want: Vec<usize> = (0..angles.len())
+            .filter(|&k| (t.wrapping_sub(angles[k]) as i16).unsigned_abs() <= MAX_ROTATION_Q)
+            .collect();
+        let mut sorted = got.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, want, "t = {t}");
+        assert_eq!(sorted.len(), got.len(), "no position twice, t = {t}");
     }
 }

@@ -44,6 +44,11 @@ pub struct FingerTemplate {
     pub(crate) lane_y: Vec<f32>,
     /// Directions of the minutiae, padded with 0 like [`Self::lane_x`].
     pub(crate) lane_t: Vec<u16>,
+    /// [`Self::usable`] ordered by direction (ties by index), so that the minutiae within a
+    /// direction window form one circular run.
+    pub(crate) usable_by_angle: Vec<u16>,
+    /// The directions of [`Self::usable_by_angle`], ascending.
+    pub(crate) usable_angles: Vec<u16>,
     /// Edge lines of [`Self::hull`].
     pub(crate) edges: Vec<Edge>,
     /// Raster of [`Self::hull`] enlarged by [`OVERLAP_MARGIN`] (overlap counting).
@@ -146,15 +151,23 @@ fn from_quantised_body(q: &[(i16, i16, u16, MinutiaKind)]) -> FingerTemplate {
     lane_x.resize(padded, f32::INFINITY);
     lane_y.resize(padded, f32::INFINITY);
     lane_t.resize(padded, 0);
+    let usable: Vec<u16> = (0..n as u16)
+        .filter(|&i| cylinders[i as usize].valid)
+        .collect();
+    let mut usable_by_angle = usable.clone();
+    usable_by_angle.sort_by_key(|&i| (angles[i as usize], i));
     FingerTemplate {
         lane_x,
         lane_y,
         lane_t,
+        usable_angles: usable_by_angle
+            .iter()
+            .map(|&i| angles[i as usize])
+            .collect(),
+        usable_by_angle,
         overlap: HullGrid::new(&hull, &edges, OVERLAP_MARGIN),
         edges,
-        usable: (0..n as u16)
-            .filter(|&i| cylinders[i as usize].valid)
-            .collect(),
+        usable,
         cylinders,
         angles,
         dist,
