@@ -170,11 +170,18 @@ fn evaluate(
     );
     let n_pairs = s.pairs.len();
     let m = (SIM_COUNT_WEIGHT * sum).min(n_pairs as f32);
-    let min_ov = MIN_OVERLAP_MINUTIAE;
-    let floor0 = n_pairs.max(min_ov) as f32;
-    if (m * m / (floor0 * floor0)).min(1.0) <= best {
+    let floor0 = n_pairs.max(MIN_OVERLAP_MINUTIAE) as f32;
+    let count_bound = (m * m / (floor0 * floor0)).min(1.0);
+    if count_bound <= best {
         // Even the smallest possible overlap (and the widest spread) could not beat the best
         // alignment so far.
+        return None;
+    }
+    // The spread does not depend on the overlap: with it, the smallest possible overlap
+    // bounds the score before the overlap is counted (the same operations on a count score
+    // at least as large, so never below the score itself).
+    let area = pairing_area(b, s);
+    if spread_score(count_bound, area) <= best {
         return None;
     }
     // Minutiae of each print that lie where the other print has ridge area.
@@ -186,12 +193,45 @@ fn evaluate(
         &a.edges,
         b.points.iter().map(|q| t.invert(q.x, q.y)),
     );
-    pairing_score(b, sum, ov_a, ov_b, best, s).map(|score| (score, ov_a, ov_b))
+    let count_score = count_score(sum, n_pairs, ov_a, ov_b);
+    if count_score <= best {
+        return None;
+    }
+    let score = spread_score(count_score, area);
+    (score > best).then_some((score, ov_a, ov_b))
+}
+
+/// Weighted matches² over the overlap counts, each floored at [`MIN_OVERLAP_MINUTIAE`] and at
+/// the number of pairs, at most 1: pairs count by their local similarity (`sum`), so that a
+/// pair whose neighbourhoods disagree adds little even when its positions line up.
+#[inline(always)]
+fn count_score(sum: f32, n_pairs: usize, ov_a: usize, ov_b: usize) -> f32 {
+    let m = (SIM_COUNT_WEIGHT * sum).min(n_pairs as f32);
+    let floor = |ov: usize| ov.max(MIN_OVERLAP_MINUTIAE).max(n_pairs) as f32;
+    (m * m / (floor(ov_a) * floor(ov_b))).min(1.0)
+}
+
+/// A count score times the spread factor of a pairing whose hull has `area`: pairs piled up
+/// in a small region are weak evidence.
+#[inline(always)]
+fn spread_score(count_score: f32, area: f32) -> f32 {
+    count_score * area / (area + PAIR_SPREAD_HALF_AREA)
+}
+
+/// Convex hull area of the B minutiae of the pairing in `s.pairs` (its spread).
+#[inline(always)]
+fn pairing_area(b: &FingerTemplate, s: &mut ConsolidateScratch) -> f32 {
+    s.pts.clear();
+    s.pts.extend(s.pairs.iter().map(|p| {
+        let q = &b.points[p.b as usize];
+        (q.x, q.y)
+    }));
+    hull_area(&mut s.pts, &mut s.hull)
 }
 
 /// Score of the pairing in `s.pairs` (summed local similarity `sum`) given the overlap
-/// counts, if it beats `best` (any score does when `best` is negative): weighted matches² over the floored overlap counts, times the
-/// spread of the pairing.
+/// counts, if it beats `best` (any score does when `best` is negative): the count score
+/// times the spread of the pairing.
 #[inline(always)]
 pub(super) fn pairing_score(
     b: &FingerTemplate,
@@ -201,24 +241,11 @@ pub(super) fn pairing_score(
     best: f32,
     s: &mut ConsolidateScratch,
 ) -> Option<f32> {
-    // Pairs count by their local similarity, so that a pair whose neighbourhoods disagree
-    // adds little even when its positions line up.
-    let n_pairs = s.pairs.len();
-    let m = (SIM_COUNT_WEIGHT * sum).min(n_pairs as f32);
-    let min_ov = MIN_OVERLAP_MINUTIAE;
-    let floor = |ov: usize| ov.max(min_ov).max(n_pairs) as f32;
-    let count_score = (m * m / (floor(ov_a) * floor(ov_b))).min(1.0);
+    let count_score = count_score(sum, s.pairs.len(), ov_a, ov_b);
     if count_score <= best {
         return None;
     }
-    // Spread of the pairing: pairs piled up in a small region are weak evidence.
-    s.pts.clear();
-    s.pts.extend(s.pairs.iter().map(|p| {
-        let q = &b.points[p.b as usize];
-        (q.x, q.y)
-    }));
-    let area = hull_area(&mut s.pts, &mut s.hull);
-    let score = count_score * area / (area + PAIR_SPREAD_HALF_AREA);
+    let score = spread_score(count_score, pairing_area(b, s));
     (score > best).then_some(score)
 }
 

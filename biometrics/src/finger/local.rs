@@ -87,35 +87,43 @@ fn cylinder_similarity(a: &Cylinder, b: &Cylinder, min_common: u32) -> f32 {
     from_counts(na, nb, nd)
 }
 
+/// The sort key of the pair (a, b) with positive similarity `s`: `s bits << 32 | !(a << 16 |
+/// b)`, so that descending keys are descending similarity, then ascending a, then ascending
+/// b (all keys differ).
+#[inline(always)]
+pub fn pair_key(s: f32, a: usize, b: usize) -> u64 {
+    ((s.to_bits() as u64) << 32) | !(((a as u32) << 16) | b as u32) as u64
+}
+
 /// Computes the local similarity matrix (row-major `n_a × n_b`, zero where not comparable)
-/// into `sim`, and appends to `keys` one sort key per positive entry:
-/// `sim bits << 32 | !(a << 16 | b)` (so descending keys = descending similarity, then
-/// ascending a, then ascending b).
+/// into `sim`, and into `row_best` the largest [`pair_key`] of each row's positive entries
+/// (0 for a row without one): where the greedy pairing starts.
 pub fn similarity_matrix(
     a: &FingerTemplate,
     b: &FingerTemplate,
     sim: &mut Vec<f32>,
-    keys: &mut Vec<u64>,
+    row_best: &mut Vec<u64>,
 ) {
     sim.clear();
     sim.resize(a.points.len() * b.points.len(), 0.0);
-    keys.clear();
+    row_best.clear();
+    row_best.resize(a.points.len(), 0);
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512vpopcntdq")
             && std::arch::is_x86_feature_detected!("avx512f")
         {
             // SAFETY: the CPU has the features the function is compiled for.
-            unsafe { avx512::matrix(a, b, sim, keys) };
+            unsafe { avx512::matrix(a, b, sim, row_best) };
             return;
         }
         if std::arch::is_x86_feature_detected!("popcnt") {
             // SAFETY: the CPU has the feature the function is compiled for.
-            unsafe { matrix_popcnt(a, b, sim, keys) };
+            unsafe { matrix_popcnt(a, b, sim, row_best) };
             return;
         }
     }
-    matrix_body(a, b, sim, keys, cylinder_similarity);
+    matrix_body(a, b, sim, row_best, cylinder_similarity);
 }
 
 /// The matrix loop, generic over the cylinder comparison.
@@ -124,7 +132,7 @@ fn matrix_body(
     a: &FingerTemplate,
     b: &FingerTemplate,
     sim: &mut [f32],
-    keys: &mut Vec<u64>,
+    row_best: &mut [u64],
     cyl_sim: impl Fn(&Cylinder, &Cylinder, u32) -> f32,
 ) {
     let min_common = min_common();
@@ -135,16 +143,21 @@ fn matrix_body(
         // B's usable minutiae within δ_θ of this one's direction: one circular run of the
         // direction-sorted list, so no pair outside it is visited.
         let (first, second) = direction_window(&b.usable_angles, ta);
+        let mut best = 0;
         for &j in b.usable_by_angle[first]
             .iter()
             .chain(&b.usable_by_angle[second])
         {
             let s = cyl_sim(ca, &b.cylinders[j as usize], min_common);
             row[j as usize] = s;
-            if s > 0.0 {
-                keys.push(((s.to_bits() as u64) << 32) | !(((i as u32) << 16) | j as u32) as u64);
-            }
+            let key = if s > 0.0 {
+                pair_key(s, i as usize, j as usize)
+            } else {
+                0
+            };
+            best = best.max(key);
         }
+        row_best[i as usize] = best;
     }
 }
 
@@ -170,9 +183,9 @@ unsafe fn matrix_popcnt(
     a: &FingerTemplate,
     b: &FingerTemplate,
     sim: &mut [f32],
-    keys: &mut Vec<u64>,
+    row_best: &mut [u64],
 ) {
-    matrix_body(a, b, sim, keys, cylinder_similarity);
+    matrix_body(a, b, sim, row_best, cylinder_similarity);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -236,10 +249,10 @@ mod avx512 {
         a: &FingerTemplate,
         b: &FingerTemplate,
         sim: &mut [f32],
-        keys: &mut Vec<u64>,
+        row_best: &mut [u64],
     ) {
         // SAFETY: this function only runs on CPUs with the enabled features.
-        matrix_body(a, b, sim, keys, |x, y, m| unsafe { cyl_sim(x, y, m) });
+        matrix_body(a, b, sim, row_best, |x, y, m| unsafe { cyl_sim(x, y, m) });
     }
 }
 

@@ -9,6 +9,7 @@
 
 use std::sync::OnceLock;
 
+use super::local::pair_key;
 use super::params::*;
 use super::template::FingerTemplate;
 
@@ -23,61 +24,62 @@ pub struct Pair {
     pub sim: f32,
 }
 
-/// Picks up to `n` pairs by descending similarity, each minutia used at most once, from the
-/// sort keys of [`super::local::similarity_matrix`] (consumed). Ties go to the lower index in
-/// A, then in B.
+/// Picks up to `n` pairs by descending similarity, each minutia used at most once (ties go
+/// to the lower index in A, then in B), from the similarity matrix `sim` (`n_b` columns) and
+/// each row's largest [`pair_key`] `row_best` from [`super::local::similarity_matrix`]
+/// (consumed).
+///
+/// The next pair of the greedy pass is always the largest row best: when a pair takes its
+/// column, only the rows whose best was in that column look for their next best, so the
+/// keys are never sorted and most of the matrix is read once.
 #[inline(always)]
 pub fn top_pairs(
-    keys: &mut [u64],
-    na: usize,
+    sim: &[f32],
     nb: usize,
     n: usize,
-    used_a: &mut Vec<bool>,
+    row_best: &mut [u64],
     used_b: &mut Vec<bool>,
     out: &mut Vec<Pair>,
 ) {
     out.clear();
-    used_a.clear();
-    used_a.resize(na, false);
     used_b.clear();
     used_b.resize(nb, false);
-    // Greedy over the keys in descending order, sorting only a head of the list at a time:
-    // pairs whose minutiae were taken by the head are dropped before the next head is sorted.
-    let mut rest = &mut keys[..];
-    while out.len() < n && !rest.is_empty() {
-        let head = (4 * n).min(rest.len());
-        if head < rest.len() {
-            rest.select_nth_unstable_by(head - 1, |x, y| y.cmp(x));
-        }
-        let (h, tail) = rest.split_at_mut(head);
-        h.sort_unstable_by(|x, y| y.cmp(x));
-        for &k in h.iter() {
-            let ab = !(k as u32);
-            let (a, b) = ((ab >> 16) as usize, (ab & 0xffff) as usize);
-            if !used_a[a] && !used_b[b] {
-                used_a[a] = true;
-                used_b[b] = true;
-                out.push(Pair {
-                    a: a as u16,
-                    b: b as u16,
-                    sim: f32::from_bits((k >> 32) as u32),
-                });
-                if out.len() == n {
-                    return;
-                }
+    let mut top = row_best.iter().copied().max().unwrap_or(0);
+    while out.len() < n && top != 0 {
+        let ab = !(top as u32);
+        let (a, b) = ((ab >> 16) as usize, ab & 0xffff);
+        used_b[b as usize] = true;
+        row_best[a] = 0;
+        out.push(Pair {
+            a: a as u16,
+            b: b as u16,
+            sim: f32::from_bits((top >> 32) as u32),
+        });
+        // The rows that lost their best column look again; the next pair is the largest
+        // row best after that.
+        top = 0;
+        for (i, best) in row_best.iter_mut().enumerate() {
+            if *best != 0 && !(*best as u32) & 0xffff == b {
+                *best = next_best(&sim[i * nb..(i + 1) * nb], i, used_b);
             }
+            top = top.max(*best);
         }
-        // Keep only the tail pairs that are still possible.
-        let mut kept = 0;
-        for t in 0..tail.len() {
-            let ab = !(tail[t] as u32);
-            if !used_a[(ab >> 16) as usize] && !used_b[(ab & 0xffff) as usize] {
-                tail[kept] = tail[t];
-                kept += 1;
-            }
-        }
-        rest = &mut tail[..kept];
     }
+}
+
+/// The largest [`pair_key`] of a row's positive entries in columns not yet used (0 if none).
+#[inline(always)]
+fn next_best(row: &[f32], i: usize, used_b: &[bool]) -> u64 {
+    let mut best = 0;
+    for (j, (&s, &used)) in row.iter().zip(used_b).enumerate() {
+        let key = if s > 0.0 && !used {
+            pair_key(s, i, j)
+        } else {
+            0
+        };
+        best = best.max(key);
+    }
+    best
 }
 
 #[inline]

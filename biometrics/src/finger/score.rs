@@ -26,8 +26,8 @@ pub struct Outcome {
 #[derive(Debug, Default)]
 struct Scratch {
     sim: Vec<f32>,
-    keys: Vec<u64>,
-    used_a: Vec<bool>,
+    /// Each row's largest pair key (the greedy pairing's state).
+    row_best: Vec<u64>,
     used_b: Vec<bool>,
     pairs: Vec<Pair>,
     eff: Vec<f32>,
@@ -126,13 +126,12 @@ fn run_ordered_body(
     if na == 0 || nb == 0 {
         return 0.0;
     }
-    similarity_matrix(a, b, &mut s.sim, &mut s.keys);
+    similarity_matrix(a, b, &mut s.sim, &mut s.row_best);
     top_pairs(
-        &mut s.keys,
-        na,
+        &s.sim,
         nb,
         na.min(nb),
-        &mut s.used_a,
+        &mut s.row_best,
         &mut s.used_b,
         &mut s.pairs,
     );

@@ -17,7 +17,7 @@
 
 use super::consolidate::{pair_up, pairing_score, ConsolidateScratch, Rigid};
 use super::params::*;
-use super::template::FingerTemplate;
+use super::template::{FingerTemplate, LANES};
 
 /// Working memory of the warp.
 #[derive(Debug, Default)]
@@ -95,28 +95,41 @@ fn warp(moved: &[(f32, f32, u16)], w: &mut WarpScratch) {
     let h2 = REFIT_KERNEL_RADIUS * REFIT_KERNEL_RADIUS;
     w.warped.clear();
     w.tols.clear();
-    for &(x, y, th) in moved {
-        let (mut sw, mut sx, mut sy, mut st) = (0f32, 0f32, 0f32, 0f32);
-        let mut near = f32::INFINITY;
+    // 16 minutiae at a time, one lane each: every lane adds up its own kernel sums in the
+    // order of the pairs, so each minutia's sums are those of a loop over it alone.
+    for chunk in moved.chunks(LANES) {
+        let mut xs = [0f32; LANES];
+        let mut ys = [0f32; LANES];
+        for (l, &(x, y, _)) in chunk.iter().enumerate() {
+            (xs[l], ys[l]) = (x, y);
+        }
+        let (mut sw, mut sx, mut sy, mut st) =
+            ([0f32; LANES], [0f32; LANES], [0f32; LANES], [0f32; LANES]);
+        let mut near = [f32::INFINITY; LANES];
         for &(px, py, dx, dy, turn) in &w.resid {
-            let d2 = (x - px) * (x - px) + (y - py) * (y - py);
-            near = near.min(d2);
-            if d2 < h2 {
+            for l in 0..LANES {
+                let (x, y) = (xs[l], ys[l]);
+                let d2 = (x - px) * (x - px) + (y - py) * (y - py);
+                near[l] = near[l].min(d2);
                 let u = 1.0 - d2 / h2;
                 let k = u * u;
-                sw += k;
-                sx += k * dx;
-                sy += k * dy;
-                st += k * turn;
+                let inside = d2 < h2;
+                sw[l] = if inside { sw[l] + k } else { sw[l] };
+                sx[l] = if inside { sx[l] + k * dx } else { sx[l] };
+                sy[l] = if inside { sy[l] + k * dy } else { sy[l] };
+                st[l] = if inside { st[l] + k * turn } else { st[l] };
             }
         }
-        let k = 1.0 / (sw + REFIT_SHRINK);
-        w.warped.push((
-            x + sx * k,
-            y + sy * k,
-            th.wrapping_add((st * k) as i16 as u16),
-        ));
-        w.tols
-            .push((REFIT_DIST_TOL_NEAR + REFIT_DIST_TOL_SLOPE * near.sqrt()).min(REFIT_DIST_TOL));
+        for (l, &(x, y, th)) in chunk.iter().enumerate() {
+            let k = 1.0 / (sw[l] + REFIT_SHRINK);
+            w.warped.push((
+                x + sx[l] * k,
+                y + sy[l] * k,
+                th.wrapping_add((st[l] * k) as i16 as u16),
+            ));
+            w.tols.push(
+                (REFIT_DIST_TOL_NEAR + REFIT_DIST_TOL_SLOPE * near[l].sqrt()).min(REFIT_DIST_TOL),
+            );
+        }
     }
 }
