@@ -30,40 +30,60 @@ pub struct Pair {
 /// (consumed).
 ///
 /// The next pair of the greedy pass is always the largest row best: when a pair takes its
-/// column, only the rows whose best was in that column look for their next best, so the
-/// keys are never sorted and most of the matrix is read once.
+/// column, only the rows whose best was in that column (kept in one list per column) look
+/// for their next best, so the keys are never sorted and most of the matrix is read once.
+/// `lists` is working memory.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub fn top_pairs(
     sim: &[f32],
     nb: usize,
     n: usize,
     row_best: &mut [u64],
     used_b: &mut Vec<bool>,
+    lists: &mut Vec<u16>,
     out: &mut Vec<Pair>,
 ) {
+    const NONE: u16 = u16::MAX;
+    let column = |key: u64| (!(key as u32) & 0xffff) as usize;
     out.clear();
     used_b.clear();
     used_b.resize(nb, false);
+    // The rows whose best is in each column: `head` per column, `next` per row.
+    lists.clear();
+    lists.resize(nb + row_best.len(), NONE);
+    let (head, next) = lists.split_at_mut(nb);
+    for (i, &best) in row_best.iter().enumerate() {
+        if best != 0 {
+            next[i] = head[column(best)];
+            head[column(best)] = i as u16;
+        }
+    }
     let mut top = row_best.iter().copied().max().unwrap_or(0);
     while out.len() < n && top != 0 {
-        let ab = !(top as u32);
-        let (a, b) = ((ab >> 16) as usize, ab & 0xffff);
-        used_b[b as usize] = true;
+        let (a, b) = ((!(top as u32) >> 16) as usize, column(top));
+        used_b[b] = true;
         row_best[a] = 0;
         out.push(Pair {
             a: a as u16,
             b: b as u16,
             sim: f32::from_bits((top >> 32) as u32),
         });
-        // The rows that lost their best column look again; the next pair is the largest
-        // row best after that.
-        top = 0;
-        for (i, best) in row_best.iter_mut().enumerate() {
-            if *best != 0 && !(*best as u32) & 0xffff == b {
-                *best = next_best(&sim[i * nb..(i + 1) * nb], i, used_b);
+        // The rows that lost their best column look again (the pair's own row is done).
+        let mut i = std::mem::replace(&mut head[b], NONE);
+        while i != NONE {
+            let r = i as usize;
+            i = next[r];
+            if row_best[r] != 0 {
+                let best = next_best(&sim[r * nb..(r + 1) * nb], r, used_b);
+                row_best[r] = best;
+                if best != 0 {
+                    next[r] = head[column(best)];
+                    head[column(best)] = r as u16;
+                }
             }
-            top = top.max(*best);
         }
+        top = row_best.iter().copied().max().unwrap_or(0);
     }
 }
 

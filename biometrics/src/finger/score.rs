@@ -5,10 +5,11 @@
 //! the next, so a comparison allocates nothing once a thread has warmed up.
 
 use std::cell::RefCell;
+use std::cmp::Ordering;
 
 use super::consolidate::{consolidate, ConsolidateScratch};
 use super::local::similarity_matrix;
-use super::params::GLOBAL_EXPONENT;
+use super::params::{GLOBAL_EXPONENT, GLOBAL_SEEDS};
 use super::relax::{relax, score_pairs, top_pairs, Pair, RelaxScratch};
 use super::template::FingerTemplate;
 
@@ -28,6 +29,8 @@ struct Scratch {
     sim: Vec<f32>,
     /// Each row's largest pair key (the greedy pairing's state).
     row_best: Vec<u64>,
+    /// The greedy pairing's rows by best column.
+    lists: Vec<u16>,
     used_b: Vec<bool>,
     pairs: Vec<Pair>,
     eff: Vec<f32>,
@@ -133,6 +136,7 @@ fn run_ordered_body(
         na.min(nb),
         &mut s.row_best,
         &mut s.used_b,
+        &mut s.lists,
         &mut s.pairs,
     );
     relax(a, b, &mut s.pairs, &mut s.eff, &mut s.relax);
@@ -141,8 +145,9 @@ fn run_ordered_body(
     s.order.clear();
     s.order.extend(0..s.pairs.len() as u16);
     let eff = &s.eff;
-    s.order
-        .sort_unstable_by(|&x, &y| eff[y as usize].total_cmp(&eff[x as usize]).then(x.cmp(&y)));
+    sort_head(&mut s.order, np, want_pairs, |&x, &y| {
+        eff[y as usize].total_cmp(&eff[x as usize]).then(x.cmp(&y))
+    });
     let chosen: f32 = s
         .order
         .iter()
@@ -155,13 +160,27 @@ fn run_ordered_body(
         return 0.0;
     }
     s.seeds.clone_from(&s.pairs);
-    s.seeds
-        .sort_unstable_by(|x, y| y.sim.total_cmp(&x.sim).then(x.a.cmp(&y.a)));
+    sort_head(&mut s.seeds, GLOBAL_SEEDS, want_pairs, |x, y| {
+        y.sim.total_cmp(&x.sim).then(x.a.cmp(&y.a))
+    });
 
     let global = consolidate(a, b, &s.sim, &s.seeds, want_pairs, &mut s.cons);
 
     // Both stages must agree: the local evidence (LSS-R) scaled by the global consistency.
     (lss * global.powf(GLOBAL_EXPONENT)).clamp(0.0, 1.0)
+}
+
+/// Sorts the first `head` places of `v` by the total order `cmp` (all of `v` when `all`):
+/// the rest holds the other elements in no particular order. With a total order the head
+/// is the same as a full sort's.
+#[inline(always)]
+fn sort_head<T>(v: &mut [T], head: usize, all: bool, cmp: impl Fn(&T, &T) -> Ordering) {
+    if !all && head < v.len() {
+        v.select_nth_unstable_by(head, &cmp);
+        v[..head].sort_unstable_by(cmp);
+    } else {
+        v.sort_unstable_by(cmp);
+    }
 }
 
 /// The stages of one comparison, for diagnostics (see [`super::trace`]).
