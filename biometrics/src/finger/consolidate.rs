@@ -70,6 +70,8 @@ const ANGLE_TOL_Q: u16 = (GLOBAL_ANGLE_TOL / ANGLE_STEP) as u16;
 pub struct ConsolidateScratch {
     pub(super) moved: Vec<(f32, f32, u16)>,
     pub(super) keys: Vec<u64>,
+    /// The partner search's hit masks.
+    pub(super) hits: Vec<u64>,
     pub(super) used_a: Vec<bool>,
     pub(super) used_b: Vec<bool>,
     pub(super) pairs: Vec<Pair>,
@@ -163,6 +165,7 @@ fn evaluate(
             let r = ((x - anchor.0) * (x - anchor.0) + (y - anchor.1) * (y - anchor.1)).sqrt();
             (GLOBAL_DIST_TOL_ANCHOR + GLOBAL_DIST_TOL_SLOPE * r).min(GLOBAL_DIST_TOL)
         },
+        &mut s.hits,
         &mut s.keys,
         &mut s.used_a,
         &mut s.used_b,
@@ -259,18 +262,24 @@ pub(super) fn pair_up(
     sim: &[f32],
     moved: &[(f32, f32, u16)],
     tol: impl Fn(usize, f32, f32) -> f32,
+    hits: &mut Vec<u64>,
     keys: &mut Vec<u64>,
     used_a: &mut Vec<bool>,
     used_b: &mut Vec<bool>,
     pairs: &mut Vec<Pair>,
 ) -> f32 {
     let (na, nb) = (moved.len(), b.points.len());
-    keys.clear();
+    // First the hit masks of every (minutia, 16 lanes) test, kept without a branch (most
+    // are empty, and which are is up to the data) as `i << 48 | first lane << 32 | mask`;
+    // then the few hits, scored one by one.
+    hits.clear();
+    hits.resize(na * (b.lane_x.len() / LANES), 0);
+    let mut found = 0;
     for (i, &(x, y, th)) in moved.iter().enumerate() {
         let tol = tol(i, x, y);
         let tol2 = tol * tol;
         // Partners: B's minutiae within the tolerance (in x, then in distance) with a
-        // similar direction, tested 16 at a time; the few hits are then scored one by one.
+        // similar direction, tested 16 at a time.
         let (x_lo, x_hi) = (x - tol, x + tol);
         for c in (0..b.lane_x.len()).step_by(LANES) {
             let bx: &[f32; LANES] = b.lane_x[c..c + LANES].try_into().unwrap();
@@ -284,14 +293,26 @@ pub(super) fn pair_up(
                 let ok = (qx >= x_lo) & (qx <= x_hi) & (d2 <= tol2) & (turn <= ANGLE_TOL_Q);
                 hit |= (ok as u32) << l;
             }
-            while hit != 0 {
-                let j = c + hit.trailing_zeros() as usize;
-                hit &= hit - 1;
-                let (qx, qy) = (bx[j - c], by[j - c]);
-                let d2 = (x - qx) * (x - qx) + (y - qy) * (y - qy);
-                let v = 1.0 - d2.sqrt() / tol + sim[i * nb + j];
-                keys.push(((v.to_bits() as u64) << 32) | !(((i as u32) << 16) | j as u32) as u64);
-            }
+            hits[found] = ((i as u64) << 48) | ((c as u64) << 32) | hit as u64;
+            found += (hit != 0) as usize;
+        }
+    }
+    keys.clear();
+    for &entry in &hits[..found] {
+        let (i, c, mut hit) = (
+            (entry >> 48) as usize,
+            ((entry >> 32) & 0xffff) as usize,
+            entry as u32,
+        );
+        let (x, y, _) = moved[i];
+        let tol = tol(i, x, y);
+        while hit != 0 {
+            let j = c + hit.trailing_zeros() as usize;
+            hit &= hit - 1;
+            let (qx, qy) = (b.lane_x[j], b.lane_y[j]);
+            let d2 = (x - qx) * (x - qx) + (y - qy) * (y - qy);
+            let v = 1.0 - d2.sqrt() / tol + sim[i * nb + j];
+            keys.push(((v.to_bits() as u64) << 32) | !(((i as u32) << 16) | j as u32) as u64);
         }
     }
     // Descending value, then ascending i, then ascending j.

@@ -71,6 +71,7 @@ pub(super) fn refit(
             sim,
             &w.warped,
             |i, _, _| tols[i],
+            &mut s.hits,
             &mut s.keys,
             &mut s.used_a,
             &mut s.used_b,
