@@ -58,18 +58,23 @@ fn from_counts(na: u32, nb: u32, nd: u32) -> f32 {
     1.0 - SQRT[nd as usize] / denom
 }
 
-/// Similarity of two cylinders in [0, 1], or 0 when they cannot be compared (portable
-/// popcounts; inlined into the feature-specific callers).
+/// Similarity of two cylinders whose masks are both the whole disc (portable popcounts;
+/// inlined into the feature-specific callers): the common mask is the disc, and the
+/// activation bits lie inside it already.
 #[inline(always)]
-fn cylinder_similarity(a: &Cylinder, b: &Cylinder, min_common: u32) -> f32 {
-    if a.full && b.full {
-        // Common mask = the disc; activation bits lie inside it already.
-        let mut nd = 0u32;
-        for w in 0..CELL_WORDS {
-            nd += (a.bits[w] ^ b.bits[w]).count_ones();
-        }
-        return from_counts(a.ones, b.ones, nd);
+fn full_similarity(a: &Cylinder, b: &Cylinder) -> f32 {
+    let mut nd = 0u32;
+    for w in 0..CELL_WORDS {
+        nd += (a.bits[w] ^ b.bits[w]).count_ones();
     }
+    from_counts(a.ones, b.ones, nd)
+}
+
+/// Similarity of two cylinders in [0, 1] over the cells valid in both, or 0 when too few
+/// are (portable popcounts). For two full cylinders it is [`full_similarity`]'s value, at
+/// a higher cost.
+#[inline(always)]
+fn masked_similarity(a: &Cylinder, b: &Cylinder, min_common: u32) -> f32 {
     let common: [u64; MASK_WORDS] = std::array::from_fn(|w| a.mask[w] & b.mask[w]);
     let n_common: u32 = common.iter().map(|w| w.count_ones()).sum();
     if n_common < min_common {
@@ -123,42 +128,72 @@ pub fn similarity_matrix(
             return;
         }
     }
-    matrix_body(a, b, sim, row_best, cylinder_similarity);
+    matrix_body(a, b, sim, row_best, full_similarity, masked_similarity);
 }
 
-/// The matrix loop, generic over the cylinder comparison.
+/// The matrix loop, generic over the cylinder comparisons of two full cylinders and of
+/// any two.
 #[inline(always)]
 fn matrix_body(
     a: &FingerTemplate,
     b: &FingerTemplate,
     sim: &mut [f32],
     row_best: &mut [u64],
-    cyl_sim: impl Fn(&Cylinder, &Cylinder, u32) -> f32,
+    full: impl Fn(&Cylinder, &Cylinder) -> f32,
+    masked: impl Fn(&Cylinder, &Cylinder, u32) -> f32,
 ) {
     let min_common = min_common();
     let nb = b.points.len();
+    // B's usable cylinders: the full ones, then the others, each group by direction.
+    let split = b.usable_full;
+    let (full_angles, part_angles) = b.usable_angles.split_at(split);
+    let (full_ids, part_ids) = b.usable_by_angle.split_at(split);
     for &i in &a.usable {
         let (ta, ca) = (a.angles[i as usize], &a.cylinders[i as usize]);
         let row = &mut sim[i as usize * nb..(i as usize + 1) * nb];
-        // B's usable minutiae within δ_θ of this one's direction: one circular run of the
-        // direction-sorted list, so no pair outside it is visited.
-        let (first, second) = direction_window(&b.usable_angles, ta);
-        let mut best = 0;
-        for &j in b.usable_by_angle[first]
-            .iter()
-            .chain(&b.usable_by_angle[second])
-        {
-            let s = cyl_sim(ca, &b.cylinders[j as usize], min_common);
-            row[j as usize] = s;
-            let key = if s > 0.0 {
-                pair_key(s, i as usize, j as usize)
-            } else {
-                0
-            };
-            best = best.max(key);
-        }
-        row_best[i as usize] = best;
+        // Each group's minutiae within δ_θ of this one's direction are one circular run of
+        // it, so no pair outside is visited, and which comparison a pair needs is known for
+        // the whole run (no branch per pair on it).
+        let i = i as usize;
+        let best = if ca.full {
+            let f = |cb: &Cylinder| full(ca, cb);
+            window_row(b, full_angles, full_ids, ta, i, row, f)
+        } else {
+            let f = |cb: &Cylinder| masked(ca, cb, min_common);
+            window_row(b, full_angles, full_ids, ta, i, row, f)
+        };
+        let f = |cb: &Cylinder| masked(ca, cb, min_common);
+        let best = best.max(window_row(b, part_angles, part_ids, ta, i, row, f));
+        row_best[i] = best;
     }
+}
+
+/// Compares row `i`'s cylinder (through `cyl_sim`) with the minutiae `ids` of B (directions
+/// `angles`, ascending) within δ_θ of `ta`, writes the similarities into `row` and returns
+/// the largest [`pair_key`] among the positive ones (0 if none).
+#[inline(always)]
+fn window_row(
+    b: &FingerTemplate,
+    angles: &[u16],
+    ids: &[u16],
+    ta: u16,
+    i: usize,
+    row: &mut [f32],
+    cyl_sim: impl Fn(&Cylinder) -> f32,
+) -> u64 {
+    let (first, second) = direction_window(angles, ta);
+    let mut best = 0;
+    for &j in ids[first].iter().chain(&ids[second]) {
+        let s = cyl_sim(&b.cylinders[j as usize]);
+        row[j as usize] = s;
+        let key = if s > 0.0 {
+            pair_key(s, i, j as usize)
+        } else {
+            0
+        };
+        best = best.max(key);
+    }
+    best
 }
 
 /// The positions in the ascending `angles` whose direction differs from `t` by at most
@@ -185,7 +220,7 @@ unsafe fn matrix_popcnt(
     sim: &mut [f32],
     row_best: &mut [u64],
 ) {
-    matrix_body(a, b, sim, row_best, cylinder_similarity);
+    matrix_body(a, b, sim, row_best, full_similarity, masked_similarity);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -203,17 +238,19 @@ mod avx512 {
     }
 
     #[inline(always)]
-    unsafe fn cyl_sim(a: &Cylinder, b: &Cylinder, min_common: u32) -> f32 {
-        if a.full && b.full {
-            let d0 = _mm512_xor_si512(load(&a.bits, 0), load(&b.bits, 0));
-            let d1 = _mm512_xor_si512(load(&a.bits, 1), load(&b.bits, 1));
-            let d2 = _mm512_xor_si512(load(&a.bits, 2), load(&b.bits, 2));
-            let s = _mm512_add_epi64(
-                _mm512_add_epi64(_mm512_popcnt_epi64(d0), _mm512_popcnt_epi64(d1)),
-                _mm512_popcnt_epi64(d2),
-            );
-            return from_counts(a.ones, b.ones, _mm512_reduce_add_epi64(s) as u32);
-        }
+    unsafe fn full_sim(a: &Cylinder, b: &Cylinder) -> f32 {
+        let d0 = _mm512_xor_si512(load(&a.bits, 0), load(&b.bits, 0));
+        let d1 = _mm512_xor_si512(load(&a.bits, 1), load(&b.bits, 1));
+        let d2 = _mm512_xor_si512(load(&a.bits, 2), load(&b.bits, 2));
+        let s = _mm512_add_epi64(
+            _mm512_add_epi64(_mm512_popcnt_epi64(d0), _mm512_popcnt_epi64(d1)),
+            _mm512_popcnt_epi64(d2),
+        );
+        from_counts(a.ones, b.ones, _mm512_reduce_add_epi64(s) as u32)
+    }
+
+    #[inline(always)]
+    unsafe fn masked_sim(a: &Cylinder, b: &Cylinder, min_common: u32) -> f32 {
         let mut n_common = 0;
         for w in 0..MASK_WORDS {
             n_common += (a.mask[w] & b.mask[w]).count_ones();
@@ -252,7 +289,14 @@ mod avx512 {
         row_best: &mut [u64],
     ) {
         // SAFETY: this function only runs on CPUs with the enabled features.
-        matrix_body(a, b, sim, row_best, |x, y, m| unsafe { cyl_sim(x, y, m) });
+        matrix_body(
+            a,
+            b,
+            sim,
+            row_best,
+            |x, y| unsafe { full_sim(x, y) },
+            |x, y, m| unsafe { masked_sim(x, y, m) },
+        );
     }
 }
 
@@ -276,5 +320,86 @@ fn direction_window_holds_exactly_the_directions_within_the_limit() {
         sorted.sort_unstable();
         assert_eq!(sorted, want, "t = {t}");
         assert_eq!(sorted.len(), got.len(), "no position twice, t = {t}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finger::template::from_quantised;
+    use crate::iso19794::MinutiaKind;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// A print-like template: `n` minutiae scattered over a 300 × 400 px area (quarter
+    /// pixels), so that inner cylinders are full and border ones are not.
+    fn template(rng: &mut ChaCha8Rng, n: usize) -> FingerTemplate {
+        let q: Vec<_> = (0..n)
+            .map(|_| {
+                let (x, y) = (rng.gen_range(0..1200), rng.gen_range(-1600..0));
+                (
+                    x as i16,
+                    y as i16,
+                    rng.gen::<u16>(),
+                    MinutiaKind::RidgeEnding,
+                )
+            })
+            .collect();
+        from_quantised(&q)
+    }
+
+    #[test]
+    fn every_path_of_the_matrix_gives_the_same_values() {
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        let ts: Vec<FingerTemplate> = (0..12).map(|k| template(&mut rng, 20 + 3 * k)).collect();
+        let (mut full_pairs, mut other_pairs) = (0, 0);
+        for a in &ts {
+            for b in &ts {
+                // The dispatched matrix (AVX-512 or popcnt here) against the portable one,
+                // and the split by full cylinders against masked comparisons everywhere.
+                let (mut sim, mut best) = (Vec::new(), Vec::new());
+                similarity_matrix(a, b, &mut sim, &mut best);
+                let n = a.len() * b.len();
+                let (mut sim_p, mut best_p) = (vec![0.0; n], vec![0; a.len()]);
+                matrix_body(
+                    a,
+                    b,
+                    &mut sim_p,
+                    &mut best_p,
+                    full_similarity,
+                    masked_similarity,
+                );
+                let (mut sim_m, mut best_m) = (vec![0.0; n], vec![0; a.len()]);
+                let masked_only = |x: &Cylinder, y: &Cylinder| masked_similarity(x, y, 0);
+                matrix_body(
+                    a,
+                    b,
+                    &mut sim_m,
+                    &mut best_m,
+                    masked_only,
+                    masked_similarity,
+                );
+                let bits = |v: &[f32]| v.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&sim), bits(&sim_p));
+                assert_eq!(best, best_p);
+                assert_eq!(bits(&sim), bits(&sim_m));
+                assert_eq!(best, best_m);
+                for &i in &a.usable {
+                    for &j in &b.usable {
+                        let both = a.cylinders[i as usize].full && b.cylinders[j as usize].full;
+                        if both {
+                            full_pairs += 1;
+                        } else {
+                            other_pairs += 1;
+                        }
+                    }
+                }
+            }
+        }
+        // Both kinds of pair were compared.
+        assert!(
+            full_pairs > 1000 && other_pairs > 1000,
+            "{full_pairs} / {other_pairs}"
+        );
     }
 }

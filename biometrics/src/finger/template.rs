@@ -44,11 +44,14 @@ pub struct FingerTemplate {
     pub(crate) lane_y: Vec<f32>,
     /// Directions of the minutiae, padded with 0 like [`Self::lane_x`].
     pub(crate) lane_t: Vec<u16>,
-    /// [`Self::usable`] ordered by direction (ties by index), so that the minutiae within a
-    /// direction window form one circular run.
+    /// [`Self::usable`] in two groups, the minutiae whose cylinder is full (its mask the
+    /// whole disc) first, each group ordered by direction (ties by index), so that a group's
+    /// minutiae within a direction window form one circular run.
     pub(crate) usable_by_angle: Vec<u16>,
-    /// The directions of [`Self::usable_by_angle`], ascending.
+    /// The directions of [`Self::usable_by_angle`] (ascending within each group).
     pub(crate) usable_angles: Vec<u16>,
+    /// Number of full cylinders: the first group of [`Self::usable_by_angle`].
+    pub(crate) usable_full: usize,
     /// Edge lines of [`Self::hull`].
     pub(crate) edges: Vec<Edge>,
     /// Raster of [`Self::hull`] enlarged by [`OVERLAP_MARGIN`] (overlap counting).
@@ -155,7 +158,11 @@ fn from_quantised_body(q: &[(i16, i16, u16, MinutiaKind)]) -> FingerTemplate {
         .filter(|&i| cylinders[i as usize].valid)
         .collect();
     let mut usable_by_angle = usable.clone();
-    usable_by_angle.sort_by_key(|&i| (angles[i as usize], i));
+    usable_by_angle.sort_by_key(|&i| (!cylinders[i as usize].full, angles[i as usize], i));
+    let usable_full = usable
+        .iter()
+        .filter(|&&i| cylinders[i as usize].full)
+        .count();
     FingerTemplate {
         lane_x,
         lane_y,
@@ -165,6 +172,7 @@ fn from_quantised_body(q: &[(i16, i16, u16, MinutiaKind)]) -> FingerTemplate {
             .map(|&i| angles[i as usize])
             .collect(),
         usable_by_angle,
+        usable_full,
         overlap: HullGrid::new(&hull, &edges, OVERLAP_MARGIN),
         edges,
         usable,
