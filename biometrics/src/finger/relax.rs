@@ -139,28 +139,44 @@ fn tables() -> &'static Tables {
     })
 }
 
-/// Compatibility ρ of two pairs (r, k): close to 1 when the segment between the two
-/// A-minutiae matches the segment between the two B-minutiae in length, relative direction
-/// and relative angle to the segment.
+/// Difference of the lengths of the segment between the two A-minutiae of pairs r and k
+/// and the segment between their two B-minutiae (pixels).
 #[inline(always)]
-fn compatibility(t: &Tables, a: &FingerTemplate, b: &FingerTemplate, r: &Pair, k: &Pair) -> f32 {
+fn length_difference(a: &FingerTemplate, b: &FingerTemplate, r: &Pair, k: &Pair) -> f32 {
     let (na, nb) = (a.points.len(), b.points.len());
     let (a1, a2, b1, b2) = (r.a as usize, k.a as usize, r.b as usize, k.b as usize);
-    let d1 = (a.dist[a1 * na + a2] - b.dist[b1 * nb + b2]).abs();
-    if d1 >= DIST_CUTOFF {
-        return 0.0;
-    }
+    (a.dist[a1 * na + a2] - b.dist[b1 * nb + b2]).abs()
+}
+
+/// Compatibility ρ of two pairs (r, k) whose [`length_difference`] `d1` is below
+/// [`DIST_CUTOFF`]: close to 1 when the two segments also match in relative direction and
+/// relative angle to the segment, 0 beyond [`ANGLE_CUTOFF`] (decided without a branch:
+/// which pairs are cut off is up to the data).
+#[inline(always)]
+fn compatibility(
+    t: &Tables,
+    a: &FingerTemplate,
+    b: &FingerTemplate,
+    r: &Pair,
+    k: &Pair,
+    d1: f32,
+) -> f32 {
+    let (na, nb) = (a.points.len(), b.points.len());
+    let (a1, a2, b1, b2) = (r.a as usize, k.a as usize, r.b as usize, k.b as usize);
     let d2 = (a.angles[a1]
         .wrapping_sub(a.angles[a2])
         .wrapping_sub(b.angles[b1].wrapping_sub(b.angles[b2])) as i16)
         .unsigned_abs();
     let d3 = (a.rel[a1 * na + a2].wrapping_sub(b.rel[b1 * nb + b2]) as i16).unsigned_abs();
-    if d2 > ANGLE_CUTOFF || d3 > ANGLE_CUTOFF {
-        return 0.0;
+    let last = t.angle.len() - 1;
+    let c = t.dist[(d1 * DIST_STEPS) as usize]
+        * t.angle[((d2 >> ANGLE_SHIFT) as usize).min(last)]
+        * t.angle[((d3 >> ANGLE_SHIFT) as usize).min(last)];
+    if (d2 <= ANGLE_CUTOFF) & (d3 <= ANGLE_CUTOFF) {
+        c
+    } else {
+        0.0
     }
-    t.dist[(d1 * DIST_STEPS) as usize]
-        * t.angle[(d2 >> ANGLE_SHIFT) as usize]
-        * t.angle[(d3 >> ANGLE_SHIFT) as usize]
 }
 
 /// Scratch buffers of the relaxation.
@@ -191,9 +207,22 @@ pub fn relax(
     let t = tables();
     s.rho.clear();
     s.rho.resize(n * n, 0.0);
+    // Pairs whose segments differ in length by the cut-off or more have ρ = 0: first the
+    // others are listed without a branch (which ones they are is up to the data), then
+    // only they are computed.
+    // (A template has at most 255 minutiae, so `found` < 255 and the mask changes nothing.)
+    debug_assert!(n <= 255, "a template has at most 255 minutiae");
+    let mut near = [0u16; 256];
     for r in 0..n {
+        let mut found = 0;
         for k in r + 1..n {
-            let c = compatibility(t, a, b, &pairs[r], &pairs[k]);
+            near[found & 255] = k as u16;
+            found += (length_difference(a, b, &pairs[r], &pairs[k]) < DIST_CUTOFF) as usize;
+        }
+        for &k in &near[..found.min(256)] {
+            let k = k as usize;
+            let d1 = length_difference(a, b, &pairs[r], &pairs[k]);
+            let c = compatibility(t, a, b, &pairs[r], &pairs[k], d1);
             s.rho[r * n + k] = c;
             s.rho[k * n + r] = c;
         }
