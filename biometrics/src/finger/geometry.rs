@@ -526,6 +526,9 @@ impl HullGrid {
             return points.filter(|&q| self.exact(hull, edges, q)).count();
         }
         let mut n = 0;
+        // Points in border cells are listed (without a branch) and tested exactly after.
+        let mut border = [(0f32, 0f32); 256];
+        let mut found = 0;
         for q in points {
             let (cx, cy) = ((q.0 - self.x0) / GRID_CELL, (q.1 - self.y0) / GRID_CELL);
             let (c, r) = (cx as usize, cy as usize);
@@ -534,11 +537,21 @@ impl HullGrid {
             let v = self.cells[if inside { r * self.w + c } else { 0 }];
             let v = if inside { v } else { 0 };
             n += (v == 1) as usize;
-            if v == 2 {
-                n += self.exact(hull, edges, q) as usize;
+            border[found & 255] = q;
+            found += (v == 2) as usize;
+            if found == border.len() {
+                // (Only for more than 255 points, which no template has.)
+                n += border
+                    .iter()
+                    .filter(|&&q| self.exact(hull, edges, q))
+                    .count();
+                found = 0;
             }
         }
-        n
+        n + border[..found]
+            .iter()
+            .filter(|&&q| self.exact(hull, edges, q))
+            .count()
     }
 
     /// Feeds the raster's numbers to `f` (the prepared-template guard test).
