@@ -70,6 +70,8 @@ const ANGLE_TOL_Q: u16 = (GLOBAL_ANGLE_TOL / ANGLE_STEP) as u16;
 pub struct ConsolidateScratch {
     pub(super) moved: Vec<(f32, f32, u16)>,
     pub(super) keys: Vec<u64>,
+    /// The distance tolerance of each of A's moved minutiae.
+    tols: Vec<f32>,
     /// The partner search's hit masks.
     pub(super) hits: Vec<u64>,
     pub(super) used_a: Vec<bool>,
@@ -157,14 +159,17 @@ fn evaluate(
             let (x, y) = t.apply(p.x, p.y);
             (x, y, th.wrapping_add(t.rot))
         }));
+    // The distance tolerance of each moved minutia (a loop the compiler runs 16 wide).
+    s.tols.clear();
+    s.tols.extend(s.moved.iter().map(|&(x, y, _)| {
+        let r = ((x - anchor.0) * (x - anchor.0) + (y - anchor.1) * (y - anchor.1)).sqrt();
+        (GLOBAL_DIST_TOL_ANCHOR + GLOBAL_DIST_TOL_SLOPE * r).min(GLOBAL_DIST_TOL)
+    }));
     let sum = pair_up(
         b,
         sim,
         &s.moved,
-        |_, x, y| {
-            let r = ((x - anchor.0) * (x - anchor.0) + (y - anchor.1) * (y - anchor.1)).sqrt();
-            (GLOBAL_DIST_TOL_ANCHOR + GLOBAL_DIST_TOL_SLOPE * r).min(GLOBAL_DIST_TOL)
-        },
+        &s.tols,
         &mut s.hits,
         &mut s.keys,
         &mut s.used_a,
@@ -253,7 +258,7 @@ pub(super) fn pairing_score(
 }
 
 /// Pairs the `moved` minutiae of A one-to-one with B's minutiae within the distance
-/// tolerance `tol(i, x, y)` and the direction tolerance (closest and most similar first)
+/// tolerance `tols[i]` and the direction tolerance (closest and most similar first)
 /// into `pairs`; returns the summed local similarity of the pairs.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
@@ -261,7 +266,7 @@ pub(super) fn pair_up(
     b: &FingerTemplate,
     sim: &[f32],
     moved: &[(f32, f32, u16)],
-    tol: impl Fn(usize, f32, f32) -> f32,
+    tols: &[f32],
     hits: &mut Vec<u64>,
     keys: &mut Vec<u64>,
     used_a: &mut Vec<bool>,
@@ -276,7 +281,7 @@ pub(super) fn pair_up(
     hits.resize(na * (b.lane_x.len() / LANES), 0);
     let mut found = 0;
     for (i, &(x, y, th)) in moved.iter().enumerate() {
-        let tol = tol(i, x, y);
+        let tol = tols[i];
         let tol2 = tol * tol;
         // Partners: B's minutiae within the tolerance (in x, then in distance) with a
         // similar direction, tested 16 at a time.
@@ -305,7 +310,7 @@ pub(super) fn pair_up(
             entry as u32,
         );
         let (x, y, _) = moved[i];
-        let tol = tol(i, x, y);
+        let tol = tols[i];
         while hit != 0 {
             let j = c + hit.trailing_zeros() as usize;
             hit &= hit - 1;

@@ -70,7 +70,7 @@ pub(super) fn refit(
             b,
             sim,
             &w.warped,
-            |i, _, _| tols[i],
+            tols,
             &mut s.hits,
             &mut s.keys,
             &mut s.used_a,
