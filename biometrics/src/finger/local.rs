@@ -23,6 +23,9 @@ fn sqrt_table_is_exact() {
     }
 }
 
+// A usable cylinder has enough valid cells to be compared with a full one.
+const _: () = assert!(MIN_VALID_CELLS >= MIN_MATCHABLE_CELLS);
+
 /// Smallest number of cells valid in both cylinders for them to be compared.
 fn min_common() -> u32 {
     (MIN_MATCHABLE_CELLS * DISC_CELLS as f32).ceil() as u32
@@ -68,6 +71,22 @@ fn full_similarity(a: &Cylinder, b: &Cylinder) -> f32 {
         nd += (a.bits[w] ^ b.bits[w]).count_ones();
     }
     from_counts(a.ones, b.ones, nd)
+}
+
+/// Similarity of a usable cylinder `p` that is not full with a full one `f` (portable
+/// popcounts): the common mask is p's, p's bits lie inside it already and its count is p's
+/// own, so only f's bits need masking; and the common cells are p's valid ones, always
+/// enough for a usable cylinder (see below). The value of [`masked_similarity`] for the pair
+/// in either order (the two roots in the denominator add the same either way).
+#[inline(always)]
+fn half_similarity(p: &Cylinder, f: &Cylinder) -> f32 {
+    let (mut nf, mut nd) = (0u32, 0u32);
+    for w in 0..CELL_WORDS {
+        let y = f.bits[w] & p.mask[w % MASK_WORDS];
+        nf += y.count_ones();
+        nd += (p.bits[w] ^ y).count_ones();
+    }
+    from_counts(p.ones, nf, nd)
 }
 
 /// Similarity of two cylinders in [0, 1] over the cells valid in both, or 0 when too few
@@ -128,20 +147,25 @@ pub fn similarity_matrix(
             return;
         }
     }
-    matrix_body(a, b, sim, row_best, full_similarity, masked_similarity);
+    let ways = (full_similarity, half_similarity, masked_similarity);
+    matrix_body(a, b, sim, row_best, ways);
 }
 
-/// The matrix loop, generic over the cylinder comparisons of two full cylinders and of
-/// any two.
+/// The matrix loop, generic over the cylinder comparisons `ways`: of two full cylinders,
+/// of one that is not full with a full one, and of any two.
 #[inline(always)]
-fn matrix_body(
+fn matrix_body<F, H, M>(
     a: &FingerTemplate,
     b: &FingerTemplate,
     sim: &mut [f32],
     row_best: &mut [u64],
-    full: impl Fn(&Cylinder, &Cylinder) -> f32,
-    masked: impl Fn(&Cylinder, &Cylinder, u32) -> f32,
-) {
+    ways: (F, H, M),
+) where
+    F: Fn(&Cylinder, &Cylinder) -> f32,
+    H: Fn(&Cylinder, &Cylinder) -> f32,
+    M: Fn(&Cylinder, &Cylinder, u32) -> f32,
+{
+    let (full, half, masked) = ways;
     let min_common = min_common();
     let nb = b.points.len();
     // B's usable cylinders: the full ones, then the others, each group by direction.
@@ -156,14 +180,14 @@ fn matrix_body(
         // the whole run (no branch per pair on it).
         let i = i as usize;
         let best = if ca.full {
-            let f = |cb: &Cylinder| full(ca, cb);
-            window_row(b, full_angles, full_ids, ta, i, row, f)
+            let with_full = window_row(b, full_angles, full_ids, ta, i, row, |cb| full(ca, cb));
+            let with_part = window_row(b, part_angles, part_ids, ta, i, row, |cb| half(cb, ca));
+            with_full.max(with_part)
         } else {
+            let with_full = window_row(b, full_angles, full_ids, ta, i, row, |cb| half(ca, cb));
             let f = |cb: &Cylinder| masked(ca, cb, min_common);
-            window_row(b, full_angles, full_ids, ta, i, row, f)
+            with_full.max(window_row(b, part_angles, part_ids, ta, i, row, f))
         };
-        let f = |cb: &Cylinder| masked(ca, cb, min_common);
-        let best = best.max(window_row(b, part_angles, part_ids, ta, i, row, f));
         row_best[i] = best;
     }
 }
@@ -220,7 +244,8 @@ unsafe fn matrix_popcnt(
     sim: &mut [f32],
     row_best: &mut [u64],
 ) {
-    matrix_body(a, b, sim, row_best, full_similarity, masked_similarity);
+    let ways = (full_similarity, half_similarity, masked_similarity);
+    matrix_body(a, b, sim, row_best, ways);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -247,6 +272,27 @@ mod avx512 {
             _mm512_popcnt_epi64(d2),
         );
         from_counts(a.ones, b.ones, _mm512_reduce_add_epi64(s) as u32)
+    }
+
+    /// [`super::half_similarity`]: `p` not full, `f` full.
+    #[inline(always)]
+    unsafe fn half_sim(p: &Cylinder, f: &Cylinder) -> f32 {
+        // The mask repeated twice: one vector holds two angular sections.
+        let pm = _mm512_broadcast_i64x4(_mm256_loadu_si256(p.mask.as_ptr() as *const __m256i));
+        let (mut nf, mut nd) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+        for k in 0..3 {
+            let y = _mm512_and_si512(load(&f.bits, k), pm);
+            nf = _mm512_add_epi64(nf, _mm512_popcnt_epi64(y));
+            nd = _mm512_add_epi64(
+                nd,
+                _mm512_popcnt_epi64(_mm512_xor_si512(load(&p.bits, k), y)),
+            );
+        }
+        from_counts(
+            p.ones,
+            _mm512_reduce_add_epi64(nf) as u32,
+            _mm512_reduce_add_epi64(nd) as u32,
+        )
     }
 
     #[inline(always)]
@@ -289,14 +335,12 @@ mod avx512 {
         row_best: &mut [u64],
     ) {
         // SAFETY: this function only runs on CPUs with the enabled features.
-        matrix_body(
-            a,
-            b,
-            sim,
-            row_best,
-            |x, y| unsafe { full_sim(x, y) },
-            |x, y, m| unsafe { masked_sim(x, y, m) },
+        let ways = (
+            |x: &Cylinder, y: &Cylinder| unsafe { full_sim(x, y) },
+            |p: &Cylinder, f: &Cylinder| unsafe { half_sim(p, f) },
+            |x: &Cylinder, y: &Cylinder, m| unsafe { masked_sim(x, y, m) },
         );
+        matrix_body(a, b, sim, row_best, ways);
     }
 }
 
@@ -361,24 +405,12 @@ mod tests {
                 similarity_matrix(a, b, &mut sim, &mut best);
                 let n = a.len() * b.len();
                 let (mut sim_p, mut best_p) = (vec![0.0; n], vec![0; a.len()]);
-                matrix_body(
-                    a,
-                    b,
-                    &mut sim_p,
-                    &mut best_p,
-                    full_similarity,
-                    masked_similarity,
-                );
+                let ways = (full_similarity, half_similarity, masked_similarity);
+                matrix_body(a, b, &mut sim_p, &mut best_p, ways);
                 let (mut sim_m, mut best_m) = (vec![0.0; n], vec![0; a.len()]);
                 let masked_only = |x: &Cylinder, y: &Cylinder| masked_similarity(x, y, 0);
-                matrix_body(
-                    a,
-                    b,
-                    &mut sim_m,
-                    &mut best_m,
-                    masked_only,
-                    masked_similarity,
-                );
+                let ways = (masked_only, masked_only, masked_similarity);
+                matrix_body(a, b, &mut sim_m, &mut best_m, ways);
                 let bits = |v: &[f32]| v.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&sim), bits(&sim_p));
                 assert_eq!(best, best_p);
