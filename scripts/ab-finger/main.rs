@@ -21,20 +21,20 @@ fn main() {
     let dir = args.next().expect("FVC folder");
     let rounds: usize = args.next().map_or(21, |a| a.parse().expect("rounds"));
     let records = biometrics::eval::read_fvc_folder(Path::new(&dir)).expect("FVC folder");
-    let new: Vec<_> = records
-        .iter()
-        .map(|(_, bytes)| {
-            let r = biometrics::iso19794::parse(bytes).expect("ISO record");
-            biometrics::finger::prepare(&r.views[0], r.res_x, r.res_y)
-        })
-        .collect();
-    let old: Vec<_> = records
-        .iter()
-        .map(|(_, bytes)| {
-            let r = bio_old::iso19794::parse(bytes).expect("ISO record");
-            bio_old::finger::prepare(&r.views[0], r.res_x, r.res_y)
-        })
-        .collect();
+    // The same preparation through either crate (their template types differ).
+    macro_rules! prepared {
+        ($krate:ident) => {
+            records
+                .iter()
+                .map(|(_, bytes)| {
+                    let r = $krate::iso19794::parse(bytes).expect("ISO record");
+                    $krate::finger::prepare(&r.views[0], r.res_x, r.res_y)
+                })
+                .collect::<Vec<_>>()
+        };
+    }
+    let new = prepared!(biometrics);
+    let old = prepared!(bio_old);
     let pairs: Vec<(usize, usize)> = (0..new.len())
         .flat_map(|i| (i + 1..new.len()).map(move |j| (i, j)))
         .collect();
