@@ -3,10 +3,12 @@
 //! cylinders (‖·‖ = √popcount), zero when the cylinders are unusable, overlap too little or
 //! the minutiae directions differ by more than δ_θ.
 //!
-//! This is the matcher's hottest loop (every usable pair of minutiae): it reads only the
-//! usable cylinders, uses the precomputed popcounts when a cylinder's mask is the whole disc,
-//! and on x86-64 runs with the `popcnt` instruction (or AVX-512 VPOPCNTDQ) when the CPU has it,
-//! chosen at run time so the crate needs no special build flags.
+//! This is the matcher's hottest loop (every usable pair of minutiae within δ_θ): it reads
+//! only the usable cylinders, and of B's only the run of each direction-sorted group (full
+//! masks, the rest) within δ_θ of the row's direction, so the kind of comparison is fixed for
+//! a whole run; it uses the precomputed popcounts when a mask is the whole disc, and on x86-64
+//! runs with the `popcnt` instruction (or AVX-512 VPOPCNTDQ) when the CPU has it, chosen at
+//! run time so the crate needs no special build flags.
 
 use super::cylinder::{Cylinder, CELL_WORDS, DISC_CELLS, MASK_WORDS};
 use super::params::*;
