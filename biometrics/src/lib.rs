@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cpu;
 pub mod error;
 pub mod eval;
 pub mod finger;

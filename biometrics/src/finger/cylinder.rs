@@ -117,11 +117,11 @@ pub fn build(points: &[Point], hull: &[(f32, f32)]) -> Vec<Cylinder> {
     with_directional_memo(|memo| {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            if crate::cpu::avx512f() {
                 // SAFETY: the CPU has the feature the function is compiled for.
                 return unsafe { build_avx512(points, hull, memo) };
             }
-            if std::arch::is_x86_feature_detected!("avx2") {
+            if crate::cpu::avx2() {
                 // SAFETY: the CPU has the feature the function is compiled for.
                 return unsafe { build_avx2(points, hull, memo) };
             }

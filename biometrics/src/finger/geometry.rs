@@ -219,7 +219,7 @@ pub fn near_hull_fast_many(
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    if crate::cpu::avx512f() {
         // SAFETY: the CPU has the feature the function is compiled for.
         unsafe { avx512::near_many(edges, xs, ys, offset, out) };
         return;

@@ -136,14 +136,12 @@ pub fn similarity_matrix(
     row_best.resize(a.points.len(), 0);
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512vpopcntdq")
-            && std::arch::is_x86_feature_detected!("avx512f")
-        {
+        if crate::cpu::avx512_popcnt() {
             // SAFETY: the CPU has the features the function is compiled for.
             unsafe { avx512::matrix(a, b, sim, row_best) };
             return;
         }
-        if std::arch::is_x86_feature_detected!("popcnt") {
+        if crate::cpu::popcnt() {
             // SAFETY: the CPU has the feature the function is compiled for.
             unsafe { matrix_popcnt(a, b, sim, row_best) };
             return;

@@ -97,7 +97,7 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 
 fn run_ordered(a: &FingerTemplate, b: &FingerTemplate, want_pairs: bool, s: &mut Scratch) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    if crate::cpu::avx512f() {
         // SAFETY: the CPU has the features the function is compiled for.
         return unsafe { run_ordered_avx512(a, b, want_pairs, s) };
     }

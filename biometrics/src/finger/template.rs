@@ -103,7 +103,7 @@ pub fn prepare(view: &FingerView, res_x: u16, res_y: u16) -> FingerTemplate {
 /// with x and y in quarter pixels at 500 dpi (y up) and direction in units of 2π/65536.
 pub(crate) fn from_quantised(q: &[(i16, i16, u16, MinutiaKind)]) -> FingerTemplate {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    if crate::cpu::avx512f() {
         // SAFETY: the CPU has the feature the function is compiled for.
         return unsafe { from_quantised_avx512(q) };
     }

@@ -67,13 +67,11 @@ impl ShiftedIris {
     pub fn compare(&self, other: &IrisCode) -> IrisScore {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512vpopcntdq")
-                && std::arch::is_x86_feature_detected!("avx512f")
-            {
+            if crate::cpu::avx512_popcnt() {
                 // SAFETY: the CPU has the features the function is compiled for.
                 return unsafe { self.compare_avx512(other) };
             }
-            if std::arch::is_x86_feature_detected!("popcnt") {
+            if crate::cpu::popcnt() {
                 // SAFETY: the CPU has the feature the function is compiled for.
                 return unsafe { self.compare_popcnt(other) };
             }
