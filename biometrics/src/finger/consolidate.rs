@@ -14,6 +14,7 @@
 //! warp fitted to its pairs, and a second, tighter pairing under it.
 
 use super::geometry::{hull_area, Point};
+use super::local::pair_key;
 use super::params::*;
 use super::relax::Pair;
 use super::template::{FingerTemplate, ANGLE_STEP, LANES};
@@ -317,7 +318,7 @@ pub(super) fn pair_up(
             let (qx, qy) = (b.lane_x[j], b.lane_y[j]);
             let d2 = (x - qx) * (x - qx) + (y - qy) * (y - qy);
             let v = 1.0 - d2.sqrt() / tol + sim[i * nb + j];
-            keys.push(((v.to_bits() as u64) << 32) | !(((i as u32) << 16) | j as u32) as u64);
+            keys.push(pair_key(v, i, j));
         }
     }
     // Descending value, then ascending i, then ascending j.

@@ -113,9 +113,10 @@ fn masked_similarity(a: &Cylinder, b: &Cylinder, min_common: u32) -> f32 {
     from_counts(na, nb, nd)
 }
 
-/// The sort key of the pair (a, b) with positive similarity `s`: `s bits << 32 | !(a << 16 |
-/// b)`, so that descending keys are descending similarity, then ascending a, then ascending
-/// b (all keys differ).
+/// The sort key of the pair (a, b) with non-negative value `s` (a similarity, or the
+/// consolidation pairing's closeness + similarity): `s bits << 32 | !(a << 16 | b)`, so that
+/// descending keys are descending value, then ascending a, then ascending b (all keys
+/// differ).
 #[inline(always)]
 pub fn pair_key(s: f32, a: usize, b: usize) -> u64 {
     ((s.to_bits() as u64) << 32) | !(((a as u32) << 16) | b as u32) as u64
