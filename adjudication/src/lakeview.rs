@@ -8,7 +8,7 @@
 //! read with that table's `from_batch`, one that selects some columns (a join) with
 //! [`lake::tables::read::Columns`], so a misspelled or mistyped column is an error naming it,
 //! never an empty string. Statuses, outcomes and effects are the enums of
-//! [`lake::vocabulary`], and SQL `IN` lists are rendered from them.
+//! [`mod@lake::vocabulary`], and SQL `IN` lists are rendered from them.
 //!
 //! Lake tables change only when the nightly job commits, so the console keeps one DataFusion
 //! session for a short while ([`LakeView`]) instead of re-reading every table's log on each

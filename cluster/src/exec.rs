@@ -37,7 +37,7 @@ pub struct SearchExec {
 }
 
 impl SearchExec {
-    /// The operator of `spec` over `input` (rows of unit numbers, see [`SearchExec::units`]).
+    /// The operator of `spec` over `input` (rows of unit numbers, see [`SearchExec::job`]).
     pub fn new(spec: Arc<SearchSpec>, input: Arc<dyn ExecutionPlan>) -> SearchExec {
         let schema = match spec.job {
             Job::Rank | Job::Gather => rows::rank_schema(),

@@ -5,7 +5,8 @@
 //! [`SchedulerSettings::executor_timeout`] is dropped and its tasks run elsewhere; a task is
 //! tried [`SchedulerSettings::task_attempts`] times and a stage re-run that many times
 //! (a lost map output) before the job fails — and then the driver submits it again. Tasks
-//! are placed by [`UnitAffinity`]: a unit's task goes back to the executor that holds it.
+//! are placed by `UnitAffinity` (the private `affinity` module): a unit's task goes back to
+//! the executor that holds it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

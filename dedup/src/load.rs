@@ -230,7 +230,7 @@ pub async fn history_of(ctx: &SessionContext, ids: &[String]) -> Result<Vec<Stat
     )?)
 }
 
-/// The latest decision of each of `ids` that has one (as [`decisions`]).
+/// The latest decision of each of `ids` that has one (as [`decisions()`]).
 pub async fn decisions_of(
     ctx: &SessionContext,
     ids: &[String],

@@ -7,7 +7,7 @@
 //!   `identity_status`; adjudication's `decisions` and `audit`; export's
 //!   `personalization_jobs`; and `runs` — each written with `to_batch` and read back with
 //!   `from_batch` (the contract written out for analysts in docs/tables.md).
-//! - [`vocabulary`]: the values of the tables' string vocabularies (statuses, outcomes,
+//! - [`mod@vocabulary`]: the values of the tables' string vocabularies (statuses, outcomes,
 //!   effects, sources, bands, stages) as enums.
 //! - [`delta`]: open-or-create, append, delete (by predicate or by id list) and update with
 //!   Delta's atomic commits.
@@ -19,7 +19,7 @@
 //! - [`run`]: the stage runner: every stage's run recorded in `runs` under one policy, with
 //!   its object-store traffic ([`store_io`]).
 //! - [`query`]: the SQL sessions over the lake, and reading query results into rows.
-//! - [`reference`]: regions, SIAK residents and stations as rows and tables.
+//! - [`mod@reference`]: regions, SIAK residents and stations as rows and tables.
 //! - [`sql_context`]: a DataFusion session with all of the above registered by name, lake
 //!   tables read as their snapshot's Parquet files ([`snapshot_scan`]).
 //!

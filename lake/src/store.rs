@@ -161,7 +161,7 @@ impl Store {
     }
 
     /// Creates the store layout at `location` (`tunggal init`): the root folder (local
-    /// stores), `landing/` and `reference/` for local stores, and the [`MARKER`] object that
+    /// stores), `landing/` and `reference/` for local stores, and the marker object that
     /// makes [`Store::exists`] true before anything has landed. Safe to run on an existing
     /// store: returns whether the store was new.
     pub async fn init(location: &str) -> Result<(Store, bool)> {
@@ -182,9 +182,10 @@ impl Store {
         Ok((store, new))
     }
 
-    /// True when a tunggal store is at this root: the [`MARKER`] written by `tunggal init`,
-    /// or any object under `landing/`, `lake/` or `reference/` (a store made by `synth` or by
-    /// a station upload before any `init`). On S3 this is one short listing per prefix.
+    /// True when a tunggal store is at this root: the marker `tunggal-store.txt` written by
+    /// `tunggal init`, or any object under `landing/`, `lake/` or `reference/` (a store made
+    /// by `synth` or by a station upload before any `init`). On S3 this is one short listing
+    /// per prefix.
     pub async fn exists(&self) -> Result<bool> {
         if self.objects.head(&Path::from(MARKER)).await.is_ok() {
             return Ok(true);

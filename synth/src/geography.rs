@@ -60,7 +60,7 @@ pub struct ProvincePicker {
 }
 
 impl ProvincePicker {
-    /// A picker over every province of [`POPULATION`].
+    /// A picker over every province of the population table.
     pub fn new() -> ProvincePicker {
         let codes = POPULATION.iter().map(|p| p.0).collect();
         let dist = WeightedIndex::new(POPULATION.iter().map(|p| p.1))

@@ -3,7 +3,7 @@
 //! (fraud under a second NIK, re-enrollments, twins, relatives), hard captures and bad
 //! uploads, each labelled in `synth-truth/`.
 //!
-//! Entry point: [`run`] with a [`SynthConfig`] writes one batch into an object store; the
+//! Entry point: [`run()`] with a [`SynthConfig`] writes one batch into an object store; the
 //! same config always writes the same bytes, and a new config adds a new batch next to the
 //! existing ones (NIKs never collide with the store's SIAK extract). With cross-batch rates
 //! above 0 the new batch also plants persons of earlier batches enrolling again under a new

@@ -102,7 +102,7 @@ const AUDIT_CHUNK: usize = 50_000;
 /// Writes every audit trail entry not yet exported to the lake's `audit` table; returns how
 /// many went.
 ///
-/// Exactly once, like [`export_decisions`]: each commit (at most [`AUDIT_CHUNK`] rows)
+/// Exactly once, like [`export_decisions`]: each commit (at most `AUDIT_CHUNK` (50,000) rows)
 /// carries a Delta application transaction (`tunggal-adjudication-audit-<store id>`,
 /// version = the last entry's `seq`), and the case store keeps a watermark (`audit_export`;
 /// the audit table itself refuses updates). If the process dies between the lake commit and

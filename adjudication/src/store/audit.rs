@@ -1,7 +1,7 @@
 //! The audit trail: who did what to which case, when and from where, appended in the same
 //! transaction as the change it records; read back by auditors and exported to the lake.
 //!
-//! The one idea to hold in mind: [`record`] is the only INSERT into `audit`, used both on its
+//! The one idea to hold in mind: `record` is the only INSERT into `audit`, used both on its
 //! own connection (views, logins) and inside a case's transaction (claims, decisions), so a
 //! state change and its trace commit together or not at all. The table is append-only
 //! (triggers refuse `UPDATE` and `DELETE`), and, since whoever can write the file can drop

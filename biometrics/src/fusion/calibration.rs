@@ -42,7 +42,7 @@ impl Calibration {
 
     /// Fits a calibration from genuine and impostor similarity samples (pure function).
     ///
-    /// Scores are cut into [`FIT_BINS`] bins of equal *balanced* mass: each genuine sample
+    /// Scores are cut into `FIT_BINS` (24) bins of equal *balanced* mass: each genuine sample
     /// weighs `1/(2·n_genuine)` and each impostor `1/(2·n_impostor)`, so about half the bins
     /// resolve each distribution whatever the ratio of the sample sizes (with plain
     /// equal-count bins, a sample of 100 000 impostors and 3 000 genuine pairs would leave the
@@ -53,7 +53,7 @@ impl Calibration {
     ///
     /// A bin's probabilities are its shares of each sample with add-½ smoothing (so empty bins
     /// stay finite), except where the impostor sample runs out: a bin above the impostors'
-    /// [`ImpostorTail`] threshold holding fewer than [`SPARSE_BIN`] impostors takes its
+    /// [`ImpostorTail`] threshold holding fewer than `SPARSE_BIN` (10) impostors takes its
     /// impostor probability from the tail model instead. Without it, every genuine-only bin
     /// would get the same LLR, set by the sample size and the bin count rather than by the
     /// scores (a finger scoring 0.3 would count no more than one at 0.016), and a single
@@ -62,7 +62,7 @@ impl Calibration {
         Self::fit_with_bins(genuine, impostor, FIT_BINS)
     }
 
-    /// [`Calibration::fit`] with `bins` bins instead of [`FIT_BINS`]: finer where the samples
+    /// [`Calibration::fit`] with `bins` bins instead of `FIT_BINS` (24): finer where the samples
     /// are large enough to resolve the region where the impostor tail meets the genuine one.
     pub fn fit_with_bins(genuine: &[f32], impostor: &[f32], bins: usize) -> Calibration {
         Self::fit_clipped(genuine, impostor, bins, LLR_CLIP)
@@ -421,8 +421,8 @@ pub struct ImpostorTail {
 }
 
 impl ImpostorTail {
-    /// Fits the tail to the top [`TAIL_SHARE`] of an impostor sample; `None` when fewer
-    /// than [`TAIL_MIN`] scores lie above the threshold or they do not spread.
+    /// Fits the tail to the top `TAIL_SHARE` (1 %) of an impostor sample; `None` when fewer
+    /// than `TAIL_MIN` (50) scores lie above the threshold or they do not spread.
     pub fn fit(impostor: &[f32]) -> Option<ImpostorTail> {
         let mut s: Vec<f32> = impostor.iter().copied().filter(|x| !x.is_nan()).collect();
         s.sort_by(|a, b| a.total_cmp(b));

@@ -483,7 +483,7 @@ pub fn candidate_votes(probes: &ProbeSet, probe: u32, partition: &Partition) -> 
 /// Searches every probe against several gallery partitions with **one shortlist per probe
 /// across all of them** ([`Ranking`], then [`super::Selection`] partition by partition): the
 /// best `shortlist` members overall (plus any with `always_votes`, plus those the iris check
-/// admits, [`choose`]) are fully compared. With a shortlist per partition the full
+/// admits, `choose`) are fully compared. With a shortlist per partition the full
 /// comparisons would grow with the number of partitions; this way they stay `shortlist` per
 /// probe however the gallery is split. Returns `(partition index, candidate)` pairs sorted
 /// by probe, then LLR descending, then partition and member; deterministic whatever the

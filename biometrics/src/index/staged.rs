@@ -147,7 +147,7 @@ const UNIT_DEPTH_MIN: usize = 64;
 /// Per probe, how many members by evidence (besides those with `always_votes`) one of
 /// `units` units keeps in its first pass ([`Ranking::rank_unit`]): four times its fair share
 /// of the probe's depth — where [`Ranked::samples`] stop being dense — at least
-/// [`UNIT_DEPTH_MIN`], at most the depth.
+/// `UNIT_DEPTH_MIN` (64), at most the depth.
 pub fn unit_depths(depths: &[usize], units: usize) -> Vec<usize> {
     depths
         .iter()

@@ -66,7 +66,7 @@ pub struct PacketRecord {
     pub site: Option<String>,
     /// Last-modified time of the object.
     pub received_time: DateTime<Utc>,
-    /// [`STATUS_ACCEPTED`] or [`STATUS_REJECTED`].
+    /// [`PacketStatus::Accepted`] or [`PacketStatus::Rejected`].
     pub status: PacketStatus,
     /// Stable rejection code.
     pub reason_code: Option<String>,
